@@ -1,0 +1,34 @@
+# Two commands matter: `make run` and `make test`. Both bootstrap .venv when it is missing or stale.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PORT ?= 8000
+DEV_ENV := DEBUG=true
+
+.PHONY: run test lint fmt bootstrap worker
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q ".[dev]"
+	touch $@
+
+bootstrap: $(VENV)/.installed
+
+run: bootstrap
+	$(DEV_ENV) $(PY) manage.py migrate --noinput
+	$(DEV_ENV) $(PY) manage.py seed_demo
+	@echo "Registry is on http://127.0.0.1:$(PORT)/ — log in with a user and password printed above."
+	$(DEV_ENV) $(PY) manage.py runserver 127.0.0.1:$(PORT)
+
+lint: bootstrap
+	$(PY) -m ruff format --check .
+	$(PY) -m ruff check .
+	$(DEV_ENV) $(PY) manage.py makemigrations --check --dry-run
+
+test: lint
+	$(DEV_ENV) $(PY) -m pytest
+
+fmt: bootstrap
+	$(PY) -m ruff format .
+	$(PY) -m ruff check --fix .

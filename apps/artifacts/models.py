@@ -1,0 +1,325 @@
+"""Source artifacts: projects, runs, artifact sequences and versions, blobs and lineage."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+
+from apps.orgs.models import OrgRole, Team
+
+
+def _team_q(user, prefix: str) -> Q:
+    """SECURITY: one Q so both conditions bind to the same membership row."""
+    return Q(**{f"{prefix}memberships__user": user}) | Q(
+        **{f"{prefix}org__memberships__user": user, f"{prefix}org__memberships__role": OrgRole.ADMIN}
+    )
+
+
+class ProjectQuerySet(models.QuerySet):
+    def visible_to(self, user) -> "ProjectQuerySet":
+        """Projects of the teams `user` is in, and every project in orgs they administer."""
+        if not user.is_authenticated:
+            return self.none()
+        teams = Team.objects.filter(_team_q(user, "")).values("pk")
+        return self.filter(team__in=teams)
+
+
+class Project(models.Model):
+    """A team's project: runs log artifact versions into it."""
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="projects")
+    name = models.CharField(max_length=128)
+    description = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ProjectQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["team", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["team", "name"], name="artifacts_project_unique_name_per_team"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.team.name}/{self.name}"
+
+
+class RunState(models.TextChoices):
+    RUNNING = "running", "Running"
+    FINISHED = "finished", "Finished"
+    FAILED = "failed", "Failed"
+    CRASHED = "crashed", "Crashed"
+
+
+class Run(models.Model):
+    """One execution of a script in a project; it logs and uses artifact versions."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="runs")
+    run_id = models.CharField(max_length=64)
+    name = models.CharField(max_length=128, blank=True)
+    state = models.CharField(max_length=16, choices=RunState.choices, default=RunState.FINISHED)
+    config = models.JSONField(default=dict, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "run_id"], name="artifacts_run_unique_id_per_project"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.project}/runs/{self.run_id}"
+
+
+class ArtifactSequence(models.Model):
+    """A source collection: every version logged under one name and type in a project."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="sequences")
+    name = models.CharField(max_length=128)
+    type = models.CharField(max_length=128)
+    # Highest committed index so far; the next commit takes next_index.
+    next_index = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["project", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "name"], name="artifacts_sequence_unique_name_per_project"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.project}/{self.name}"
+
+
+class VersionState(models.TextChoices):
+    PENDING = "pending", "Pending"
+    COMMITTED = "committed", "Committed"
+
+
+class ArtifactVersionQuerySet(models.QuerySet):
+    def visible_to(self, user) -> "ArtifactVersionQuerySet":
+        """Versions in projects `user` can see (source side; registry access is per link)."""
+        return self.filter(sequence__project__in=Project.objects.visible_to(user).values("pk"))
+
+    def committed(self) -> "ArtifactVersionQuerySet":
+        return self.filter(state=VersionState.COMMITTED)
+
+
+class ArtifactVersion(models.Model):
+    """One immutable version of an artifact: a manifest of files plus metadata."""
+
+    sequence = models.ForeignKey(ArtifactSequence, on_delete=models.PROTECT, related_name="versions")
+    index = models.PositiveIntegerField(null=True, blank=True)  # set on commit: v0, v1, …
+    state = models.CharField(max_length=16, choices=VersionState.choices, default=VersionState.PENDING)
+    description = models.TextField(blank=True)
+    metadata = models.JSONField(default=dict, blank=True)
+    size = models.BigIntegerField(default=0)
+    file_count = models.PositiveIntegerField(default=0)
+    digest = models.CharField(max_length=64, blank=True)  # W&B artifact digest (MD5 over the manifest)
+    run = models.ForeignKey(Run, null=True, blank=True, on_delete=models.SET_NULL, related_name="logged_versions")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    committed_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ArtifactVersionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["sequence", "-index"]
+        constraints = [
+            models.UniqueConstraint(fields=["sequence", "index"], name="artifacts_version_unique_index_per_sequence"),
+            models.CheckConstraint(
+                condition=Q(state="pending") | Q(index__isnull=False),
+                name="artifacts_version_committed_has_index",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.sequence}:{self.version_label}"
+
+    def get_absolute_url(self) -> str:
+        project = self.sequence.project
+        return reverse(
+            "artifacts:version_detail",
+            args=[project.team.name, project.name, self.sequence.name, self.version_label],
+        )
+
+    @property
+    def version_label(self) -> str:
+        return f"v{self.index}" if self.index is not None else "pending"
+
+    @property
+    def type(self) -> str:
+        return self.sequence.type
+
+
+class VersionTag(models.Model):
+    """A tag on an artifact version (shared by the source and all its links)."""
+
+    version = models.ForeignKey(ArtifactVersion, on_delete=models.CASCADE, related_name="tags")
+    name = models.CharField(max_length=128, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["version", "name"], name="artifacts_versiontag_unique_per_version"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Blob(models.Model):
+    """File contents, addressed by SHA-256 and stored once however many versions hold it."""
+
+    sha256 = models.CharField(max_length=64, primary_key=True)
+    md5 = models.CharField(max_length=32)  # hex; W&B clients name files by base64 MD5
+    size = models.BigIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.sha256
+
+
+class ManifestEntry(models.Model):
+    """One file of a version: a path inside the artifact and its blob."""
+
+    version = models.ForeignKey(ArtifactVersion, on_delete=models.CASCADE, related_name="entries")
+    path = models.CharField(max_length=1024)
+    sha256 = models.CharField(max_length=64)  # the declared digest; the blob exists once committed
+    size = models.BigIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["path"]
+        constraints = [
+            models.UniqueConstraint(fields=["version", "path"], name="artifacts_manifestentry_unique_path"),
+        ]
+
+    def __str__(self) -> str:
+        return self.path
+
+
+class UsageKind(models.TextChoices):
+    OUTPUT = "output", "Logged (output)"
+    INPUT = "input", "Used (input)"
+
+
+class ArtifactUsage(models.Model):
+    """Lineage: a run logged (output) or used (input) an artifact version."""
+
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="usages")
+    version = models.ForeignKey(ArtifactVersion, on_delete=models.CASCADE, related_name="usages")
+    kind = models.CharField(max_length=8, choices=UsageKind.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["run", "version", "kind"], name="artifacts_usage_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.run} {self.kind} {self.version}"
+
+
+# --- Naming rules (W&B SDK `_validators.py`), shared by artifacts, collections and the API ---
+
+NAME_MAX = 128
+TAG_RE = r"^[-\w]+( +[-\w]+)*$"
+METADATA_MAX_KEYS = 100
+METADATA_MAX_BYTES = 1024 * 1024
+
+
+def validate_artifact_name(name: str, field: str = "name") -> str:
+    """Artifact and collection names: 1–128 characters, no '/' or ':'."""
+    from django.core.exceptions import ValidationError
+
+    name = (name or "").strip()
+    if not name:
+        raise ValidationError({field: "A name is required."})
+    if len(name) > NAME_MAX:
+        raise ValidationError({field: f"Names must be {NAME_MAX} characters or less."})
+    bad = sorted({ch for ch in name if ch in "/:\\\r\n"})
+    if bad:
+        raise ValidationError({field: f"Names cannot contain {' '.join(repr(ch) for ch in bad)}."})
+    return name
+
+
+def validate_artifact_type(type_: str, field: str = "type") -> str:
+    """Artifact types: 1–128 characters, no '/' or ':'; the `wandb-` prefix is reserved."""
+    from django.core.exceptions import ValidationError
+
+    type_ = (type_ or "").strip()
+    if not type_:
+        raise ValidationError({field: "An artifact type is required."})
+    if len(type_) > NAME_MAX:
+        raise ValidationError({field: f"Artifact types must be {NAME_MAX} characters or less."})
+    if "/" in type_ or ":" in type_:
+        raise ValidationError({field: "Artifact types cannot contain '/' or ':'."})
+    if type_.startswith("wandb-"):
+        raise ValidationError({field: "Artifact types starting with 'wandb-' are reserved."})
+    return type_
+
+
+def validate_tag(tag: str, field: str = "tag") -> str:
+    """Tags: words of letters, digits, '_' or '-', separated by single spaces."""
+    import re
+
+    from django.core.exceptions import ValidationError
+
+    tag = (tag or "").strip()
+    if not tag:
+        raise ValidationError({field: "A tag cannot be empty."})
+    if len(tag) > NAME_MAX or not re.match(TAG_RE, tag):
+        raise ValidationError(
+            {field: f"“{tag[:40]}” is not a valid tag: use letters, digits, '_' and '-', words separated by spaces."}
+        )
+    return tag
+
+
+def validate_metadata(metadata, field: str = "metadata") -> dict:
+    """Metadata: a JSON object with at most 100 top-level keys, ≤ 1 MB, no infinities."""
+    import json
+    import math
+
+    from django.core.exceptions import ValidationError
+
+    if metadata is None:
+        return {}
+    if not isinstance(metadata, dict):
+        raise ValidationError({field: "Metadata must be a JSON object."})
+    if len(metadata) > METADATA_MAX_KEYS:
+        raise ValidationError({field: f"Metadata can have at most {METADATA_MAX_KEYS} top-level keys."})
+
+    def clean(value):
+        if isinstance(value, float):
+            if math.isinf(value):
+                raise ValidationError({field: "Metadata cannot contain Infinity."})
+            return None if math.isnan(value) else value
+        if isinstance(value, dict):
+            return {str(k): clean(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [clean(v) for v in value]
+        return value
+
+    metadata = clean(metadata)
+    if len(json.dumps(metadata)) > METADATA_MAX_BYTES:
+        raise ValidationError({field: "Metadata must be 1 MB or smaller as JSON."})
+    return metadata
+
+
+def validate_manifest_path(path: str) -> str:
+    """A file path inside an artifact: relative, '/'-separated, no '..' or empty parts."""
+    from django.core.exceptions import ValidationError
+
+    if not isinstance(path, str) or not path:
+        raise ValidationError({"path": "A file path is required."})
+    if path.startswith("/") or "\\" in path or "\x00" in path or (len(path) > 1 and path[1] == ":"):
+        raise ValidationError({"path": f"“{path[:80]}” must be a relative path with '/' separators."})
+    parts = path.split("/")
+    if any(part in ("", ".", "..") for part in parts):
+        raise ValidationError({"path": f"“{path[:80]}” may not contain '..', '.' or empty parts."})
+    if len(path) > 1024:
+        raise ValidationError({"path": "File paths must be 1024 characters or less."})
+    return path

@@ -1,0 +1,279 @@
+"""Every change to projects, runs, artifact versions and lineage."""
+
+import base64
+import hashlib
+import io
+import secrets
+from typing import BinaryIO
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from apps.artifacts.models import (
+    ArtifactSequence,
+    ArtifactUsage,
+    ArtifactVersion,
+    Blob,
+    ManifestEntry,
+    Project,
+    Run,
+    UsageKind,
+    VersionState,
+    validate_artifact_name,
+    validate_artifact_type,
+    validate_manifest_path,
+    validate_metadata,
+)
+from apps.artifacts.storage import get_store
+from apps.audit.models import Action
+from apps.audit.services import record
+from apps.orgs.models import Membership, OrgRole, Team
+
+SHA256_HEX = set("0123456789abcdef")
+
+
+def require_project_writer(actor, project: Project) -> None:
+    """Team members (not org viewers) and org admins may write to a team's projects."""
+    if not actor.is_authenticated or not Project.objects.visible_to(actor).filter(pk=project.pk).exists():
+        raise PermissionDenied("You are not in the team that owns this project.")
+    if Membership.objects.filter(org=project.team.org_id, user=actor, role=OrgRole.VIEWER).exists():
+        raise PermissionDenied("Organization viewers cannot log artifacts.")
+
+
+@transaction.atomic
+def create_project(*, actor, team: Team, name: str, description: str = "") -> Project:
+    """Create a project in a team."""
+    if not actor.is_authenticated or not (
+        team.memberships.filter(user=actor).exists()
+        or Membership.objects.filter(org=team.org, user=actor, role=OrgRole.ADMIN).exists()
+    ):
+        raise PermissionDenied("You are not in this team.")
+    name = validate_artifact_name(name)
+    if Project.objects.filter(team=team, name=name).exists():
+        raise ValidationError({"name": f"Project “{name}” already exists in team {team}."})
+    project = Project.objects.create(team=team, name=name, description=description)
+    record(actor=actor, org=team.org, action=Action.PROJECT_CREATE, target=project, data={"name": name})
+    return project
+
+
+@transaction.atomic
+def create_run(*, actor, project: Project, run_id: str = "", name: str = "", config: dict | None = None) -> Run:
+    """Start a run in a project (lineage: it logs and uses artifact versions)."""
+    require_project_writer(actor, project)
+    run_id = (run_id or secrets.token_hex(4)).strip()
+    if not run_id.replace("-", "").replace("_", "").isalnum() or len(run_id) > 64:
+        raise ValidationError({"run_id": "Run ids use letters, digits, '-' and '_' (at most 64)."})
+    if Run.objects.filter(project=project, run_id=run_id).exists():
+        raise ValidationError({"run_id": f"Run “{run_id}” already exists in {project}."})
+    run = Run.objects.create(
+        project=project,
+        run_id=run_id,
+        name=name or run_id,
+        config=validate_metadata(config, "config"),
+        created_by=actor,
+    )
+    record(actor=actor, org=project.team.org, action=Action.RUN_CREATE, target=run, data={"run_id": run_id})
+    return run
+
+
+def can_download(user, version: ArtifactVersion) -> bool:
+    """Whether `user` may read the files of a version: from its project, or through a
+    registry it is linked into where the user holds Viewer or more."""
+    from django.apps import apps
+    from guardian.shortcuts import get_objects_for_user
+
+    if ArtifactVersion.objects.visible_to(user).filter(pk=version.pk).exists():
+        return True
+    registries = get_objects_for_user(
+        user, "registries.download_registry", klass=apps.get_model("registries", "Registry"), accept_global_perms=False
+    )
+    return version.links.filter(collection__registry__in=registries.values("pk")).exists()
+
+
+def upload_blob(*, actor, stream: BinaryIO, sha256: str | None = None) -> Blob:
+    """Store bytes once by SHA-256 and register the blob.
+
+    Not audited: bytes become part of the product's state only when a version that
+    references them is committed, and that commit is audited.
+    """
+    if not actor.is_authenticated:
+        raise PermissionDenied
+    digest, md5, size = get_store().put(stream, expected_sha256=sha256)
+    blob, _ = Blob.objects.get_or_create(sha256=digest, defaults={"md5": md5, "size": size})
+    return blob
+
+
+def _clean_manifest(files: list[dict]) -> list[dict]:
+    if not isinstance(files, list):
+        raise ValidationError({"files": "The manifest must be a list of files."})
+    seen, cleaned = set(), []
+    for item in files:
+        path = validate_manifest_path(item.get("path"))
+        sha = str(item.get("sha256") or "").lower()
+        if len(sha) != 64 or not set(sha) <= SHA256_HEX:
+            raise ValidationError({"files": f"{path}: sha256 must be 64 hexadecimal characters."})
+        size = item.get("size")
+        if not isinstance(size, int) or isinstance(size, bool) or size < 0:
+            raise ValidationError({"files": f"{path}: size must be a non-negative integer."})
+        if path in seen:
+            raise ValidationError({"files": f"{path} appears twice in the manifest."})
+        seen.add(path)
+        cleaned.append({"path": path, "sha256": sha, "size": size})
+    return cleaned
+
+
+@transaction.atomic
+def create_version(
+    *,
+    actor,
+    project: Project,
+    name: str,
+    type: str,
+    files: list[dict],
+    metadata: dict | None = None,
+    description: str = "",
+    run: Run | None = None,
+) -> ArtifactVersion:
+    """Create a pending version with its manifest; commit_version makes it visible as vN."""
+    require_project_writer(actor, project)
+    name = validate_artifact_name(name)
+    type = validate_artifact_type(type)
+    metadata = validate_metadata(metadata)
+    files = _clean_manifest(files)
+    if run is not None and run.project_id != project.pk:
+        raise ValidationError({"run": "The run belongs to another project."})
+    sequence, _ = ArtifactSequence.objects.get_or_create(project=project, name=name, defaults={"type": type})
+    if sequence.type != type:
+        raise ValidationError(
+            {"type": f"Artifact “{name}” has type “{sequence.type}”; a version cannot have type “{type}”."}
+        )
+    version = ArtifactVersion.objects.create(
+        sequence=sequence,
+        description=description or "",
+        metadata=metadata,
+        size=sum(f["size"] for f in files),
+        file_count=len(files),
+        run=run,
+        created_by=actor,
+    )
+    ManifestEntry.objects.bulk_create([ManifestEntry(version=version, **f) for f in files])
+    record(
+        actor=actor,
+        org=project.team.org,
+        action=Action.ARTIFACT_CREATE,
+        target=version,
+        data={"name": name, "type": type, "files": len(files)},
+        version_pk=version.pk,
+    )
+    return version
+
+
+def missing_blobs(version: ArtifactVersion) -> list[ManifestEntry]:
+    """Manifest entries whose bytes the store does not hold yet."""
+    entries = list(version.entries.all())
+    present = set(Blob.objects.filter(sha256__in={e.sha256 for e in entries}).values_list("sha256", flat=True))
+    store = get_store()
+    return [e for e in entries if e.sha256 not in present or not store.exists(e.sha256)]
+
+
+def manifest_digest(pairs: list[tuple[str, str]]) -> str:
+    """W&B's artifact digest: MD5 over sorted `path:base64-md5` lines."""
+    md5 = hashlib.md5(usedforsecurity=False)
+    for path, b64 in sorted(pairs):
+        md5.update(f"{path}:{b64}\n".encode())
+    return md5.hexdigest()
+
+
+@transaction.atomic
+def commit_version(*, actor, version: ArtifactVersion) -> ArtifactVersion:
+    """Check every blob is stored with the right size, then give the version its vN."""
+    project = version.sequence.project
+    require_project_writer(actor, project)
+    if version.state == VersionState.COMMITTED:
+        return version
+    entries = list(version.entries.all())
+    blobs = Blob.objects.in_bulk({e.sha256 for e in entries})
+    missing = [e.path for e in missing_blobs(version)]
+    if missing:
+        raise ValidationError({"files": f"{len(missing)} file(s) not uploaded yet: {', '.join(missing[:5])}"})
+    wrong = [e.path for e in entries if blobs[e.sha256].size != e.size]
+    if wrong:
+        raise ValidationError({"files": f"Size does not match the uploaded bytes: {', '.join(wrong[:5])}"})
+    # Lock the sequence row so concurrent commits take consecutive indexes.
+    sequence = ArtifactSequence.objects.select_for_update().get(pk=version.sequence_id)
+    version.index = sequence.next_index
+    sequence.next_index += 1
+    sequence.save(update_fields=["next_index"])
+    version.state = VersionState.COMMITTED
+    version.committed_at = timezone.now()
+    version.digest = manifest_digest(
+        [(e.path, base64.b64encode(bytes.fromhex(blobs[e.sha256].md5)).decode()) for e in entries]
+    )
+    version.save(update_fields=["index", "state", "committed_at", "digest"])
+    if version.run_id:
+        ArtifactUsage.objects.get_or_create(run_id=version.run_id, version=version, kind=UsageKind.OUTPUT)
+    record(
+        actor=actor,
+        org=project.team.org,
+        action=Action.ARTIFACT_COMMIT,
+        target=version,
+        data={"version": version.version_label, "digest": version.digest, "size": version.size},
+        version_pk=version.pk,
+    )
+    return version
+
+
+def log_artifact(
+    *,
+    actor,
+    project: Project,
+    name: str,
+    type: str,
+    files: dict[str, bytes],
+    metadata: dict | None = None,
+    description: str = "",
+    run: Run | None = None,
+) -> ArtifactVersion:
+    """Upload small in-memory files, create and commit a version in one call (seeding, tests)."""
+    manifest = []
+    for path, data in files.items():
+        blob = upload_blob(actor=actor, stream=io.BytesIO(data))
+        manifest.append({"path": path, "sha256": blob.sha256, "size": blob.size})
+    with transaction.atomic():
+        version = create_version(
+            actor=actor,
+            project=project,
+            name=name,
+            type=type,
+            files=manifest,
+            metadata=metadata,
+            description=description,
+            run=run,
+        )
+        return commit_version(actor=actor, version=version)
+
+
+@transaction.atomic
+def use_artifact(*, actor, run: Run, version: ArtifactVersion) -> ArtifactUsage:
+    """Record that a run used (consumed) a version, for lineage."""
+    require_project_writer(actor, run.project)
+    if not can_download(actor, version):
+        raise PermissionDenied("You may not use this artifact version.")
+    if version.state != VersionState.COMMITTED:
+        raise ValidationError("Only committed versions can be used.")
+    try:
+        with transaction.atomic():
+            usage, created = ArtifactUsage.objects.get_or_create(run=run, version=version, kind=UsageKind.INPUT)
+    except IntegrityError:
+        usage, created = ArtifactUsage.objects.get(run=run, version=version, kind=UsageKind.INPUT), False
+    if created:
+        record(
+            actor=actor,
+            org=run.project.team.org,
+            action=Action.RUN_USE_ARTIFACT,
+            target=run,
+            data={"version": str(version)},
+            version_pk=version.pk,
+        )
+    return usage

@@ -1,0 +1,108 @@
+"""The append-only audit log: one event per state change, written by services."""
+
+from django.conf import settings
+from django.db import models
+
+
+class Action(models.TextChoices):
+    """What happened. `<object>:<verb>`, as in W&B's audit log."""
+
+    ORG_CREATE = "organization:create"
+    ORG_ADD_MEMBER = "organization:add_member"
+    ORG_REMOVE_MEMBER = "organization:remove_member"
+    ORG_UPDATE_MEMBER = "organization:update_member"
+    TEAM_CREATE = "team:create"
+    TEAM_ADD_MEMBER = "team:add_member"
+    TEAM_REMOVE_MEMBER = "team:remove_member"
+    PROJECT_CREATE = "project:create"
+    RUN_CREATE = "run:create"
+    RUN_USE_ARTIFACT = "run:use_artifact"
+    ARTIFACT_CREATE = "artifact:create"
+    ARTIFACT_COMMIT = "artifact:commit"
+    REGISTRY_CREATE = "registry:create"
+    REGISTRY_RENAME = "registry:rename"
+    REGISTRY_UPDATE = "registry:update"
+    REGISTRY_VISIBILITY = "registry:update_visibility"
+    REGISTRY_ADD_TYPES = "registry:add_types"
+    REGISTRY_DELETE = "registry:delete"
+    REGISTRY_SET_OWNER = "registry:set_owner"
+    REGISTRY_STAR = "registry:star"
+    REGISTRY_UNSTAR = "registry:unstar"
+    ROLE_CREATE = "role:create"
+    ROLE_UPDATE = "role:update"
+    ROLE_DELETE = "role:delete"
+    PROTECTED_ALIAS_CREATE = "protected_alias:create"
+    PROTECTED_ALIAS_DELETE = "protected_alias:delete"
+    COLLECTION_CREATE = "collection:create"
+    COLLECTION_UPDATE = "collection:update"
+    COLLECTION_RENAME = "collection:rename"
+    COLLECTION_DELETE = "collection:delete"
+    COLLECTION_LINK = "collection:link"
+    COLLECTION_UNLINK = "collection:unlink"
+    COLLECTION_ADD_TAG = "collection:add_tag"
+    COLLECTION_REMOVE_TAG = "collection:remove_tag"
+    ALIAS_ADD = "alias:add"
+    ALIAS_REMOVE = "alias:remove"
+    VERSION_ADD_TAG = "version:add_tag"
+    VERSION_REMOVE_TAG = "version:remove_tag"
+    VERSION_UPDATE = "version:update"
+
+
+class AuditEventQuerySet(models.QuerySet):
+    def for_registry(self, registry_pk: int) -> "AuditEventQuerySet":
+        """Events about one registry or anything inside it."""
+        return self.filter(registry_pk=registry_pk)
+
+    def for_collection(self, collection_pk: int) -> "AuditEventQuerySet":
+        """Events about one collection or its links."""
+        return self.filter(collection_pk=collection_pk)
+
+    def newest_first(self) -> "AuditEventQuerySet":
+        return self.order_by("-created_at", "-id")
+
+
+class AuditEvent(models.Model):
+    """Something that changed, who changed it and from where. Never updated or deleted."""
+
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor_username = models.CharField(max_length=150, blank=True)
+    # How the actor acted: "web", "api-key:<name>", "admin", "system".
+    actor_detail = models.CharField(max_length=200, blank=True)
+    actor_ip = models.GenericIPAddressField(null=True, blank=True)
+    org = models.ForeignKey("orgs.Organization", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    org_slug = models.CharField(max_length=64, blank=True)
+    action = models.CharField(max_length=64, choices=Action.choices, db_index=True)
+    target_type = models.CharField(max_length=64)
+    target_id = models.CharField(max_length=64, blank=True)
+    target_repr = models.CharField(max_length=500, blank=True)
+    # Plain numbers, not foreign keys: the event outlives what it talks about.
+    registry_pk = models.BigIntegerField(null=True, blank=True)
+    collection_pk = models.BigIntegerField(null=True, blank=True)
+    version_pk = models.BigIntegerField(null=True, blank=True)
+    data = models.JSONField(default=dict, blank=True)
+
+    objects = AuditEventQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["registry_pk", "-created_at"], name="audit_event_registry_idx"),
+            models.Index(fields=["collection_pk", "-created_at"], name="audit_event_collection_idx"),
+            models.Index(fields=["version_pk", "-created_at"], name="audit_event_version_idx"),
+            models.Index(fields=["org", "-created_at"], name="audit_event_org_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor_username or 'system'} {self.action} {self.target_repr}"
+
+    def save(self, *args, **kwargs):
+        # SECURITY: the log is append-only; an existing row is never rewritten.
+        if self.pk is not None and not kwargs.pop("_allow_update", False):
+            raise RuntimeError("Audit events are append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise RuntimeError("Audit events are append-only")

@@ -1,0 +1,357 @@
+"""Every change to collections and links: link/unlink, aliases, tags, descriptions."""
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+
+from apps.artifacts.models import (
+    ArtifactVersion,
+    VersionState,
+    VersionTag,
+    validate_artifact_name,
+    validate_artifact_type,
+    validate_tag,
+)
+from apps.audit.models import Action
+from apps.audit.services import record
+from apps.collections.models import Collection, CollectionTag, Link, LinkAlias
+from apps.orgs.permissions import require
+from apps.registries.models import Registry
+from apps.registries.services import validate_alias
+
+LATEST = "latest"
+DESCRIPTION_MAX = 100_000
+
+
+def _is_admin(user, registry: Registry) -> bool:
+    return user.has_perm("registries.admin_registry", registry)
+
+
+def _audit(actor, collection: Collection, action: Action, data=None, target=None, link: Link | None = None):
+    record(
+        actor=actor,
+        org=collection.registry.org,
+        action=action,
+        target=target or collection,
+        data=data,
+        registry_pk=collection.registry_id,
+        collection_pk=collection.pk,
+        version_pk=link.version_id if link else None,
+    )
+
+
+def _protected(registry: Registry) -> set[str]:
+    return set(registry.protected_aliases.values_list("alias", flat=True))
+
+
+def _clean_description(description: str) -> str:
+    description = description or ""
+    if len(description) > DESCRIPTION_MAX:
+        raise ValidationError({"description": "Descriptions must be 100,000 characters or less."})
+    return description
+
+
+def _check_type(registry: Registry, type_: str) -> str:
+    type_ = validate_artifact_type(type_)
+    if not registry.accepts(type_):
+        accepted = ", ".join(registry.artifact_types) or "none"
+        raise ValidationError(
+            {"type": f"Registry “{registry.name}” does not accept artifacts of type “{type_}” (accepted: {accepted})."}
+        )
+    return type_
+
+
+@transaction.atomic
+def create_collection(
+    *, actor, registry: Registry, name: str, type: str, description: str = "", tags: list[str] | None = None
+) -> Collection:
+    """Create a collection of one artifact type in a registry."""
+    require(actor, "registries.write_registry", registry)
+    name = validate_artifact_name(name)
+    type = _check_type(registry, type)
+    description = _clean_description(description)
+    tags = [validate_tag(t) for t in dict.fromkeys(tags or [])]
+    if Collection.objects.filter(registry=registry, name__iexact=name).exists():
+        raise ValidationError({"name": f"Collection “{name}” already exists in {registry.name}."})
+    collection = Collection.objects.create(
+        registry=registry, name=name, type=type, description=description, created_by=actor
+    )
+    CollectionTag.objects.bulk_create([CollectionTag(collection=collection, name=t) for t in tags])
+    _audit(actor, collection, Action.COLLECTION_CREATE, {"name": name, "type": type, "tags": tags})
+    return collection
+
+
+def _move_alias(collection: Collection, link: Link, alias: str) -> Link | None:
+    """Point `alias` at `link`; return the link that held it before, if another."""
+    existing = LinkAlias.objects.filter(collection=collection, alias=alias).select_related("link").first()
+    if existing is None:
+        LinkAlias.objects.create(collection=collection, link=link, alias=alias)
+        return None
+    if existing.link_id == link.pk:
+        return link
+    previous = existing.link
+    existing.link = link
+    existing.save(update_fields=["link"])
+    return previous
+
+
+@transaction.atomic
+def link_version(
+    *,
+    actor,
+    version: ArtifactVersion,
+    registry: Registry,
+    collection_name: str,
+    aliases: list[str] | None = None,
+) -> Link:
+    """Link a committed version into a collection (created on first link). Linking twice returns the existing link."""
+    require(actor, "registries.write_registry", registry)
+    if not ArtifactVersion.objects.visible_to(actor).filter(pk=version.pk).exists():
+        raise PermissionDenied("You cannot see this artifact version.")
+    if version.state != VersionState.COMMITTED:
+        raise ValidationError({"version": "Only committed versions can be linked."})
+    if version.sequence.project.team.org_id != registry.org_id:
+        raise ValidationError({"version": "Only artifacts logged by a team of this organization can be linked."})
+    aliases = [validate_alias(a) for a in dict.fromkeys(aliases or [])]
+    protected = _protected(registry) & set(aliases)
+    if protected and not _is_admin(actor, registry):
+        raise PermissionDenied(f"Only registry admins can apply protected aliases: {', '.join(sorted(protected))}.")
+    name = validate_artifact_name(collection_name, field="collection")
+    collection = Collection.objects.filter(registry=registry, name__iexact=name).first()
+    if collection is None:
+        collection = create_collection(actor=actor, registry=registry, name=name, type=version.sequence.type)
+    if collection.type != version.sequence.type:
+        raise ValidationError(
+            {
+                "version": f"Collection “{collection.name}” holds “{collection.type}” artifacts; "
+                f"this version is a “{version.sequence.type}”."
+            }
+        )
+    _check_type(registry, version.sequence.type)
+    # Lock the collection row: concurrent links queue here, so indexes stay unique and gapless.
+    collection = Collection.objects.select_for_update().get(pk=collection.pk)
+    link = Link.objects.filter(collection=collection, version=version).first()
+    created = link is None
+    if created:
+        link = Link.objects.create(collection=collection, version=version, index=collection.next_index, linked_by=actor)
+        collection.next_index += 1
+        collection.save(update_fields=["next_index", "updated_at"])
+        _move_alias(collection, link, LATEST)
+        _audit(
+            actor,
+            collection,
+            Action.COLLECTION_LINK,
+            target=link,
+            link=link,
+            data={
+                "version": link.version_label,
+                "source": str(version),
+                "aliases": aliases,
+            },
+        )
+    for alias in aliases:
+        previous = _move_alias(collection, link, alias)
+        if previous is not link:
+            _audit(
+                actor,
+                collection,
+                Action.ALIAS_ADD,
+                target=link,
+                link=link,
+                data={
+                    "alias": alias,
+                    "version": link.version_label,
+                    "moved_from": previous.version_label if previous else None,
+                },
+            )
+    return link
+
+
+@transaction.atomic
+def unlink_version(*, actor, link: Link) -> None:
+    """Remove a version from a collection; the source version stays. Protected versions need an admin."""
+    collection = link.collection
+    registry = collection.registry
+    require(actor, "registries.write_registry", registry)
+    held = set(link.aliases.values_list("alias", flat=True))
+    if held & _protected(registry) and not _is_admin(actor, registry):
+        raise PermissionDenied("This version holds a protected alias; only registry admins can unlink it.")
+    collection = Collection.objects.select_for_update().get(pk=collection.pk)
+    _audit(
+        actor,
+        collection,
+        Action.COLLECTION_UNLINK,
+        target=link,
+        link=link,
+        data={
+            "version": link.version_label,
+            "source": str(link.version),
+            "aliases": sorted(held),
+        },
+    )
+    link.delete()
+    if LATEST in held:
+        newest = Link.objects.filter(collection=collection).order_by("-index").first()
+        if newest is not None:
+            LinkAlias.objects.create(collection=collection, link=newest, alias=LATEST)
+    collection.save(update_fields=["updated_at"])
+
+
+@transaction.atomic
+def add_alias(*, actor, link: Link, alias: str) -> LinkAlias:
+    """Put an alias on a link; it moves if another version held it."""
+    registry = link.collection.registry
+    require(actor, "registries.write_registry", registry)
+    alias = validate_alias(alias)
+    if alias in _protected(registry) and not _is_admin(actor, registry):
+        raise PermissionDenied(f"“{alias}” is a protected alias; only registry admins can apply it.")
+    previous = _move_alias(link.collection, link, alias)
+    if previous is not link:
+        _audit(
+            actor,
+            link.collection,
+            Action.ALIAS_ADD,
+            target=link,
+            link=link,
+            data={
+                "alias": alias,
+                "version": link.version_label,
+                "moved_from": previous.version_label if previous else None,
+            },
+        )
+    return LinkAlias.objects.get(collection=link.collection, alias=alias)
+
+
+@transaction.atomic
+def remove_alias(*, actor, link: Link, alias: str) -> None:
+    """Take an alias off a link (`latest` is managed by the registry)."""
+    registry = link.collection.registry
+    require(actor, "registries.write_registry", registry)
+    if alias == LATEST:
+        raise ValidationError({"alias": "“latest” always points at the newest version and cannot be removed."})
+    if alias in _protected(registry) and not _is_admin(actor, registry):
+        raise PermissionDenied(f"“{alias}” is a protected alias; only registry admins can remove it.")
+    deleted, _ = LinkAlias.objects.filter(link=link, alias=alias).delete()
+    if not deleted:
+        raise ValidationError({"alias": f"v{link.index} has no alias “{alias}”."})
+    _audit(
+        actor,
+        link.collection,
+        Action.ALIAS_REMOVE,
+        target=link,
+        link=link,
+        data={"alias": alias, "version": link.version_label},
+    )
+
+
+@transaction.atomic
+def add_collection_tag(*, actor, collection: Collection, tag: str) -> CollectionTag:
+    """Tag a collection (idempotent)."""
+    require(actor, "registries.write_registry", collection.registry)
+    tag = validate_tag(tag)
+    obj, created = CollectionTag.objects.get_or_create(collection=collection, name=tag)
+    if created:
+        _audit(actor, collection, Action.COLLECTION_ADD_TAG, {"tag": tag})
+    return obj
+
+
+@transaction.atomic
+def remove_collection_tag(*, actor, collection: Collection, tag: str) -> None:
+    """Remove a tag from a collection."""
+    require(actor, "registries.write_registry", collection.registry)
+    deleted, _ = CollectionTag.objects.filter(collection=collection, name=tag).delete()
+    if not deleted:
+        raise ValidationError({"tag": f"The collection has no tag “{tag}”."})
+    _audit(actor, collection, Action.COLLECTION_REMOVE_TAG, {"tag": tag})
+
+
+@transaction.atomic
+def add_version_tag(*, actor, link: Link, tag: str) -> VersionTag:
+    """Tag a linked version (the tag lives on the source version, as in W&B)."""
+    require(actor, "registries.write_registry", link.collection.registry)
+    tag = validate_tag(tag)
+    obj, created = VersionTag.objects.get_or_create(version=link.version, name=tag)
+    if created:
+        _audit(
+            actor,
+            link.collection,
+            Action.VERSION_ADD_TAG,
+            target=link,
+            link=link,
+            data={"tag": tag, "version": link.version_label},
+        )
+    return obj
+
+
+@transaction.atomic
+def remove_version_tag(*, actor, link: Link, tag: str) -> None:
+    """Remove a tag from a linked version."""
+    require(actor, "registries.write_registry", link.collection.registry)
+    deleted, _ = VersionTag.objects.filter(version=link.version, name=tag).delete()
+    if not deleted:
+        raise ValidationError({"tag": f"v{link.index} has no tag “{tag}”."})
+    _audit(
+        actor,
+        link.collection,
+        Action.VERSION_REMOVE_TAG,
+        target=link,
+        link=link,
+        data={"tag": tag, "version": link.version_label},
+    )
+
+
+@transaction.atomic
+def update_collection_description(*, actor, collection: Collection, description: str) -> Collection:
+    """Replace a collection's Markdown description."""
+    require(actor, "registries.write_registry", collection.registry)
+    old = collection.description
+    collection.description = _clean_description(description)
+    collection.save(update_fields=["description", "updated_at"])
+    _audit(actor, collection, Action.COLLECTION_UPDATE, {"description": {"from": old, "to": collection.description}})
+    return collection
+
+
+@transaction.atomic
+def rename_collection(*, actor, collection: Collection, name: str) -> Collection:
+    """Rename a collection within its registry."""
+    require(actor, "registries.write_registry", collection.registry)
+    name = validate_artifact_name(name)
+    if Collection.objects.filter(registry=collection.registry, name__iexact=name).exclude(pk=collection.pk).exists():
+        raise ValidationError({"name": f"Collection “{name}” already exists in {collection.registry.name}."})
+    old = collection.name
+    collection.name = name
+    collection.save(update_fields=["name", "updated_at"])
+    _audit(actor, collection, Action.COLLECTION_RENAME, {"from": old, "to": name})
+    return collection
+
+
+@transaction.atomic
+def update_version_description(*, actor, link: Link, description: str) -> ArtifactVersion:
+    """Edit a linked version's description (it is the source's, shared by all its links)."""
+    require(actor, "registries.write_registry", link.collection.registry)
+    version = link.version
+    old = version.description
+    version.description = _clean_description(description)
+    version.save(update_fields=["description"])
+    _audit(
+        actor,
+        link.collection,
+        Action.VERSION_UPDATE,
+        target=link,
+        link=link,
+        data={"description": {"from": old, "to": version.description}},
+    )
+    return version
+
+
+@transaction.atomic
+def delete_collection(*, actor, collection: Collection) -> None:
+    """Delete a collection and its links (source versions stay). Protected versions need an admin."""
+    registry = collection.registry
+    require(actor, "registries.write_registry", registry)
+    protected = _protected(registry)
+    if protected and collection.aliases.filter(alias__in=protected).exists() and not _is_admin(actor, registry):
+        raise PermissionDenied(
+            "A version in this collection holds a protected alias; only registry admins can delete it."
+        )
+    _audit(actor, collection, Action.COLLECTION_DELETE, {"name": collection.name, "links": collection.links.count()})
+    collection.delete()

@@ -1,0 +1,141 @@
+"""Organizations, their members and teams."""
+
+from django.conf import settings
+from django.contrib.auth.models import Group
+from django.core.validators import RegexValidator
+from django.db import models
+from django.db.models.functions import Lower
+from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
+
+# Entity names (org slugs, team names) appear in paths like `<team>/<project>/<artifact>`.
+entity_name_validator = RegexValidator(
+    r"^[a-z0-9][a-z0-9_-]{0,63}$",
+    "Use 1–64 lowercase letters, digits, '-' or '_', starting with a letter or digit.",
+)
+
+
+class OrgRole(models.TextChoices):
+    """A person's role in an organization."""
+
+    ADMIN = "admin", "Admin"
+    MEMBER = "member", "Member"
+    VIEWER = "viewer", "Viewer"
+
+
+class OrganizationQuerySet(models.QuerySet):
+    def visible_to(self, user) -> "OrganizationQuerySet":
+        """Organizations `user` belongs to."""
+        if not user.is_authenticated:
+            return self.none()
+        return self.filter(memberships__user=user)
+
+
+class Organization(models.Model):
+    """A company or group that owns registries and teams."""
+
+    slug = models.CharField(max_length=64, unique=True, validators=[entity_name_validator])
+    name = models.CharField("display name", max_length=128)
+    admins_group = models.OneToOneField(Group, on_delete=models.PROTECT, related_name="+")
+    members_group = models.OneToOneField(Group, on_delete=models.PROTECT, related_name="+")
+    viewers_group = models.OneToOneField(Group, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = OrganizationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["slug"]
+        permissions = [
+            ("admin_organization", "Administer the organization"),
+            ("create_registry", "Create registries in the organization"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        from django.urls import reverse
+
+        return reverse("registries:landing", args=[self.slug])
+
+    def group_for(self, role: str) -> Group:
+        """The auth group that holds everyone with this org role."""
+        return {
+            OrgRole.ADMIN: self.admins_group,
+            OrgRole.MEMBER: self.members_group,
+            OrgRole.VIEWER: self.viewers_group,
+        }[role]
+
+    def role_groups(self) -> list[Group]:
+        return [self.admins_group, self.members_group, self.viewers_group]
+
+
+class OrganizationUserObjectPermission(UserObjectPermissionBase):
+    content_object = models.ForeignKey(Organization, on_delete=models.CASCADE)
+
+
+class OrganizationGroupObjectPermission(GroupObjectPermissionBase):
+    content_object = models.ForeignKey(Organization, on_delete=models.CASCADE)
+
+
+class Membership(models.Model):
+    """A user's membership of an organization, with their org role."""
+
+    org = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=16, choices=OrgRole.choices, default=OrgRole.MEMBER)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["org", "user__username"]
+        constraints = [
+            models.UniqueConstraint(fields=["org", "user"], name="orgs_membership_unique_user_per_org"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.org} ({self.role})"
+
+
+class TeamQuerySet(models.QuerySet):
+    def visible_to(self, user) -> "TeamQuerySet":
+        """Teams in organizations `user` belongs to."""
+        if not user.is_authenticated:
+            return self.none()
+        return self.filter(org__memberships__user=user)
+
+
+class Team(models.Model):
+    """A team inside an organization; it owns projects. Its members form an auth group."""
+
+    org = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="teams")
+    # Team names share one namespace with usernames across the instance (W&B entities).
+    name = models.CharField(max_length=64, validators=[entity_name_validator])
+    group = models.OneToOneField(Group, on_delete=models.PROTECT, related_name="team")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = TeamQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(Lower("name"), name="orgs_team_unique_name"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class TeamMembership(models.Model):
+    """A user's membership of a team (mirrored in the team's auth group)."""
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="team_memberships")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["team", "user__username"]
+        constraints = [
+            models.UniqueConstraint(fields=["team", "user"], name="orgs_teammembership_unique_user_per_team"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} in team {self.team}"

@@ -1,0 +1,89 @@
+"""Roles as django-guardian object permissions, and the one place that grants them."""
+
+from django.contrib.auth.models import Group
+from django.core.exceptions import PermissionDenied
+from django.db import models
+from guardian.core import ObjectPermissionChecker
+from guardian.shortcuts import assign_perm, get_perms_for_model, remove_perm
+
+
+class Role(models.TextChoices):
+    """A role on a registry, lowest first (W&B's four registry roles)."""
+
+    RESTRICTED_VIEWER = "restricted_viewer", "Restricted Viewer"
+    VIEWER = "viewer", "Viewer"
+    MEMBER = "member", "Member"
+    ADMIN = "admin", "Admin"
+
+
+ROLE_ORDER = [Role.RESTRICTED_VIEWER, Role.VIEWER, Role.MEMBER, Role.ADMIN]
+
+# Each role holds these actions on the object (`<action>_<model name>` permissions).
+ROLE_ACTIONS = {
+    Role.RESTRICTED_VIEWER: ["view"],
+    Role.VIEWER: ["view", "download"],
+    Role.MEMBER: ["view", "download", "write"],
+    Role.ADMIN: ["view", "download", "write", "admin"],
+}
+
+
+def perm_name(action: str, obj: models.Model) -> str:
+    return f"{obj._meta.app_label}.{action}_{obj._meta.model_name}"
+
+
+def require(user, perm: str, obj: models.Model | None = None) -> None:
+    """Raise PermissionDenied unless `user` holds `perm` (on `obj`)."""
+    if not user.is_authenticated or not user.has_perm(perm, obj):
+        raise PermissionDenied
+
+
+def role_from_perms(codenames) -> Role | None:
+    """The highest role whose actions are all in `codenames` (bare codenames)."""
+    held = {codename.split("_", 1)[0] for codename in codenames}
+    best = None
+    for role in ROLE_ORDER:
+        if set(ROLE_ACTIONS[role]) <= held:
+            best = role
+    return best
+
+
+def effective_role(user, obj: models.Model, checker: ObjectPermissionChecker | None = None) -> Role | None:
+    """The highest role `user` holds on `obj` from any source (direct, teams, org)."""
+    if not user.is_authenticated:
+        return None
+    checker = checker or ObjectPermissionChecker(user)
+    return role_from_perms(checker.get_perms(obj))
+
+
+def direct_role(principal, obj: models.Model) -> Role | None:
+    """The role granted to this user or group itself, ignoring other sources."""
+    if isinstance(principal, Group):
+        codenames = ObjectPermissionChecker(principal).get_group_perms(obj)
+    else:
+        codenames = ObjectPermissionChecker(principal).get_user_perms(obj)
+    return role_from_perms(codenames)
+
+
+def _role_codenames(obj: models.Model) -> list[str]:
+    existing = {p.codename for p in get_perms_for_model(obj)}
+    actions = ROLE_ACTIONS[Role.ADMIN]
+    return [f"{action}_{obj._meta.model_name}" for action in actions if f"{action}_{obj._meta.model_name}" in existing]
+
+
+def grant_role(principal, role: Role, obj: models.Model) -> None:
+    """Give a user or group exactly `role` on `obj`, replacing any role they had."""
+    revoke_role(principal, obj)
+    for action in ROLE_ACTIONS[role]:
+        assign_perm(perm_name(action, obj), principal, obj)
+
+
+def revoke_role(principal, obj: models.Model) -> None:
+    """Take away whatever role a user or group holds directly on `obj`."""
+    for codename in _role_codenames(obj):
+        remove_perm(f"{obj._meta.app_label}.{codename}", principal, obj)
+
+
+def grant_perms(principal, obj: models.Model, codenames: list[str]) -> None:
+    """Grant plain object permissions (for objects without roles, e.g. organizations)."""
+    for codename in codenames:
+        assign_perm(f"{obj._meta.app_label}.{codename}", principal, obj)

@@ -1,0 +1,167 @@
+"""Every change to organizations, memberships and teams."""
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+
+from apps.audit.models import Action
+from apps.audit.services import record
+from apps.orgs.models import Membership, Organization, OrgRole, Team, TeamMembership
+from apps.orgs.permissions import grant_perms, require
+
+User = get_user_model()
+
+ORG_ROLE_PERMS = {
+    OrgRole.ADMIN: ["view_organization", "admin_organization", "create_registry"],
+    OrgRole.MEMBER: ["view_organization", "create_registry"],
+    OrgRole.VIEWER: ["view_organization"],
+}
+
+
+@transaction.atomic
+def create_organization(*, actor, slug: str, name: str) -> Organization:
+    """Create an organization with `actor` as its admin, and its core registries."""
+    from apps.registries.services import create_core_registries
+
+    if not actor.is_authenticated or not actor.is_staff:
+        raise PermissionDenied("Only instance staff may create organizations.")
+    slug = (slug or "").strip().lower()
+    name = (name or "").strip() or slug
+    if Organization.objects.filter(slug=slug).exists():
+        raise ValidationError({"slug": f"An organization named “{slug}” already exists."})
+    org = Organization(
+        slug=slug,
+        name=name,
+        admins_group=Group.objects.create(name=f"org:{slug}:admins"),
+        members_group=Group.objects.create(name=f"org:{slug}:members"),
+        viewers_group=Group.objects.create(name=f"org:{slug}:viewers"),
+    )
+    org.full_clean()
+    org.save()
+    for role, codenames in ORG_ROLE_PERMS.items():
+        grant_perms(org.group_for(role), org, codenames)
+    record(actor=actor, org=org, action=Action.ORG_CREATE, target=org, data={"slug": slug, "name": name})
+    _add_membership(actor=actor, org=org, user=actor, role=OrgRole.ADMIN)
+    create_core_registries(actor=actor, org=org)
+    return org
+
+
+def _add_membership(*, actor, org: Organization, user, role: str) -> Membership:
+    membership = Membership.objects.create(org=org, user=user, role=role)
+    user.groups.add(org.group_for(role))
+    record(
+        actor=actor,
+        org=org,
+        action=Action.ORG_ADD_MEMBER,
+        target=membership,
+        data={"user": user.get_username(), "role": role},
+    )
+    return membership
+
+
+def _validate_org_role(role: str) -> None:
+    if role not in OrgRole.values:
+        raise ValidationError({"role": f"Unknown role “{role}”. Choose admin, member or viewer."})
+
+
+@transaction.atomic
+def add_org_member(*, actor, org: Organization, user, role: str = OrgRole.MEMBER) -> Membership:
+    """Add a user to the organization with an org role."""
+    require(actor, "orgs.admin_organization", org)
+    _validate_org_role(role)
+    if Membership.objects.filter(org=org, user=user).exists():
+        raise ValidationError(f"{user.get_username()} is already a member of {org}.")
+    return _add_membership(actor=actor, org=org, user=user, role=role)
+
+
+@transaction.atomic
+def change_org_role(*, actor, membership: Membership, role: str) -> Membership:
+    """Change a member's org role (a single group move)."""
+    org = membership.org
+    require(actor, "orgs.admin_organization", org)
+    _validate_org_role(role)
+    old = membership.role
+    if old == role:
+        return membership
+    if old == OrgRole.ADMIN and not org.memberships.filter(role=OrgRole.ADMIN).exclude(pk=membership.pk).exists():
+        raise ValidationError("An organization needs at least one admin.")
+    membership.user.groups.remove(org.group_for(old))
+    membership.user.groups.add(org.group_for(role))
+    membership.role = role
+    membership.save(update_fields=["role"])
+    record(
+        actor=actor,
+        org=org,
+        action=Action.ORG_UPDATE_MEMBER,
+        target=membership,
+        data={"user": membership.user.get_username(), "from": old, "to": role},
+    )
+    return membership
+
+
+@transaction.atomic
+def remove_org_member(*, actor, membership: Membership) -> None:
+    """Remove a user from the organization, its role groups and its teams."""
+    org = membership.org
+    require(actor, "orgs.admin_organization", org)
+    user = membership.user
+    if (
+        membership.role == OrgRole.ADMIN
+        and not org.memberships.filter(role=OrgRole.ADMIN).exclude(pk=membership.pk).exists()
+    ):
+        raise ValidationError("An organization needs at least one admin.")
+    user.groups.remove(*org.role_groups())
+    for tm in TeamMembership.objects.filter(team__org=org, user=user).select_related("team"):
+        user.groups.remove(tm.team.group)
+        tm.delete()
+    record(
+        actor=actor,
+        org=org,
+        action=Action.ORG_REMOVE_MEMBER,
+        target=membership,
+        data={"user": user.get_username(), "role": membership.role},
+    )
+    membership.delete()
+
+
+@transaction.atomic
+def create_team(*, actor, org: Organization, name: str) -> Team:
+    """Create a team. Its name shares one namespace with usernames (W&B entities)."""
+    require(actor, "orgs.admin_organization", org)
+    name = (name or "").strip().lower()
+    if Team.objects.filter(name__iexact=name).exists() or User.objects.filter(username__iexact=name).exists():
+        raise ValidationError({"name": f"The name “{name}” is taken by another team or user."})
+    if Organization.objects.filter(slug=name).exclude(pk=org.pk).exists():
+        raise ValidationError({"name": f"The name “{name}” is taken by an organization."})
+    team = Team(org=org, name=name)
+    team.full_clean(exclude=["group"])
+    team.group = Group.objects.create(name=f"team:{name}")
+    team.save()
+    record(actor=actor, org=org, action=Action.TEAM_CREATE, target=team, data={"name": name})
+    return team
+
+
+@transaction.atomic
+def add_team_member(*, actor, team: Team, user) -> TeamMembership:
+    """Add an org member to a team."""
+    require(actor, "orgs.admin_organization", team.org)
+    if not Membership.objects.filter(org=team.org, user=user).exists():
+        raise ValidationError(f"{user.get_username()} is not a member of {team.org}.")
+    if TeamMembership.objects.filter(team=team, user=user).exists():
+        raise ValidationError(f"{user.get_username()} is already in team {team}.")
+    tm = TeamMembership.objects.create(team=team, user=user)
+    user.groups.add(team.group)
+    record(actor=actor, org=team.org, action=Action.TEAM_ADD_MEMBER, target=team, data={"user": user.get_username()})
+    return tm
+
+
+@transaction.atomic
+def remove_team_member(*, actor, team: Team, user) -> None:
+    """Remove a user from a team; registry roles held through the team go with it."""
+    require(actor, "orgs.admin_organization", team.org)
+    deleted, _ = TeamMembership.objects.filter(team=team, user=user).delete()
+    if not deleted:
+        raise ValidationError(f"{user.get_username()} is not in team {team}.")
+    user.groups.remove(team.group)
+    record(actor=actor, org=team.org, action=Action.TEAM_REMOVE_MEMBER, target=team, data={"user": user.get_username()})

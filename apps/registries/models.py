@@ -1,0 +1,153 @@
+"""Registries: curated, permissioned homes for artifact versions in an organization."""
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models.functions import Lower
+from django.urls import reverse
+from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
+from guardian.shortcuts import get_objects_for_user
+
+from apps.orgs.models import Organization
+
+REGISTRY_PREFIX = "wandb-registry-"
+REGISTRY_NAME_MAX = 113  # the full project name `wandb-registry-<name>` is at most 128
+REGISTRY_NAME_FORBIDDEN = "/\\#?%:\r\n"
+
+
+def validate_registry_name(name: str) -> str:
+    """Registry names: 1–113 characters, spaces allowed, none of / \\ # ? % : or newlines."""
+    name = (name or "").strip()
+    if not name:
+        raise ValidationError({"name": "A registry name is required."})
+    if len(name) > REGISTRY_NAME_MAX:
+        raise ValidationError({"name": f"Registry names must be {REGISTRY_NAME_MAX} characters or less."})
+    bad = sorted({ch for ch in name if ch in REGISTRY_NAME_FORBIDDEN})
+    if bad:
+        shown = " ".join({"\r": "\\r", "\n": "\\n"}.get(ch, ch) for ch in bad)
+        raise ValidationError({"name": f"Registry names cannot contain these characters: {shown}"})
+    if name.lower().startswith(REGISTRY_PREFIX):
+        raise ValidationError({"name": f"Give the name without the “{REGISTRY_PREFIX}” prefix."})
+    return name
+
+
+def strip_registry_prefix(name: str) -> str:
+    """Accept `wandb-registry-<name>` wherever a registry name is expected."""
+    return name[len(REGISTRY_PREFIX) :] if name.startswith(REGISTRY_PREFIX) else name
+
+
+class Visibility(models.TextChoices):
+    ORGANIZATION = "organization", "Organization"
+    RESTRICTED = "restricted", "Restricted"
+
+
+class RegistryQuerySet(models.QuerySet):
+    def visible_to(self, user) -> "RegistryQuerySet":
+        """Registries `user` may view. The only definition of 'view' for registries."""
+        if not user.is_authenticated:
+            return self.none()
+        return get_objects_for_user(user, "registries.view_registry", klass=self, accept_global_perms=False)
+
+    def with_perm(self, user, action: str) -> "RegistryQuerySet":
+        """Registries where `user` holds `action` (download, write, admin)."""
+        if not user.is_authenticated:
+            return self.none()
+        return get_objects_for_user(user, f"registries.{action}_registry", klass=self, accept_global_perms=False)
+
+    def core_first(self) -> "RegistryQuerySet":
+        return self.order_by("-is_core", Lower("name"))
+
+
+class Registry(models.Model):
+    """An organization's registry of collections (core: Models, Datasets; or custom)."""
+
+    org = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="registries")
+    name = models.CharField(max_length=REGISTRY_NAME_MAX)
+    slug = models.SlugField(max_length=128)
+    description = models.TextField(blank=True)
+    is_core = models.BooleanField(default=False)
+    visibility = models.CharField(max_length=16, choices=Visibility.choices, default=Visibility.ORGANIZATION)
+    allow_all_types = models.BooleanField(default=True)
+    artifact_types = models.JSONField(default=list, blank=True)  # add-only once saved
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = RegistryQuerySet.as_manager()
+
+    class Meta:
+        verbose_name_plural = "registries"
+        ordering = ["org", "name"]
+        permissions = [
+            ("download_registry", "Download and use files of linked versions"),
+            ("write_registry", "Create collections, link, alias and tag versions"),
+            ("admin_registry", "Manage settings, members and protected aliases"),
+        ]
+        constraints = [
+            models.UniqueConstraint("org", Lower("name"), name="registries_registry_unique_name_per_org"),
+            models.UniqueConstraint(fields=["org", "slug"], name="registries_registry_unique_slug_per_org"),
+        ]
+
+    def __str__(self) -> str:
+        return self.full_name
+
+    def get_absolute_url(self) -> str:
+        return reverse("registries:registry_detail", args=[self.org.slug, self.slug])
+
+    @property
+    def full_name(self) -> str:
+        return f"{REGISTRY_PREFIX}{self.name}"
+
+    @property
+    def path(self) -> str:
+        return f"{self.org.slug}/{self.full_name}"
+
+    def accepts(self, type_: str) -> bool:
+        return self.allow_all_types or type_ in self.artifact_types
+
+
+class RegistryUserObjectPermission(UserObjectPermissionBase):
+    content_object = models.ForeignKey(Registry, on_delete=models.CASCADE)
+
+
+class RegistryGroupObjectPermission(GroupObjectPermissionBase):
+    content_object = models.ForeignKey(Registry, on_delete=models.CASCADE)
+
+
+class ProtectedAlias(models.Model):
+    """An alias only registry admins may apply or remove (e.g. `production`)."""
+
+    registry = models.ForeignKey(Registry, on_delete=models.CASCADE, related_name="protected_aliases")
+    alias = models.CharField(max_length=128)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["alias"]
+        verbose_name_plural = "protected aliases"
+        constraints = [
+            models.UniqueConstraint(fields=["registry", "alias"], name="registries_protectedalias_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return self.alias
+
+
+class Star(models.Model):
+    """A user's star on a registry: starred registries come first on the landing page."""
+
+    registry = models.ForeignKey(Registry, on_delete=models.CASCADE, related_name="stars")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="registry_stars")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["registry", "user"], name="registries_star_unique_per_user"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} ★ {self.registry}"
