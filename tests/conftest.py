@@ -1,0 +1,99 @@
+"""Shared fixtures. A "world" is built through the services, as a real organization would be."""
+
+from dataclasses import dataclass, field
+
+import pytest
+from django.contrib.auth.models import AnonymousUser
+
+from apps.artifacts import services as artifacts
+from apps.artifacts.storage import get_store
+from apps.collections import services as collections
+from apps.orgs import services as orgs
+from apps.orgs.models import OrgRole
+from apps.registries import services as registries
+from apps.registries.models import Visibility
+from tests.factories import UserFactory
+
+PERSONAS = ["org_admin", "registry_admin", "member", "team_member", "viewer", "restricted_viewer", "outsider"]
+
+
+@pytest.fixture(autouse=True)
+def _fast_hasher_and_plain_static(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+
+
+@pytest.fixture(autouse=True)
+def _blob_store(settings, tmp_path):
+    """Every test gets its own empty blob folder."""
+    settings.ARTIFACT_STORAGE_URL = f"file://{tmp_path / 'blobs'}"
+    get_store.cache_clear()
+    yield
+    get_store.cache_clear()
+
+
+@dataclass
+class World:
+    """An organization with one user per persona, a team, a project and a restricted registry.
+
+    Roles on `registry` (restricted, custom): registry_admin=Admin, member=Member,
+    team_member=Member through team `vision`, viewer=Viewer, restricted_viewer=Restricted Viewer.
+    org_admin is an org admin (Admin everywhere). outsider belongs to another organization.
+    """
+
+    org: object
+    other_org: object
+    team: object
+    project: object
+    registry: object
+    users: dict = field(default_factory=dict)
+
+    def __getitem__(self, persona):
+        if persona == "anonymous":
+            return AnonymousUser()
+        return self.users[persona]
+
+    def version(self, name="model-a", type="model", content=b"weights", **kwargs):
+        """Log and commit a small version in the world's project (as org_admin)."""
+        return artifacts.log_artifact(
+            actor=self.users["org_admin"], project=self.project, name=name, type=type,
+            files={"model.bin": content, **kwargs.pop("files", {})}, **kwargs,
+        )
+
+    def link(self, version=None, collection="classifier", aliases=None, registry=None):
+        return collections.link_version(
+            actor=self.users["org_admin"], version=version or self.version(),
+            registry=registry or self.registry, collection_name=collection, aliases=aliases,
+        )
+
+
+@pytest.fixture
+def world(db) -> World:
+    staff = UserFactory(username="org_admin", is_staff=True)
+    org = orgs.create_organization(actor=staff, slug="acme", name="Acme ML")
+    users = {"org_admin": staff}
+    for persona in PERSONAS[1:-1]:
+        users[persona] = UserFactory(username=persona)
+        role = OrgRole.VIEWER if "viewer" in persona else OrgRole.MEMBER
+        orgs.add_org_member(actor=staff, org=org, user=users[persona], role=role)
+    outsider = UserFactory(username="outsider", is_staff=True)
+    other = orgs.create_organization(actor=outsider, slug="globex", name="Globex")
+    users["outsider"] = outsider
+    team = orgs.create_team(actor=staff, org=org, name="vision")
+    orgs.add_team_member(actor=staff, team=team, user=users["team_member"])
+    orgs.add_team_member(actor=staff, team=team, user=users["member"])
+    project = artifacts.create_project(actor=staff, team=team, name="detector")
+    registry = registries.create_registry(
+        actor=staff, org=org, name="Golden Models", visibility=Visibility.RESTRICTED, artifact_types=["model"]
+    )
+    for persona, role in [
+        ("registry_admin", "admin"), ("member", "member"), ("viewer", "viewer"),
+        ("restricted_viewer", "restricted_viewer"),
+    ]:
+        registries.grant_registry_role(actor=staff, registry=registry, principal=users[persona], role=role)
+    registries.grant_registry_role(actor=staff, registry=registry, principal=team, role="member")
+    registries.declare_protected_alias(actor=staff, registry=registry, alias="production")
+    return World(org=org, other_org=other, team=team, project=project, registry=registry, users=users)
