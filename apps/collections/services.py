@@ -19,6 +19,8 @@ from apps.registries.models import Registry
 from apps.registries.services import validate_alias
 
 LATEST = "latest"
+# Registry pages live beside collection pages (`…/<registry>/settings/`), so these names are taken.
+RESERVED_COLLECTION_NAMES = {"settings", "automations", "audit", "search", "members", "star", "link", "new", "history"}
 DESCRIPTION_MAX = 100_000
 
 
@@ -50,6 +52,13 @@ def _clean_description(description: str) -> str:
     return description
 
 
+def _check_collection_name(name: str, field: str = "name") -> str:
+    name = validate_artifact_name(name, field=field)
+    if name.lower() in RESERVED_COLLECTION_NAMES:
+        raise ValidationError({field: f"“{name}” is reserved for registry pages; choose another name."})
+    return name
+
+
 def _check_type(registry: Registry, type_: str) -> str:
     type_ = validate_artifact_type(type_)
     if not registry.accepts(type_):
@@ -66,7 +75,7 @@ def create_collection(
 ) -> Collection:
     """Create a collection of one artifact type in a registry."""
     require(actor, "registries.write_registry", registry)
-    name = validate_artifact_name(name)
+    name = _check_collection_name(name)
     type = _check_type(registry, type)
     description = _clean_description(description)
     tags = [validate_tag(t) for t in dict.fromkeys(tags or [])]
@@ -115,7 +124,7 @@ def link_version(
     protected = _protected(registry) & set(aliases)
     if protected and not _is_admin(actor, registry):
         raise PermissionDenied(f"Only registry admins can apply protected aliases: {', '.join(sorted(protected))}.")
-    name = validate_artifact_name(collection_name, field="collection")
+    name = _check_collection_name(collection_name, field="collection")
     collection = Collection.objects.filter(registry=registry, name__iexact=name).first()
     if collection is None:
         collection = create_collection(actor=actor, registry=registry, name=name, type=version.sequence.type)
@@ -314,7 +323,7 @@ def update_collection_description(*, actor, collection: Collection, description:
 def rename_collection(*, actor, collection: Collection, name: str) -> Collection:
     """Rename a collection within its registry."""
     require(actor, "registries.write_registry", collection.registry)
-    name = validate_artifact_name(name)
+    name = _check_collection_name(name)
     if Collection.objects.filter(registry=collection.registry, name__iexact=name).exclude(pk=collection.pk).exists():
         raise ValidationError({"name": f"Collection “{name}” already exists in {collection.registry.name}."})
     old = collection.name
