@@ -13,4 +13,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("apps.registries.urls")),
     path("", include("apps.collections.urls")),
+    path("", include("apps.artifacts.urls")),
 ]

@@ -1,0 +1,26 @@
+from django.urls import path
+
+from apps.artifacts import views
+
+app_name = "artifacts"
+
+# `<team>/<project>/artifacts/…`, as in W&B: team names and usernames share one namespace.
+urlpatterns = [
+    path("<slug:team>/<str:project>/artifacts/", views.artifact_list, name="artifact_list"),
+    path("<slug:team>/<str:project>/artifacts/<str:name>/", views.sequence_detail, name="sequence_detail"),
+    path(
+        "<slug:team>/<str:project>/artifacts/<str:name>/<str:version>/",
+        views.version_detail,
+        name="version_detail",
+    ),
+    path(
+        "<slug:team>/<str:project>/artifacts/<str:name>/<str:version>/files/<int:entry_id>/",
+        views.version_file,
+        name="version_file",
+    ),
+    path(
+        "<slug:team>/<str:project>/artifacts/<str:name>/<str:version>/files/<int:entry_id>/thumbnail/",
+        views.version_thumbnail,
+        name="version_thumbnail",
+    ),
+]
