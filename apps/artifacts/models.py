@@ -323,3 +323,88 @@ def validate_manifest_path(path: str) -> str:
     if len(path) > 1024:
         raise ValidationError({"path": "File paths must be 1024 characters or less."})
     return path
+
+
+# --- Reads shared by the artifact and registry pages ---
+
+MARKDOWN_EXTENSIONS = ["fenced_code", "tables", "sane_lists"]
+
+
+def render_markdown(text: str):
+    """Markdown to HTML that is safe to embed: rendered, then sanitized with nh3's allow-list."""
+    import markdown
+    import nh3
+    from django.utils.safestring import mark_safe
+
+    if not text:
+        return ""
+    return mark_safe(nh3.clean(markdown.markdown(text, extensions=MARKDOWN_EXTENSIONS)))  # noqa: S308
+
+
+def numeric_metadata(metadata: dict, prefix: str = "") -> dict[str, int | float]:
+    """The numbers in a metadata object, nested keys joined with dots (`eval.acc`)."""
+    found: dict[str, int | float] = {}
+    for key, value in (metadata or {}).items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            found.update(numeric_metadata(value, f"{name}."))
+        elif isinstance(value, int | float) and not isinstance(value, bool):
+            found[name] = value
+    return found
+
+
+LINEAGE_MAX_PER_LEVEL = 100
+
+
+def lineage(version: ArtifactVersion, depth: int) -> tuple[dict[int, list], set[tuple[str, str]]]:
+    """The runs and versions around `version`, `depth` artifact→run→artifact steps each way.
+
+    Returns levels (0 is `version`; negative upstream, positive downstream; odd levels are
+    runs) and data-flow edges between node keys (`a<pk>` versions, `r<pk>` runs). Two
+    queries per level, whatever the graph's size; each level keeps its first 100 nodes.
+    """
+    levels: dict[int, list] = {0: [version]}
+    edges: set[tuple[str, str]] = set()
+    seen = {f"a{version.pk}"}
+    for sign in (-1, 1):
+        frontier = [version]
+        for step in range(depth):
+            # Upstream: who logged the frontier, then what those runs used. Downstream: who
+            # used the frontier, then what those runs logged.
+            to_run, from_run = (UsageKind.OUTPUT, UsageKind.INPUT) if sign < 0 else (UsageKind.INPUT, UsageKind.OUTPUT)
+            runs = _lineage_step(
+                ArtifactUsage.objects.filter(version__in=frontier, kind=to_run).select_related("run__project__team"),
+                "run",
+                edges,
+                seen,
+            )
+            if not runs:
+                break
+            levels[sign * (2 * step + 1)] = runs
+            frontier = _lineage_step(
+                ArtifactUsage.objects.filter(run__in=runs, kind=from_run).select_related(
+                    "version__sequence__project__team"
+                ),
+                "version",
+                edges,
+                seen,
+            )
+            if not frontier:
+                break
+            levels[sign * (2 * step + 2)] = frontier
+    return levels, edges
+
+
+def _lineage_step(usages, field: str, edges: set, seen: set) -> list:
+    """Follow usages to their `field` side; record edges in data-flow direction."""
+    found = []
+    for usage in usages.order_by("pk")[: LINEAGE_MAX_PER_LEVEL * 4]:
+        run_key, version_key = f"r{usage.run_id}", f"a{usage.version_id}"
+        # Outputs flow run → version; inputs flow version → run.
+        edges.add((run_key, version_key) if usage.kind == UsageKind.OUTPUT else (version_key, run_key))
+        node = getattr(usage, field)
+        key = run_key if field == "run" else version_key
+        if key not in seen and len(found) < LINEAGE_MAX_PER_LEVEL:
+            seen.add(key)
+            found.append(node)
+    return found

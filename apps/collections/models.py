@@ -2,10 +2,12 @@
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q, Subquery
 from django.db.models.functions import Lower
 from django.urls import reverse
 
 from apps.artifacts.models import ArtifactVersion
+from apps.audit.models import AuditEvent
 from apps.registries.models import Registry
 
 
@@ -70,6 +72,12 @@ class LinkQuerySet(models.QuerySet):
     def newest_first(self) -> "LinkQuerySet":
         return self.order_by("-index")
 
+    def for_table(self) -> "LinkQuerySet":
+        """Links with everything a versions-table row shows: two prefetches per page, not per row."""
+        return self.select_related("version__sequence__project__team", "linked_by").prefetch_related(
+            "aliases", "version__tags"
+        )
+
 
 class Link(models.Model):
     """A pointer from a collection to an artifact version, with the collection's own index vN."""
@@ -126,3 +134,25 @@ class LinkAlias(models.Model):
 
     def __str__(self) -> str:
         return self.alias
+
+
+def links_page(links: LinkQuerySet, before: int | None, size: int) -> tuple[list[Link], int | None]:
+    """One keyset page of links, newest first, below index `before`; and the next page's cursor.
+
+    Walks the (collection, index) unique index: no OFFSET and no COUNT, so page 2,000 costs
+    what page 1 costs.
+    """
+    if before is not None:
+        links = links.filter(index__lt=before)
+    rows = list(links.newest_first()[: size + 1])
+    return rows[:size], (rows[size - 1].index if len(rows) > size else None)
+
+
+def events_page(events, before: int | None, size: int) -> tuple[list[AuditEvent], int | None]:
+    """One keyset page of audit events, newest first, after the event with id `before`."""
+    if before is not None:
+        # (created_at, id) is the order; the cursor's timestamp is looked up in the same query.
+        anchor = Subquery(AuditEvent.objects.filter(pk=before).values("created_at")[:1])
+        events = events.filter(Q(created_at__lt=anchor) | Q(created_at=anchor, pk__lt=before))
+    rows = list(events.newest_first()[: size + 1])
+    return rows[:size], (rows[size - 1].pk if len(rows) > size else None)

@@ -1,0 +1,75 @@
+"""Small action forms for collection and version pages. Services enforce the rules."""
+
+from django import forms
+
+from apps.artifacts.forms import ServiceForm
+from apps.collections.services import DESCRIPTION_MAX
+from apps.registries.models import Registry
+
+
+class AliasForm(ServiceForm):
+    alias = forms.CharField(
+        max_length=128,
+        error_messages={"required": "An alias cannot be empty."},
+        widget=forms.TextInput(attrs={"placeholder": "alias", "size": 12, "aria-label": "New alias"}),
+    )
+
+
+class TagForm(ServiceForm):
+    tag = forms.CharField(
+        max_length=128,
+        error_messages={"required": "A tag cannot be empty."},
+        widget=forms.TextInput(attrs={"placeholder": "tag", "size": 12, "aria-label": "New tag"}),
+    )
+
+
+class DescriptionForm(ServiceForm):
+    description = forms.CharField(
+        max_length=DESCRIPTION_MAX,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 10, "placeholder": "Markdown: summary, license, references…"}),
+    )
+
+
+class DeleteCollectionForm(ServiceForm):
+    """Deleting asks for the collection's name, typed out, as GitHub does for repositories."""
+
+    confirm = forms.CharField(max_length=128, label="Type the collection name to confirm")
+
+    def __init__(self, *args, collection_name: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.collection_name = collection_name
+
+    def clean_confirm(self) -> str:
+        if self.cleaned_data["confirm"].strip() != self.collection_name:
+            raise forms.ValidationError(f"Type “{self.collection_name}” exactly to delete this collection.")
+        return self.cleaned_data["confirm"]
+
+
+def split_names(value: str) -> list[str]:
+    """'a, b c' → ['a', 'b', 'c']: aliases are typed as one comma- or space-separated field."""
+    return [part for part in value.replace(",", " ").split() if part]
+
+
+class LinkToRegistryForm(ServiceForm):
+    """Link a source version into a registry collection, existing or new."""
+
+    registry = forms.ModelChoiceField(queryset=Registry.objects.none(), empty_label=None)
+    collection = forms.CharField(
+        max_length=128,
+        help_text="An existing collection, or a new name to create one.",
+        widget=forms.TextInput(attrs={"list": "collection-names", "autocomplete": "off"}),
+    )
+    aliases = forms.CharField(
+        max_length=1000,
+        required=False,
+        help_text="Optional; separate with commas or spaces (e.g. staging, candidate).",
+    )
+
+    def __init__(self, *args, registries, **kwargs):
+        super().__init__(*args, **kwargs)
+        # SECURITY: only registries where the user may link are offered, or accepted.
+        self.fields["registry"].queryset = registries
+
+    def clean_aliases(self) -> list[str]:
+        return split_names(self.cleaned_data["aliases"])
