@@ -1,17 +1,89 @@
-"""Blob storage: one small interface; a local folder by default (S3 comes with the API work)."""
+"""Blob storage: one small interface, two backends (a local folder, or any S3-compatible store).
+
+Both backends hand out signed, expiring URLs, so clients move bytes without other credentials:
+the filesystem store's URLs point at our own `/api/v1/blobs/…` endpoints (signed with
+SECRET_KEY), S3's are presigned by boto3 and go straight to the object store.
+"""
 
 import hashlib
 import os
 import tempfile
+import uuid
 from functools import cache
 from pathlib import Path
-from typing import BinaryIO
-from urllib.parse import urlparse
+from typing import BinaryIO, Protocol
+from urllib.parse import parse_qs, quote, urlparse
 
 from django.conf import settings
+from django.core import signing
 from django.core.exceptions import ImproperlyConfigured, ValidationError
+from django.urls import reverse
 
 CHUNK = 1024 * 1024
+URL_LIFETIME = 3600  # seconds a signed upload or download URL stays valid
+_UPLOAD_SALT = "artifacts.blob-upload"
+_DOWNLOAD_SALT = "artifacts.blob-download"
+
+
+class BlobStore(Protocol):
+    """What every backend implements. Blobs are addressed by their SHA-256 (hex)."""
+
+    def exists(self, sha256: str) -> bool: ...
+
+    def open(self, sha256: str) -> BinaryIO: ...
+
+    def put(self, stream: BinaryIO, expected_sha256: str | None = None) -> tuple[str, str, int]: ...
+
+    def upload_target(self, sha256: str, size: int) -> dict: ...
+
+    def download_url(self, sha256: str, filename: str) -> str: ...
+
+    def finalize_upload(self, sha256: str, size: int) -> str | None: ...
+
+
+# --- Signed tokens for the filesystem store's own upload/download endpoints ---
+
+
+def sign_upload(sha256: str, size: int) -> str:
+    return signing.TimestampSigner(salt=_UPLOAD_SALT).sign_object({"sha256": sha256, "size": size}, compress=True)
+
+
+def unsign_upload(token: str) -> tuple[str, int]:
+    """(sha256, size) from an upload token; raises signing.BadSignature (or SignatureExpired)."""
+    data = signing.TimestampSigner(salt=_UPLOAD_SALT).unsign_object(token, max_age=URL_LIFETIME)
+    return data["sha256"], data["size"]
+
+
+def sign_download(sha256: str, filename: str) -> str:
+    return signing.TimestampSigner(salt=_DOWNLOAD_SALT).sign_object({"sha256": sha256, "name": filename}, compress=True)
+
+
+def unsign_download(token: str) -> tuple[str, str]:
+    """(sha256, filename) from a download token; raises signing.BadSignature (or SignatureExpired)."""
+    data = signing.TimestampSigner(salt=_DOWNLOAD_SALT).unsign_object(token, max_age=URL_LIFETIME)
+    return data["sha256"], data["name"]
+
+
+class _Hashing:
+    """Counts and hashes what a reader pulls through it; refuses more than `limit` bytes."""
+
+    def __init__(self, stream: BinaryIO, limit: int | None = None):
+        self.stream, self.limit = stream, limit
+        self.sha, self.md5, self.size = hashlib.sha256(), hashlib.md5(usedforsecurity=False), 0
+
+    def read(self, n: int = -1) -> bytes:
+        chunk = self.stream.read(CHUNK if n is None or n < 0 else n)
+        self.sha.update(chunk)
+        self.md5.update(chunk)
+        self.size += len(chunk)
+        if self.limit is not None and self.size > self.limit:
+            raise ValidationError(f"The upload is larger than the declared {self.limit} bytes.")
+        return chunk
+
+
+def _check_digest(digest: str, expected: str | None) -> None:
+    if expected and digest != expected:
+        raise ValidationError(f"The uploaded bytes have SHA-256 {digest}, not the declared {expected}.")
 
 
 class FileSystemStore:
@@ -29,35 +101,164 @@ class FileSystemStore:
     def open(self, sha256: str) -> BinaryIO:
         return self._path(sha256).open("rb")
 
-    def put(self, stream: BinaryIO, expected_sha256: str | None = None) -> tuple[str, str, int]:
+    def put(
+        self, stream: BinaryIO, expected_sha256: str | None = None, size: int | None = None
+    ) -> tuple[str, str, int]:
         """Stream into a temp file, verify, then rename into place. Returns (sha256, md5, size)."""
         self.root.mkdir(parents=True, exist_ok=True)
-        sha, md5, size = hashlib.sha256(), hashlib.md5(usedforsecurity=False), 0
+        reader = _Hashing(stream, limit=size)
         fd, tmp = tempfile.mkstemp(dir=self.root, prefix=".upload-")
         try:
             with os.fdopen(fd, "wb") as out:
-                while chunk := stream.read(CHUNK):
-                    sha.update(chunk)
-                    md5.update(chunk)
-                    size += len(chunk)
+                while chunk := reader.read(CHUNK):
                     out.write(chunk)
-            digest = sha.hexdigest()
-            if expected_sha256 and digest != expected_sha256:
-                raise ValidationError(f"The uploaded bytes have SHA-256 {digest}, not the declared {expected_sha256}.")
+            digest = reader.sha.hexdigest()
+            _check_digest(digest, expected_sha256)
+            if size is not None and reader.size != size:
+                raise ValidationError(f"Received {reader.size} bytes, not the declared {size}.")
             final = self._path(digest)
             final.parent.mkdir(parents=True, exist_ok=True)
             os.replace(tmp, final)  # atomic: readers never see a half-written blob
             tmp = None
-            return digest, md5.hexdigest(), size
+            return digest, reader.md5.hexdigest(), reader.size
         finally:
             if tmp is not None and os.path.exists(tmp):
                 os.unlink(tmp)
 
+    def upload_target(self, sha256: str, size: int) -> dict:
+        url = reverse("api:blob_upload", args=[sign_upload(sha256, size)])
+        return {"url": url, "method": "PUT", "headers": {"Content-Type": "application/octet-stream"}}
+
+    def download_url(self, sha256: str, filename: str) -> str:
+        return reverse("api:blob_download", args=[sign_download(sha256, filename)])
+
+    def finalize_upload(self, sha256: str, size: int) -> str | None:
+        """Uploads land through our endpoint, which verifies and registers them at once."""
+        return None
+
+
+class S3Store:
+    """Blobs in an S3-compatible bucket: `<prefix>blobs/ab/<sha256>`.
+
+    Clients PUT to a presigned URL for `<prefix>incoming/<sha256>`; commit verifies the staged
+    object's size and SHA-256 (reading it once, server-side) before copying it to its final key,
+    so nothing unverified is ever served and an expired or replayed URL cannot change a blob.
+    """
+
+    def __init__(self, bucket: str, prefix: str = "", endpoint: str | None = None, region: str | None = None):
+        import boto3
+        from botocore.config import Config
+
+        self.bucket, self.prefix = bucket, prefix.strip("/") + "/" if prefix.strip("/") else ""
+        self.client = boto3.client(
+            "s3",
+            endpoint_url=endpoint,
+            region_name=region or "us-east-1",
+            config=Config(signature_version="s3v4", s3={"addressing_style": "path"}, retries={"max_attempts": 3}),
+        )
+
+    def _key(self, sha256: str) -> str:
+        return f"{self.prefix}blobs/{sha256[:2]}/{sha256}"
+
+    def _staging_key(self, sha256: str) -> str:
+        return f"{self.prefix}incoming/{sha256}"
+
+    def _head(self, key: str) -> dict | None:
+        from botocore.exceptions import ClientError
+
+        try:
+            return self.client.head_object(Bucket=self.bucket, Key=key)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                return None
+            raise
+
+    def exists(self, sha256: str) -> bool:
+        return self._head(self._key(sha256)) is not None
+
+    def open(self, sha256: str) -> BinaryIO:
+        return self.client.get_object(Bucket=self.bucket, Key=self._key(sha256))["Body"]
+
+    def _promote(self, source_key: str, sha256: str) -> None:
+        """Copy a verified object to its final key (managed copy: multipart above 5 GB)."""
+        if not self.exists(sha256):
+            self.client.copy({"Bucket": self.bucket, "Key": source_key}, self.bucket, self._key(sha256))
+        self.client.delete_object(Bucket=self.bucket, Key=source_key)
+
+    def put(
+        self, stream: BinaryIO, expected_sha256: str | None = None, size: int | None = None
+    ) -> tuple[str, str, int]:
+        """Stream to a temporary key while hashing, verify, then copy into place."""
+        reader = _Hashing(stream, limit=size)
+        tmp_key = f"{self.prefix}incoming/tmp-{uuid.uuid4().hex}"
+        try:
+            self.client.upload_fileobj(reader, self.bucket, tmp_key)
+            digest = reader.sha.hexdigest()
+            _check_digest(digest, expected_sha256)
+            if size is not None and reader.size != size:
+                raise ValidationError(f"Received {reader.size} bytes, not the declared {size}.")
+            self._promote(tmp_key, digest)
+            return digest, reader.md5.hexdigest(), reader.size
+        finally:
+            self.client.delete_object(Bucket=self.bucket, Key=tmp_key)
+
+    def upload_target(self, sha256: str, size: int) -> dict:
+        url = self.client.generate_presigned_url(
+            "put_object",
+            Params={"Bucket": self.bucket, "Key": self._staging_key(sha256)},
+            ExpiresIn=URL_LIFETIME,
+        )
+        return {"url": url, "method": "PUT", "headers": {}}
+
+    def download_url(self, sha256: str, filename: str) -> str:
+        return self.client.generate_presigned_url(
+            "get_object",
+            Params={
+                "Bucket": self.bucket,
+                "Key": self._key(sha256),
+                "ResponseContentDisposition": f"attachment; filename*=UTF-8''{quote(filename)}",
+            },
+            ExpiresIn=URL_LIFETIME,
+        )
+
+    def finalize_upload(self, sha256: str, size: int) -> str | None:
+        """Verify a client's direct upload and move it into place. Returns its MD5, or None if absent."""
+        key = self._staging_key(sha256)
+        head = self._head(key)
+        if head is None:
+            return None
+        try:
+            if head["ContentLength"] != size:
+                raise ValidationError(f"{sha256}: uploaded {head['ContentLength']} bytes, the manifest says {size}.")
+            body = self.client.get_object(Bucket=self.bucket, Key=key)["Body"]
+            reader = _Hashing(body)
+            while reader.read(CHUNK):
+                pass
+            _check_digest(reader.sha.hexdigest(), sha256)
+        except ValidationError:
+            self.client.delete_object(Bucket=self.bucket, Key=key)  # bad bytes never become a blob
+            raise
+        self._promote(key, sha256)
+        return reader.md5.hexdigest()
+
+
+def store_from_url(url: str) -> FileSystemStore | S3Store:
+    """Build a store from `file:///path` or `s3://bucket[/prefix]?endpoint=…&region=…`."""
+    parsed = urlparse(url)
+    if parsed.scheme in ("", "file"):
+        return FileSystemStore(Path(parsed.path))
+    if parsed.scheme == "s3":
+        if not parsed.netloc:
+            raise ImproperlyConfigured("ARTIFACT_STORAGE_URL=s3://… needs a bucket name.")
+        query = {k: v[-1] for k, v in parse_qs(parsed.query).items()}
+        unknown = set(query) - {"endpoint", "region"}
+        if unknown:
+            raise ImproperlyConfigured(f"Unknown ARTIFACT_STORAGE_URL options: {', '.join(sorted(unknown))}")
+        return S3Store(parsed.netloc, parsed.path, endpoint=query.get("endpoint"), region=query.get("region"))
+    raise ImproperlyConfigured(f"Unsupported ARTIFACT_STORAGE_URL scheme: {parsed.scheme!r}")
+
 
 @cache
-def get_store() -> FileSystemStore:
-    """The configured blob store (ARTIFACT_STORAGE_URL)."""
-    url = urlparse(settings.ARTIFACT_STORAGE_URL)
-    if url.scheme in ("", "file"):
-        return FileSystemStore(Path(url.path))
-    raise ImproperlyConfigured(f"Unsupported ARTIFACT_STORAGE_URL scheme: {url.scheme!r}")
+def get_store() -> FileSystemStore | S3Store:
+    """The configured blob store (ARTIFACT_STORAGE_URL). Credentials for S3 come from AWS_* variables."""
+    return store_from_url(settings.ARTIFACT_STORAGE_URL)

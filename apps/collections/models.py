@@ -1,5 +1,8 @@
 """Collections in registries, the links (memberships) in them, their aliases and tags."""
 
+import re
+from dataclasses import dataclass
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q, Subquery
@@ -156,3 +159,133 @@ def events_page(events, before: int | None, size: int) -> tuple[list[AuditEvent]
         events = events.filter(Q(created_at__lt=anchor) | Q(created_at=anchor, pk__lt=before))
     rows = list(events.newest_first()[: size + 1])
     return rows[:size], (rows[size - 1].pk if len(rows) > size else None)
+
+
+# --- Artifact paths (client, CLI, API, the UI's "Full Name") ---
+
+VERSION_LABEL_RE = re.compile(r"v(\d{1,9})")
+
+
+@dataclass(frozen=True)
+class ArtifactPath:
+    """A parsed path: `[<org>/]wandb-registry-<registry>/<collection>[:<vN|alias>]` or
+    `<team>/<project>/<name>[:<vN|alias>]`. `registry` is None for source paths."""
+
+    name: str
+    version: str | None = None
+    org: str | None = None
+    registry: str | None = None
+    team: str | None = None
+    project: str | None = None
+
+    @property
+    def index(self) -> int | None:
+        match = VERSION_LABEL_RE.fullmatch(self.version or "")
+        return int(match.group(1)) if match else None
+
+
+def parse_artifact_path(path: str) -> ArtifactPath:
+    """Split a path into its parts; ValidationError says which form was expected."""
+    from django.core.exceptions import ValidationError
+
+    from apps.registries.models import REGISTRY_PREFIX
+
+    expected = (
+        "Use “[<org>/]wandb-registry-<registry>/<collection>:<version or alias>” "
+        "or “<team>/<project>/<artifact>:<version or alias>”."
+    )
+    path = (path or "").strip()
+    if not path or len(path) > 1200:
+        raise ValidationError({"path": f"A path is required. {expected}"})
+    rest, colon, version = path.partition(":")
+    if colon and (not version or "/" in version or ":" in version):
+        raise ValidationError({"path": f"“{path[:200]}” has an empty or malformed version. {expected}"})
+    parts = rest.split("/")
+    if any(not part.strip() for part in parts):
+        raise ValidationError({"path": f"“{path[:200]}” has an empty part. {expected}"})
+    version = version or None
+    if len(parts) in (2, 3) and parts[-2].startswith(REGISTRY_PREFIX):
+        registry = parts[-2][len(REGISTRY_PREFIX) :]
+        if not registry.strip():
+            raise ValidationError({"path": f"“{path[:200]}” names no registry. {expected}"})
+        org = parts[0] if len(parts) == 3 else None
+        return ArtifactPath(name=parts[-1], version=version, org=org, registry=registry)
+    if len(parts) == 3 and not any(p.startswith(REGISTRY_PREFIX) for p in parts):
+        return ArtifactPath(name=parts[2], version=version, team=parts[0], project=parts[1])
+    raise ValidationError({"path": f"“{path[:200]}” is not an artifact path. {expected}"})
+
+
+def _one_org(rows: list, org_of) -> object | None:
+    """The single match; without an org in the path, a name found in two orgs is ambiguous."""
+    from django.core.exceptions import ValidationError
+
+    if len({org_of(row) for row in rows}) > 1:
+        raise ValidationError(
+            {"path": "That name exists in several of your organizations; start the path with “<org>/”."}
+        )
+    return rows[0] if rows else None
+
+
+def find_registry(user, org: str | None, name: str) -> Registry | None:
+    """The registry `user` sees by (optional) org slug and name (with or without the prefix)."""
+    from apps.registries.models import strip_registry_prefix
+
+    registries = Registry.objects.visible_to(user).filter(name__iexact=strip_registry_prefix(name))
+    if org:
+        registries = registries.filter(org__slug=org)
+    return _one_org(list(registries.select_related("org")[:2]), lambda r: r.org_id)
+
+
+def find_collection(user, path: str) -> Collection | None:
+    """The visible collection at `[<org>/]wandb-registry-<registry>/<collection>`, in one query."""
+    from django.core.exceptions import ValidationError
+
+    parsed = parse_artifact_path(path)
+    if parsed.registry is None or parsed.version is not None:
+        raise ValidationError({"path": "Give a collection path: “[<org>/]wandb-registry-<registry>/<collection>”."})
+    collections = Collection.objects.visible_to(user).filter(
+        registry__name__iexact=parsed.registry, name__iexact=parsed.name
+    )
+    if parsed.org:
+        collections = collections.filter(registry__org__slug=parsed.org)
+    return _one_org(list(collections.select_related("registry__org")[:2]), lambda c: c.registry.org_id)
+
+
+def find_version(user, path: str) -> tuple[ArtifactVersion, "Link | None"] | None:
+    """The version a path names and, for registry paths, its link; None if absent or invisible.
+
+    One query either way: the visibility subqueries, names, index or alias all go in one
+    WHERE over the unique indexes. `latest` on a source path is its highest committed index.
+    """
+    from django.core.exceptions import ValidationError
+
+    from apps.artifacts.models import VersionState
+
+    parsed = parse_artifact_path(path)
+    if parsed.version is None:
+        raise ValidationError({"path": f"“{path[:200]}” needs a version or alias after “:”, e.g. “:latest”."})
+    if parsed.registry is not None:
+        links = Link.objects.visible_to(user).filter(
+            collection__registry__name__iexact=parsed.registry, collection__name__iexact=parsed.name
+        )
+        if parsed.org:
+            links = links.filter(collection__registry__org__slug=parsed.org)
+        if parsed.index is not None:
+            links = links.filter(index=parsed.index)
+        else:
+            links = links.filter(aliases__alias=parsed.version)
+        links = links.select_related("collection__registry__org", "version__sequence__project__team")
+        link = _one_org(list(links[:2]), lambda row: row.collection.registry.org_id)
+        return (link.version, link) if link else None
+    versions = ArtifactVersion.objects.visible_to(user).filter(
+        state=VersionState.COMMITTED,
+        sequence__project__team__name=parsed.team,
+        sequence__project__name=parsed.project,
+        sequence__name=parsed.name,
+    )
+    if parsed.index is not None:
+        versions = versions.filter(index=parsed.index)
+    elif parsed.version != "latest":
+        return None  # source artifacts carry no aliases of their own but `latest`
+    version = versions.select_related("sequence__project__team").order_by("-index").first()
+    return (version, None) if version else None
