@@ -1,0 +1,53 @@
+"""Python client and `registry` CLI for the self-hosted Registry (API v1). Importable without Django."""
+
+__version__ = "0.1.0"
+
+from .client import (  # noqa: E402
+    Artifact,
+    Client,
+    Collection,
+    CollectionPaginator,
+    File,
+    Registry,
+    RegistryPaginator,
+    Run,
+    Version,
+    VersionPaginator,
+)
+from .errors import (  # noqa: E402
+    AuthError,
+    ChecksumMismatch,
+    Conflict,
+    ConnectionFailed,
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+    RegistryError,
+    ServerError,
+)
+from .paths import RegistryPath, SourcePath, parse_version_path  # noqa: E402
+
+__all__ = [
+    "Artifact",
+    "AuthError",
+    "ChecksumMismatch",
+    "Client",
+    "Collection",
+    "CollectionPaginator",
+    "Conflict",
+    "ConnectionFailed",
+    "File",
+    "InvalidInput",
+    "NotFound",
+    "PermissionDenied",
+    "Registry",
+    "RegistryError",
+    "RegistryPaginator",
+    "RegistryPath",
+    "Run",
+    "ServerError",
+    "SourcePath",
+    "Version",
+    "VersionPaginator",
+    "parse_version_path",
+]
