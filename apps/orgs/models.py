@@ -139,3 +139,22 @@ class TeamMembership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} in team {self.team}"
+
+
+class RegistryUI(models.TextChoices):
+    """Which registry a user wants to see: the new Registry App or the legacy Model Registry."""
+
+    NEW = "new", "Registry"
+    LEGACY = "legacy", "Legacy Model Registry"
+
+
+class UserPreference(models.Model):
+    """A user's personal interface choices (one row per user, created on first choice)."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="preference")
+    registry_ui = models.CharField(max_length=8, choices=RegistryUI.choices, default=RegistryUI.NEW)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.user} prefers {self.get_registry_ui_display()}"

@@ -7,7 +7,7 @@ from django.db import transaction
 
 from apps.audit.models import Action
 from apps.audit.services import record
-from apps.orgs.models import Membership, Organization, OrgRole, Team, TeamMembership
+from apps.orgs.models import Membership, Organization, OrgRole, RegistryUI, Team, TeamMembership, UserPreference
 from apps.orgs.permissions import grant_perms, require
 
 User = get_user_model()
@@ -165,3 +165,17 @@ def remove_team_member(*, actor, team: Team, user) -> None:
         raise ValidationError(f"{user.get_username()} is not in team {team}.")
     user.groups.remove(team.group)
     record(actor=actor, org=team.org, action=Action.TEAM_REMOVE_MEMBER, target=team, data={"user": user.get_username()})
+
+
+@transaction.atomic
+def set_registry_ui_preference(*, actor, registry_ui: str) -> UserPreference:
+    """Remember whether `actor` wants the new Registry or the legacy Model Registry.
+
+    A personal display choice, not a change to shared data, so it writes no audit event.
+    """
+    if not actor.is_authenticated:
+        raise PermissionDenied("Log in to save preferences.")
+    if registry_ui not in RegistryUI.values:
+        raise ValidationError({"registry_ui": "Choose “new” or “legacy”."})
+    preference, _ = UserPreference.objects.update_or_create(user=actor, defaults={"registry_ui": registry_ui})
+    return preference

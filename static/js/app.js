@@ -1,0 +1,52 @@
+// Registry: the few behaviours plain HTML lacks. No framework, no build step.
+(function () {
+  "use strict";
+
+  document.addEventListener("click", function (event) {
+    // Copy the text of a code block: <div class="code-block"><pre>…</pre><button data-copy>Copy</button></div>
+    // or of any element named by data-copy="<id>".
+    const copy = event.target.closest("[data-copy]");
+    if (copy) {
+      const id = copy.getAttribute("data-copy");
+      const source = id ? document.getElementById(id) : copy.closest(".code-block").querySelector("pre, code");
+      if (source && navigator.clipboard) {
+        navigator.clipboard.writeText(source.innerText.trim()).then(function () {
+          const label = copy.textContent;
+          copy.textContent = "Copied";
+          setTimeout(function () { copy.textContent = label; }, 1500);
+        });
+      }
+      return;
+    }
+    // Open and close native <dialog> elements.
+    const opener = event.target.closest("[data-dialog-open]");
+    if (opener) {
+      const dialog = document.getElementById(opener.getAttribute("data-dialog-open"));
+      if (dialog && dialog.showModal) {
+        event.preventDefault();
+        dialog.showModal();
+        const first = dialog.querySelector("input:not([type=hidden]), select, textarea");
+        if (first) first.focus();
+      }
+      return;
+    }
+    const closer = event.target.closest("[data-dialog-close]");
+    if (closer) {
+      const dialog = closer.closest("dialog");
+      if (dialog) dialog.close();
+    }
+  });
+
+  // Selects marked data-autosubmit submit their form when changed (org switcher).
+  document.addEventListener("change", function (event) {
+    if (event.target.matches("select[data-autosubmit]")) event.target.form.submit();
+  });
+
+  // A "type the name to confirm" button stays disabled until the text matches data-confirm-name.
+  document.addEventListener("input", function (event) {
+    const input = event.target.closest("[data-confirm-name]");
+    if (!input) return;
+    const button = input.form && input.form.querySelector("[data-confirm-target]");
+    if (button) button.disabled = input.value.trim() !== input.getAttribute("data-confirm-name");
+  });
+})();
