@@ -1,7 +1,7 @@
 """Every change to collections and links: link/unlink, aliases, tags, descriptions."""
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from apps.artifacts.models import (
     ArtifactVersion,
@@ -127,7 +127,13 @@ def link_version(
     name = _check_collection_name(collection_name, field="collection")
     collection = Collection.objects.filter(registry=registry, name__iexact=name).first()
     if collection is None:
-        collection = create_collection(actor=actor, registry=registry, name=name, type=version.sequence.type)
+        try:
+            with transaction.atomic():  # savepoint: another linker may create it first
+                collection = create_collection(actor=actor, registry=registry, name=name, type=version.sequence.type)
+        except (IntegrityError, ValidationError):
+            collection = Collection.objects.filter(registry=registry, name__iexact=name).first()
+            if collection is None:
+                raise
     if collection.type != version.sequence.type:
         raise ValidationError(
             {

@@ -1,0 +1,95 @@
+"""The registry role matrix (DESIGN.md "Roles and permissions") exercised through the services."""
+
+import pytest
+from django.core.exceptions import PermissionDenied
+
+from apps.artifacts.services import can_download
+from apps.collections import services as collections
+from apps.orgs.permissions import Role, effective_role
+from apps.registries import services as registries
+from apps.registries.models import Registry
+
+# persona → expected effective role on the world's restricted registry
+ROLES = {
+    "org_admin": Role.ADMIN,
+    "registry_admin": Role.ADMIN,
+    "member": Role.MEMBER,
+    "team_member": Role.MEMBER,  # through team `vision`
+    "viewer": Role.VIEWER,
+    "restricted_viewer": Role.RESTRICTED_VIEWER,
+    "outsider": None,
+}
+RANK = [None, Role.RESTRICTED_VIEWER, Role.VIEWER, Role.MEMBER, Role.ADMIN]
+
+
+def allowed(persona, minimum):
+    return RANK.index(ROLES[persona]) >= RANK.index(minimum)
+
+
+def attempt(fn):
+    try:
+        fn()
+    except PermissionDenied:
+        return False
+    return True
+
+
+OPERATIONS = {
+    # name: (minimum role, callable(world, actor, link))
+    "view": (Role.RESTRICTED_VIEWER, lambda w, a, link: Registry.objects.visible_to(a).get(pk=w.registry.pk)),
+    "download": (
+        Role.VIEWER,
+        lambda w, a, link: can_download(a, link.version) or (_ for _ in ()).throw(PermissionDenied),
+    ),
+    "create_collection": (
+        Role.MEMBER,
+        lambda w, a, link: collections.create_collection(actor=a, registry=w.registry, name="fresh", type="model"),
+    ),
+    "add_alias": (Role.MEMBER, lambda w, a, link: collections.add_alias(actor=a, link=link, alias="candidate")),
+    "add_tag": (Role.MEMBER, lambda w, a, link: collections.add_version_tag(actor=a, link=link, tag="ok")),
+    "describe": (
+        Role.MEMBER,
+        lambda w, a, link: collections.update_collection_description(
+            actor=a, collection=link.collection, description="x"
+        ),
+    ),
+    "unlink": (Role.MEMBER, lambda w, a, link: collections.unlink_version(actor=a, link=link)),
+    "delete_collection": (
+        Role.MEMBER,
+        lambda w, a, link: collections.delete_collection(actor=a, collection=link.collection),
+    ),
+    "protected_alias": (Role.ADMIN, lambda w, a, link: collections.add_alias(actor=a, link=link, alias="production")),
+    "declare_protected": (
+        Role.ADMIN,
+        lambda w, a, link: registries.declare_protected_alias(actor=a, registry=w.registry, alias="staging"),
+    ),
+    "grant_role": (
+        Role.ADMIN,
+        lambda w, a, link: registries.grant_registry_role(
+            actor=a, registry=w.registry, principal=w.users["viewer"], role="member"
+        ),
+    ),
+    "add_types": (
+        Role.ADMIN,
+        lambda w, a, link: registries.add_registry_types(actor=a, registry=w.registry, artifact_types=["onnx"]),
+    ),
+    "rename": (Role.ADMIN, lambda w, a, link: registries.rename_registry(actor=a, registry=w.registry, name="Renamed")),
+}
+
+
+@pytest.mark.parametrize("persona", list(ROLES))
+def test_effective_role(world, persona):
+    assert effective_role(world[persona], world.registry) == ROLES[persona]
+
+
+@pytest.mark.parametrize("operation", list(OPERATIONS))
+@pytest.mark.parametrize("persona", list(ROLES))
+def test_role_matrix(world, persona, operation):
+    minimum, fn = OPERATIONS[operation]
+    link = world.link()
+    actor = world[persona]
+    if operation == "view":
+        ok = Registry.objects.visible_to(actor).filter(pk=world.registry.pk).exists()
+    else:
+        ok = attempt(lambda: fn(world, actor, link))
+    assert ok == allowed(persona, minimum), f"{persona} {operation}"
