@@ -82,7 +82,8 @@ def version_index(version: str) -> int | None:
 def _check_segment(value: str, what: str, text: str) -> str:
     if not value or value != value.strip():
         raise InvalidInput(f"Invalid path {text!r}: the {what} is empty or has surrounding spaces.")
-    if value in (".", "..") or any(c in value for c in "\\\n\r\t"):
+    forbidden = "\\\n\r\t:" + ("#?%" if what == "registry name" else "")
+    if value in (".", "..") or any(c in value for c in forbidden):
         raise InvalidInput(f"Invalid path {text!r}: {value!r} is not a valid {what}.")
     return value
 

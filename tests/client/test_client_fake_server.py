@@ -1,0 +1,268 @@
+"""Client behaviour the live server can't easily provoke (retries, corrupt bytes, expired URLs), against an
+in-process fake server (httpx.MockTransport)."""
+
+import hashlib
+import json
+
+import httpx
+import pytest
+
+from registry_client import Client, NotFound, PermissionDenied
+from registry_client.errors import (
+    AuthError,
+    ChecksumMismatch,
+    ConnectionFailed,
+    InvalidInput,
+    ServerError,
+)
+
+
+def sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def make_client(handler, **kwargs):
+    kwargs.setdefault("max_retries", 2)
+    return Client(
+        "http://fake.test",
+        "reg-" + "k" * 40,
+        transport=httpx.MockTransport(handler),
+        backoff=0,
+        progress=False,
+        **kwargs,
+    )
+
+
+def version_json(files, **extra):
+    return {
+        "id": 7,
+        "name": "clf",
+        "type": "model",
+        "version": "v0",
+        "aliases": ["latest"],
+        "tags": [],
+        "metadata": {"acc": 0.9},
+        "description": "",
+        "size": sum(len(d) for d in files.values()),
+        "digest": "x",
+        "created_at": "2026-01-01T00:00:00Z",
+        "state": "committed",
+        "path": "acme/wandb-registry-m/clf:v0",
+        "source_path": "vision/detector/clf:v0",
+        "link_id": 1,
+        "collection": "acme/wandb-registry-m/clf",
+        "files": [
+            {"path": p, "size": len(d), "sha256": sha(d), "md5": None, "url": f"/api/v1/blobs/download/{p}"}
+            for p, d in files.items()
+        ],
+        **extra,
+    }
+
+
+def test_errors_carry_the_server_detail_and_4xx_is_not_retried():
+    calls = []
+
+    def handler(request):
+        calls.append(request)
+        status = int(request.url.params["status"])
+        return httpx.Response(status, json={"detail": f"nope {status}"})
+
+    client = make_client(handler)
+    for status, cls in [(400, InvalidInput), (401, AuthError), (403, PermissionDenied), (404, NotFound)]:
+        with pytest.raises(cls, match=f"nope {status}") as info:
+            client._request("GET", "viewer", params={"status": status})
+        assert info.value.status_code == status
+    assert len(calls) == 4
+    assert calls[0].headers["authorization"] == "Bearer reg-" + "k" * 40
+
+
+def test_5xx_and_connection_errors_are_retried_then_reported():
+    attempts = {"n": 0}
+
+    def flaky(request):
+        attempts["n"] += 1
+        if attempts["n"] == 1:
+            raise httpx.ConnectError("refused", request=request)
+        if attempts["n"] == 2:
+            return httpx.Response(503, json={"detail": "busy"})
+        return httpx.Response(200, json={"username": "ada", "orgs": []})
+
+    assert make_client(flaky).viewer()["username"] == "ada"
+    assert attempts["n"] == 3
+
+    def down(request):
+        raise httpx.ConnectError("refused", request=request)
+
+    with pytest.raises(ConnectionFailed, match="Could not reach http://fake.test"):
+        make_client(down).viewer()
+
+    def broken(request):
+        return httpx.Response(500, text="<html>boom</html>", headers={"content-type": "text/html"})
+
+    with pytest.raises(ServerError, match="500 Internal Server Error"):
+        make_client(broken).viewer()
+
+
+def test_paginator_is_lazy_and_follows_cursors():
+    seen = []
+
+    def handler(request):
+        seen.append(dict(request.url.params))
+        cursor = request.url.params.get("cursor")
+        if cursor is None:
+            return httpx.Response(200, json={"items": [{"id": 1, "org": "acme", "name": "a"}], "next_cursor": "c2"})
+        return httpx.Response(200, json={"items": [{"id": 2, "org": "acme", "name": "b"}], "next_cursor": None})
+
+    client = make_client(handler)
+    registries = client.registries(filter={"name": {"$regex": "a|b"}}, org="acme", order="-name")
+    assert seen == []
+    assert [r.path for r in registries] == ["acme/wandb-registry-a", "acme/wandb-registry-b"]
+    assert json.loads(seen[0]["filter"]) == {"name": {"$regex": "a|b"}}
+    assert (seen[0]["org"], seen[0]["order"], seen[1]["cursor"]) == ("acme", "-name", "c2")
+
+    seen.clear()
+    list(registries.collections(filter={"tag": "x"}).versions(filter={"alias": "production"}))
+    assert seen[0].keys() >= {"registry_filter", "collection_filter", "filter"}
+    assert json.loads(seen[0]["filter"]) == {"alias": "production"}
+    assert json.loads(seen[0]["collection_filter"]) == {"tag": "x"}
+
+
+def test_log_artifact_uploads_only_listed_blobs_streaming_without_credentials(tmp_path):
+    (tmp_path / "a.txt").write_bytes(b"already there")
+    (tmp_path / "b.bin").write_bytes(b"new bytes" * 1000)
+    (tmp_path / "copy.bin").write_bytes(b"new bytes" * 1000)
+    puts, bodies = [], {}
+
+    def handler(request):
+        if request.url.path == "/api/v1/artifacts":
+            body = json.loads(request.content)
+            assert [f["path"] for f in body["files"]] == ["a.txt", "b.bin", "copy.bin"]
+            assert body["run_id"] == "r1"
+            missing = body["files"][1]
+            return httpx.Response(
+                200,
+                json={
+                    "version": {"id": 11, "state": "pending"},
+                    "uploads": [
+                        {
+                            **missing,
+                            "url": "https://store.test/put?sig=1",
+                            "method": "PUT",
+                            "headers": {"x-amz-meta": "1"},
+                        }
+                    ],
+                },
+            )
+        if request.url.host == "store.test":
+            puts.append(request)
+            bodies[request.url.path] = request.read()
+            return httpx.Response(200)
+        if request.url.path == "/api/v1/artifacts/11/commit":
+            return httpx.Response(
+                200, json={"id": 11, "version": "v0", "state": "committed", "path": "vision/detector/clf:v0"}
+            )
+        raise AssertionError(request.url)
+
+    version = make_client(handler).log_artifact(tmp_path, name="clf", type="model", project="vision/detector", run="r1")
+    assert (version.version, version.state) == ("v0", "committed")
+    assert [u["path"] for u in version.uploads] == ["b.bin"]
+    (put,) = puts
+    assert "authorization" not in put.headers  # signed URL: our key must not leak to the object store
+    assert put.headers["content-length"] == str(9000)
+    assert "transfer-encoding" not in put.headers
+    assert put.headers["x-amz-meta"] == "1"
+    assert bodies["/put"] == b"new bytes" * 1000
+
+
+def test_log_artifact_checks_inputs(tmp_path):
+    client = make_client(lambda r: httpx.Response(500))
+    (tmp_path / "f").write_text("x")
+    with pytest.raises(InvalidInput, match="team>/<project"):
+        client.log_artifact(tmp_path, name="n", type="model", project="no-slash")
+    with pytest.raises(InvalidInput, match="target_path"):
+        client.log_artifact(tmp_path, name="n", type="model", project="t/p", aliases=["prod"])
+
+
+def test_download_verifies_skips_and_retries(tmp_path):
+    files = {"model.bin": b"weights" * 100, "cfg/config.json": b"{}"}
+    gets = []
+    corrupt_once = {"model.bin": True}
+
+    def handler(request):
+        if request.url.path == "/api/v1/artifacts/resolve":
+            return httpx.Response(200, json=version_json(files))
+        name = request.url.path.removeprefix("/api/v1/blobs/download/")
+        gets.append(name)
+        assert "authorization" not in request.headers
+        if corrupt_once.pop(name, False):
+            return httpx.Response(200, content=b"garbage")
+        return httpx.Response(200, content=files[name])
+
+    client = make_client(handler)
+    artifact = client.artifact("acme/wandb-registry-m/clf:v0")
+    assert artifact.metadata == {"acc": 0.9}
+    assert [f.path for f in artifact.files()] == ["model.bin", "cfg/config.json"]
+    root = artifact.download(tmp_path / "out")
+    assert (root / "model.bin").read_bytes() == files["model.bin"]
+    assert (root / "cfg" / "config.json").read_bytes() == b"{}"
+    assert sorted(gets) == ["cfg/config.json", "model.bin", "model.bin"]  # corrupt bytes fetched again
+    assert not list(root.rglob("*.part"))
+
+    gets.clear()
+    (root / "cfg" / "config.json").write_bytes(b"[]")  # same size, wrong digest: fetched again
+    artifact.download(root)
+    assert gets == ["cfg/config.json"]
+    assert (root / "cfg" / "config.json").read_bytes() == b"{}"
+
+    gets.clear()
+    artifact.download(root)
+    assert gets == []  # everything already present
+
+
+def test_download_never_keeps_bad_bytes(tmp_path):
+    files = {"model.bin": b"weights"}
+
+    def handler(request):
+        if request.url.path == "/api/v1/artifacts/resolve":
+            return httpx.Response(200, json=version_json(files))
+        return httpx.Response(200, content=b"evil!!!")
+
+    with pytest.raises(ChecksumMismatch, match="model.bin"):
+        make_client(handler).artifact("t/p/clf:v0").download(tmp_path)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_download_refreshes_expired_urls_and_refuses_unsafe_paths(tmp_path):
+    files = {"model.bin": b"weights"}
+    resolves = []
+
+    def handler(request):
+        if request.url.path == "/api/v1/artifacts/resolve":
+            resolves.append(1)
+            data = version_json(files)
+            data["files"][0]["url"] += f"?n={len(resolves)}"
+            return httpx.Response(200, json=data)
+        if request.url.params["n"] == "1":
+            return httpx.Response(403, json={"detail": "This link has expired."})
+        return httpx.Response(200, content=files["model.bin"])
+
+    make_client(handler).artifact("t/p/clf:v0").download(tmp_path)
+    assert (tmp_path / "model.bin").read_bytes() == b"weights"
+    assert len(resolves) == 2
+
+    def evil(request):
+        data = version_json({"../../escape": b"x"})
+        return httpx.Response(200, json=data)
+
+    with pytest.raises(InvalidInput, match="unsafe path"):
+        make_client(evil).artifact("t/p/clf:v0").download(tmp_path / "safe")
+
+
+def test_download_without_url_is_permission_denied(tmp_path):
+    def handler(request):
+        data = version_json({"model.bin": b"w"})
+        data["files"][0]["url"] = None
+        return httpx.Response(200, json=data)
+
+    with pytest.raises(PermissionDenied, match="may not download"):
+        make_client(handler).artifact("t/p/clf:v0").download(tmp_path)
