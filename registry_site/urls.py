@@ -4,14 +4,15 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from apps.orgs import views as org_views
+from apps.registries.urls import behind_registry_ui_flag
 
 urlpatterns = [
-    path("", org_views.home, name="home"),
+    path("", include("apps.orgs.urls")),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
-    path("", include("apps.registries.urls")),
-    path("", include("apps.collections.urls")),
+    # Every Registry App page and fragment answers 404 while ENABLE_REGISTRY_UI is off.
+    path("", include(behind_registry_ui_flag("apps.registries.urls"))),
+    path("", include(behind_registry_ui_flag("apps.collections.urls"))),
     path("", include("apps.artifacts.urls")),
 ]

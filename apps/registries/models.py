@@ -57,6 +57,12 @@ class RegistryQuerySet(models.QuerySet):
     def core_first(self) -> "RegistryQuerySet":
         return self.order_by("-is_core", Lower("name"))
 
+    def with_starred(self, user) -> "RegistryQuerySet":
+        """Annotate `is_starred`: whether `user` starred each registry."""
+        if not user.is_authenticated:
+            return self.annotate(is_starred=models.Value(False))
+        return self.annotate(is_starred=models.Exists(Star.objects.filter(registry=models.OuterRef("pk"), user=user)))
+
 
 class Registry(models.Model):
     """An organization's registry of collections (core: Models, Datasets; or custom)."""

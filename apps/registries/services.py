@@ -24,10 +24,14 @@ def _audit(actor, registry: Registry, action: Action, data: dict | None = None, 
     record(actor=actor, org=registry.org, action=action, target=target or registry, data=data, registry_pk=registry.pk)
 
 
+# Registry slugs share `/orgs/<org>/registry/<slug>/` with the landing's own pages.
+RESERVED_REGISTRY_SLUGS = {"new", "search", "preference", "legacy", "switch"}
+
+
 def _unique_slug(org: Organization, name: str) -> str:
     base = slugify(name)[:100] or "registry"
     slug, n = base, 2
-    while Registry.objects.filter(org=org, slug=slug).exists():
+    while slug in RESERVED_REGISTRY_SLUGS or Registry.objects.filter(org=org, slug=slug).exists():
         slug, n = f"{base}-{n}", n + 1
     return slug
 
