@@ -1,5 +1,6 @@
 """Source-artifact pages (`/<team>/<project>/artifacts/…`) and file serving shared with registry pages."""
 
+import json
 import os
 import re
 import tempfile
@@ -177,6 +178,9 @@ def version_detail(request: HttpRequest, team: str, project: str, name: str, ver
         "project": version.sequence.project,
         "team": version.sequence.project.team,
         "description_html": render_markdown(version.description),
+        "metadata_json": json.dumps(version.metadata, indent=2, sort_keys=True, ensure_ascii=False)
+        if version.metadata
+        else "",
         "tags": list(version.tags.all()),
         "rows": file_rows(entries),
         "next_after": next_after,

@@ -77,7 +77,7 @@ class LinkQuerySet(models.QuerySet):
 
     def for_table(self) -> "LinkQuerySet":
         """Links with everything a versions-table row shows: two prefetches per page, not per row."""
-        return self.select_related("version__sequence__project__team", "linked_by").prefetch_related(
+        return self.select_related("version__sequence__project__team", "version__created_by", "linked_by").prefetch_related(
             "aliases", "version__tags"
         )
 
