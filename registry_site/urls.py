@@ -5,12 +5,14 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from apps.registries.urls import behind_registry_ui_flag
+from registry_site.api import api
 
 urlpatterns = [
     path("", include("apps.orgs.urls")),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
+    path("api/v1/", api.urls),
     # Every Registry App page and fragment answers 404 while ENABLE_REGISTRY_UI is off.
     path("", include(behind_registry_ui_flag("apps.registries.urls"))),
     path("", include(behind_registry_ui_flag("apps.collections.urls"))),

@@ -1,10 +1,15 @@
 """Organizations, their members and teams."""
 
+import datetime
+import hashlib
+import string
+
 from django.conf import settings
 from django.contrib.auth.models import Group
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models.functions import Lower
+from django.utils import timezone
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
 # Entity names (org slugs, team names) appear in paths like `<team>/<project>/<artifact>`.
@@ -158,3 +163,53 @@ class UserPreference(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} prefers {self.get_registry_ui_display()}"
+
+
+API_KEY_PREFIX = "reg-"
+API_KEY_ALPHABET = string.ascii_letters + string.digits + "_"
+API_KEY_LENGTH = 43  # after the prefix: ~256 bits; clients accept `prefix-` + 40 or more of [A-Za-z0-9_]
+API_KEY_TOUCH_EVERY = datetime.timedelta(minutes=1)
+
+
+def hash_api_key(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+class ApiKeyQuerySet(models.QuerySet):
+    def active(self) -> "ApiKeyQuerySet":
+        return self.filter(revoked_at__isnull=True)
+
+    def authenticate(self, raw: str) -> "ApiKey | None":
+        """The active key (with its user) whose secret is `raw`, or None."""
+        if not raw or len(raw) > 256:
+            return None
+        return self.active().filter(hashed_key=hash_api_key(raw), user__is_active=True).select_related("user").first()
+
+
+class ApiKey(models.Model):
+    """A user's key for the API and the Python client. Only a SHA-256 of the secret is stored."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_keys")
+    name = models.CharField(max_length=64)
+    prefix = models.CharField(max_length=16)  # the first characters, shown so people can tell keys apart
+    # Keys carry 240+ bits of randomness, so a plain SHA-256 (no salt, no stretching) cannot be reversed.
+    hashed_key = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ApiKeyQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["user", "-created_at"]
+        verbose_name = "API key"
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    def touch(self) -> None:
+        """Record use, at most once a minute so busy clients do not write on every request."""
+        now = timezone.now()
+        if self.last_used_at is None or now - self.last_used_at >= API_KEY_TOUCH_EVERY:
+            ApiKey.objects.filter(pk=self.pk).update(last_used_at=now)
+            self.last_used_at = now

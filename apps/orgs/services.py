@@ -1,13 +1,29 @@
 """Every change to organizations, memberships and teams."""
 
+import secrets
+
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.utils import timezone
 
 from apps.audit.models import Action
 from apps.audit.services import record
-from apps.orgs.models import Membership, Organization, OrgRole, RegistryUI, Team, TeamMembership, UserPreference
+from apps.orgs.models import (
+    API_KEY_ALPHABET,
+    API_KEY_LENGTH,
+    API_KEY_PREFIX,
+    ApiKey,
+    Membership,
+    Organization,
+    OrgRole,
+    RegistryUI,
+    Team,
+    TeamMembership,
+    UserPreference,
+    hash_api_key,
+)
 from apps.orgs.permissions import grant_perms, require
 
 User = get_user_model()
@@ -179,3 +195,46 @@ def set_registry_ui_preference(*, actor, registry_ui: str) -> UserPreference:
         raise ValidationError({"registry_ui": "Choose “new” or “legacy”."})
     preference, _ = UserPreference.objects.update_or_create(user=actor, defaults={"registry_ui": registry_ui})
     return preference
+
+
+# API keys are personal, not an organization's: their audit events carry no org.
+API_KEY_CREATE = "api_key:create"
+API_KEY_REVOKE = "api_key:revoke"
+
+
+@transaction.atomic
+def create_api_key(*, actor, user, name: str = "") -> tuple[ApiKey, str]:
+    """Make a new API key for `user` (themselves, or anyone for instance staff). Returns (key, secret).
+
+    The secret is shown once; only its SHA-256 is stored.
+    """
+    if not actor.is_authenticated or (actor.pk != user.pk and not actor.is_staff):
+        raise PermissionDenied("You can only create API keys for yourself.")
+    name = (name or "").strip() or "default"
+    if len(name) > 64:
+        raise ValidationError({"name": "Key names must be 64 characters or less."})
+    raw = API_KEY_PREFIX + "".join(secrets.choice(API_KEY_ALPHABET) for _ in range(API_KEY_LENGTH))
+    key = ApiKey.objects.create(
+        user=user, name=name, prefix=raw[: len(API_KEY_PREFIX) + 6], hashed_key=hash_api_key(raw)
+    )
+    record(actor=actor, org=None, action=API_KEY_CREATE, target=key, data={"user": user.get_username(), "name": name})
+    return key, raw
+
+
+@transaction.atomic
+def revoke_api_key(*, actor, key: ApiKey) -> ApiKey:
+    """Revoke a key for good (its owner or instance staff)."""
+    if not actor.is_authenticated or (actor.pk != key.user_id and not actor.is_staff):
+        raise PermissionDenied("You can only revoke your own API keys.")
+    if key.revoked_at is not None:
+        raise ValidationError("This key is already revoked.")
+    key.revoked_at = timezone.now()
+    key.save(update_fields=["revoked_at"])
+    record(
+        actor=actor,
+        org=None,
+        action=API_KEY_REVOKE,
+        target=key,
+        data={"user": key.user.get_username(), "name": key.name},
+    )
+    return key

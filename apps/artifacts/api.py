@@ -1,0 +1,421 @@
+"""API: runs, logging artifact versions (upload protocol), resolving paths, and blob transfer.
+
+Upload: POST /artifacts with the manifest creates a pending version and answers only the
+blobs the store lacks, each with a signed expiring upload URL; the client PUTs them; POST
+/artifacts/{id}/commit checks every blob and assigns vN. Re-running an interrupted upload
+sends only what is still missing, and identical bytes are stored once.
+"""
+
+import datetime
+import re
+from pathlib import PurePosixPath
+from typing import Any
+
+from django.core import signing
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
+from django.shortcuts import get_object_or_404
+from django.utils.http import content_disposition_header
+from ninja import Field, Router, Schema, Status
+
+from apps.artifacts.models import ArtifactVersion, Blob, ManifestEntry, Project, Run, VersionState
+from apps.artifacts.services import (
+    can_download,
+    commit_version,
+    create_project,
+    create_run,
+    create_version,
+    missing_blobs,
+    use_artifact,
+)
+from apps.artifacts.storage import CHUNK, get_store, unsign_download, unsign_upload
+from apps.orgs.models import Team
+
+router = Router(tags=["artifacts"])
+
+
+# --- Schemas ---
+
+
+class FileIn(Schema):
+    path: str
+    sha256: str
+    size: int
+
+
+class FileOut(Schema):
+    path: str
+    size: int
+    sha256: str
+    md5: str | None
+    url: str | None = Field(description="Signed GET URL, valid 1 h; null when you may not download.")
+
+
+class VersionOut(Schema):
+    id: int
+    name: str
+    type: str
+    version: str | None = Field(description="vN (null while pending)")
+    aliases: list[str]
+    tags: list[str]
+    metadata: dict[str, Any]
+    description: str
+    size: int
+    digest: str
+    created_at: datetime.datetime
+    state: str
+    path: str | None
+    source_path: str | None
+    link_id: int | None
+    collection: str | None
+
+
+class ResolvedOut(VersionOut):
+    files: list[FileOut]
+
+
+class UploadTarget(Schema):
+    path: str
+    sha256: str
+    size: int
+    url: str
+    method: str
+    headers: dict[str, str]
+
+
+class CreatedVersionOut(Schema):
+    version: VersionOut
+    uploads: list[UploadTarget]
+
+
+class ArtifactIn(Schema):
+    project: str
+    name: str
+    type: str
+    files: list[FileIn] = Field(max_length=1_000_000)
+    metadata: dict[str, Any] | None = None
+    description: str | None = Field(None, max_length=100_000)
+    run_id: str | None = None
+
+
+class RunIn(Schema):
+    project: str
+    run_id: str | None = None
+    name: str | None = Field(None, max_length=128)
+    config: dict[str, Any] | None = None
+
+
+class RunOut(Schema):
+    id: int
+    run_id: str
+    project: str
+    name: str
+
+
+class PathIn(Schema):
+    path: str
+
+
+# --- Shared with the collections API ---
+
+
+def version_out(version: ArtifactVersion, link=None) -> dict:
+    """A Version object (contract): the source version, or as linked into a collection.
+
+    Expects `version.sequence.project.team` loaded, and for a link `collection.registry.org`,
+    with `aliases` and `version.tags` prefetched for lists.
+    """
+    sequence = version.sequence
+    project = sequence.project
+    source_path = f"{project.team.name}/{project.name}/{sequence.name}"
+    committed = version.state == VersionState.COMMITTED
+    data = {
+        "id": version.pk,
+        "type": sequence.type,
+        "tags": sorted(tag.name for tag in version.tags.all()),
+        "metadata": version.metadata,
+        "description": version.description,
+        "size": version.size,
+        "digest": version.digest,
+        "state": version.state,
+        "source_path": f"{source_path}:{version.version_label}" if committed else None,
+    }
+    if link is None:
+        latest = committed and version.index == sequence.next_index - 1
+        label = version.version_label if committed else None
+        return {
+            **data,
+            "name": sequence.name,
+            "version": label,
+            "aliases": ["latest"] if latest else [],
+            "created_at": version.created_at,
+            "path": f"{source_path}:{label}" if label else None,
+            "link_id": None,
+            "collection": None,
+        }
+    collection = link.collection
+    registry = collection.registry
+    collection_path = f"{registry.org.slug}/{registry.full_name}/{collection.name}"
+    return {
+        **data,
+        "name": collection.name,
+        "version": link.version_label,
+        "aliases": sorted(alias.alias for alias in link.aliases.all()),
+        "created_at": link.created_at,
+        "path": f"{collection_path}:{link.version_label}",
+        "link_id": link.pk,
+        "collection": collection_path,
+    }
+
+
+def absolute(request: HttpRequest, url: str) -> str:
+    """Our own signed URLs are paths; S3's presigned URLs are already absolute."""
+    return request.build_absolute_uri(url) if url.startswith("/") else url
+
+
+def files_out(request: HttpRequest, version: ArtifactVersion, downloadable: bool) -> list[dict]:
+    """Every file of a version with its MD5 and (when allowed) a signed download URL. Two queries."""
+    entries = list(version.entries.order_by("path"))
+    md5s = dict(Blob.objects.filter(sha256__in={e.sha256 for e in entries}).values_list("sha256", "md5"))
+    store = get_store()
+    return [
+        {
+            "path": entry.path,
+            "size": entry.size,
+            "sha256": entry.sha256,
+            "md5": md5s.get(entry.sha256),
+            "url": absolute(request, store.download_url(entry.sha256, PurePosixPath(entry.path).name))
+            if downloadable
+            else None,
+        }
+        for entry in entries
+    ]
+
+
+def resolve_or_404(user, path: str):
+    """(version, link) for any version path the user can see; 404 otherwise."""
+    from apps.collections.models import find_version
+
+    found = find_version(user, path)
+    if found is None:
+        raise Http404(f"No artifact version “{path[:200]}” that you can see.")
+    return found
+
+
+def _project(user, path: str, *, create: bool) -> Project:
+    """`<team>/<project>`; the project is created on first use, as W&B does."""
+    team_name, slash, name = (path or "").partition("/")
+    if not slash or not team_name or not name or "/" in name:
+        raise ValidationError({"project": "Give the project as “<team>/<project>”."})
+    project = (
+        Project.objects.visible_to(user).filter(team__name=team_name, name=name).select_related("team__org").first()
+    )
+    if project is not None:
+        return project
+    team = Team.objects.visible_to(user).filter(name=team_name).first()
+    if team is None or not create:
+        raise Http404(f"No project “{path[:200]}” that you can see.")
+    return create_project(actor=user, team=team, name=name)
+
+
+# --- Runs ---
+
+
+@router.post("/runs", response={201: RunOut})
+def run_create(request: HttpRequest, payload: RunIn):
+    with transaction.atomic():
+        project = _project(request.user, payload.project, create=True)
+        run = create_run(
+            actor=request.user,
+            project=project,
+            run_id=payload.run_id or "",
+            name=payload.name or "",
+            config=payload.config,
+        )
+    return Status(201, {"id": run.pk, "run_id": run.run_id, "project": str(project), "name": run.name})
+
+
+@router.post("/runs/{team}/{project}/{run_id}/use", response=VersionOut)
+def run_use(request: HttpRequest, team: str, project: str, run_id: str, payload: PathIn):
+    run = get_object_or_404(
+        Run.objects.filter(project__in=Project.objects.visible_to(request.user)).select_related("project__team__org"),
+        project__team__name=team,
+        project__name=project,
+        run_id=run_id,
+    )
+    version, link = resolve_or_404(request.user, payload.path)
+    use_artifact(actor=request.user, run=run, version=version)
+    return version_out(version, link)
+
+
+# --- Logging versions ---
+
+
+def _find_run(project: Project, run_id: str | None) -> Run | None:
+    if not run_id:
+        return None
+    run = project.runs.filter(run_id=run_id).first()
+    if run is None:
+        raise Http404(f"No run “{run_id[:64]}” in {project}.")
+    return run
+
+
+@router.post("/artifacts", response={201: CreatedVersionOut})
+def artifact_create(request: HttpRequest, payload: ArtifactIn):
+    """Create a pending version; answer the blobs still to upload (one per distinct SHA-256)."""
+    with transaction.atomic():
+        project = _project(request.user, payload.project, create=True)
+        version = create_version(
+            actor=request.user,
+            project=project,
+            name=payload.name,
+            type=payload.type,
+            files=[f.dict() for f in payload.files],
+            metadata=payload.metadata,
+            description=payload.description or "",
+            run=_find_run(project, payload.run_id),
+        )
+    missing = {entry.sha256: entry for entry in missing_blobs(version)}
+    store = get_store()
+    uploads = []
+    for sha256, entry in missing.items():
+        target = store.upload_target(sha256, entry.size)
+        uploads.append({"path": entry.path, "sha256": sha256, "size": entry.size, **target})
+        uploads[-1]["url"] = absolute(request, target["url"])
+    version = ArtifactVersion.objects.select_related("sequence__project__team").get(pk=version.pk)
+    return Status(201, {"version": version_out(version), "uploads": uploads})
+
+
+def _missing_entries(version: ArtifactVersion) -> list[ManifestEntry]:
+    """Entries whose blob is not registered: one query (registered blobs are in the store)."""
+    entries = list(version.entries.all())
+    present = set(Blob.objects.filter(sha256__in={e.sha256 for e in entries}).values_list("sha256", flat=True))
+    return [e for e in entries if e.sha256 not in present]
+
+
+def _register(sha256: str, md5: str, size: int) -> Blob:
+    """Record verified bytes. Not audited, like upload_blob: the commit that uses them is."""
+    blob, _ = Blob.objects.get_or_create(sha256=sha256, defaults={"md5": md5, "size": size})
+    return blob
+
+
+@router.post("/artifacts/{version_id}/commit", response=VersionOut)
+def artifact_commit(request: HttpRequest, version_id: int):
+    """Check every blob is stored with the right size and digest, then assign vN."""
+    version = get_object_or_404(
+        ArtifactVersion.objects.visible_to(request.user).select_related("sequence__project__team"), pk=version_id
+    )
+    if version.state == VersionState.PENDING:
+        # Direct-to-S3 uploads are verified (size, SHA-256) and registered here.
+        store = get_store()
+        for entry in {e.sha256: e for e in _missing_entries(version)}.values():
+            md5 = store.finalize_upload(entry.sha256, entry.size)
+            if md5 is not None:
+                _register(entry.sha256, md5, entry.size)
+    version = commit_version(actor=request.user, version=version)
+    return version_out(version)
+
+
+@router.get("/artifacts/resolve", response=ResolvedOut)
+def artifact_resolve(request: HttpRequest, path: str):
+    """The version at a source or registry path, with its files and (if allowed) download URLs."""
+    version, link = resolve_or_404(request.user, path)
+    return {**version_out(version, link), "files": files_out(request, version, can_download(request.user, version))}
+
+
+@router.get("/artifacts/file", response={302: None})
+def artifact_file(request: HttpRequest, path: str, name: str):
+    """Redirect to a signed download URL for one file of a version (403 for Restricted Viewers)."""
+    version, _ = resolve_or_404(request.user, path)
+    if not can_download(request.user, version):
+        raise PermissionDenied("Your role lets you see this version but not download its files.")
+    entry = version.entries.filter(path=name).first()
+    if entry is None:
+        raise Http404(f"{version} has no file “{name[:200]}”.")
+    return HttpResponseRedirect(
+        absolute(request, get_store().download_url(entry.sha256, PurePosixPath(entry.path).name))
+    )
+
+
+# --- Blob transfer for the filesystem store (S3 clients use presigned URLs instead) ---
+
+
+def _token_error(exc: signing.BadSignature) -> PermissionDenied:
+    if isinstance(exc, signing.SignatureExpired):
+        return PermissionDenied("This link has expired; ask the API for a new one.")
+    return PermissionDenied("This link is not valid.")
+
+
+@router.put("/blobs/upload/{token}", auth=None, url_name="blob_upload", response={204: None})
+def blob_upload(request: HttpRequest, token: str):
+    """Stream the request body into the store, verifying size and SHA-256 against the token."""
+    try:
+        sha256, size = unsign_upload(token)
+    except signing.BadSignature as exc:
+        raise _token_error(exc) from None
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or -1)
+    except ValueError:
+        length = -1
+    if length != size:
+        raise ValidationError(f"Send exactly {size} bytes with a Content-Length header.")
+    store = get_store()
+    if not (Blob.objects.filter(sha256=sha256).exists() and store.exists(sha256)):
+        # `request` reads the WSGI input in chunks: the body is never held in memory whole.
+        digest, md5, received = store.put(request, expected_sha256=sha256, size=size)
+        _register(digest, md5, received)
+    return Status(204, None)
+
+
+RANGE_RE = re.compile(r"bytes=(\d*)-(\d*)")
+
+
+def _ranged(handle, start: int, length: int):
+    with handle:
+        handle.seek(start)
+        while length > 0:
+            chunk = handle.read(min(CHUNK, length))
+            if not chunk:
+                break
+            length -= len(chunk)
+            yield chunk
+
+
+@router.api_operation(["GET", "HEAD"], "/blobs/download/{token}", auth=None, url_name="blob_download")
+def blob_download(request: HttpRequest, token: str):
+    """Stream a blob; honours a single `Range: bytes=a-b` (206), so clients can resume."""
+    try:
+        sha256, filename = unsign_download(token)
+    except signing.BadSignature as exc:
+        raise _token_error(exc) from None
+    blob = Blob.objects.filter(sha256=sha256).first()
+    if blob is None:
+        raise Http404("This file's contents are not in the store.")
+    try:
+        handle = get_store().open(sha256)
+    except FileNotFoundError:
+        raise Http404("This file's contents are not in the store.") from None
+    match = RANGE_RE.fullmatch(request.headers.get("Range", "").strip())
+    if match and (match.group(1) or match.group(2)):
+        first, last = match.groups()
+        if first:
+            start, end = int(first), min(int(last), blob.size - 1) if last else blob.size - 1
+        else:  # suffix range: the last N bytes
+            start, end = max(blob.size - int(last), 0), blob.size - 1
+        if start >= blob.size or start > end:
+            handle.close()
+            response = HttpResponse(status=416)
+            response["Content-Range"] = f"bytes */{blob.size}"
+            return response
+        response = StreamingHttpResponse(_ranged(handle, start, end - start + 1), status=206)
+        response["Content-Range"] = f"bytes {start}-{end}/{blob.size}"
+        response["Content-Length"] = str(end - start + 1)
+        response["Content-Type"] = "application/octet-stream"
+        response["Content-Disposition"] = content_disposition_header(True, filename)
+    else:
+        response = FileResponse(handle, as_attachment=True, filename=filename)
+    response["Accept-Ranges"] = "bytes"
+    response["ETag"] = f'"{sha256}"'
+    response["Cache-Control"] = "private, max-age=3600, immutable"
+    return response

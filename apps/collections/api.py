@@ -1,0 +1,331 @@
+"""API: collections, links, aliases, tags, and collection/version search."""
+
+import datetime
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.http import Http404, HttpRequest
+from ninja import Field, Router, Schema, Status
+
+from apps.artifacts.api import VersionOut, resolve_or_404, version_out
+from apps.artifacts.models import ArtifactVersion, VersionTag
+from apps.collections import services
+from apps.collections.models import (
+    Collection,
+    CollectionTag,
+    Link,
+    LinkAlias,
+    find_collection,
+    find_registry,
+    parse_artifact_path,
+)
+from apps.registries.api import visible_registries
+from apps.registries.search import Field as FilterField
+from apps.registries.search import apply_filter, check_order, keyset_page, parse_json_param, tags_of
+
+router = Router(tags=["collections"])
+
+COLLECTION_FIELDS = {
+    "id": FilterField("pk", "int"),
+    "name": FilterField("name"),
+    "description": FilterField("description"),
+    "type": FilterField("type"),
+    "tag": FilterField("tags", "many", many=tags_of(CollectionTag, "collection")),
+    "created_at": FilterField("created_at", "datetime"),
+    "updated_at": FilterField("updated_at", "datetime"),
+}
+
+# Version filters run over links: a registry version is a link to a source version.
+# Links never change once made, so updated_at is the link's time, like created_at.
+VERSION_FIELDS = {
+    "id": FilterField("version_id", "int"),
+    "version": FilterField("index", "int"),
+    "name": FilterField("collection__name"),
+    "description": FilterField("version__description"),
+    "type": FilterField("collection__type"),
+    "size": FilterField("version__size", "int"),
+    "tag": FilterField("tags", "many", many=tags_of(VersionTag, "version", outer="version_id")),
+    "alias": FilterField("aliases", "many", many=tags_of(LinkAlias, "link", name="alias")),
+    "metadata": FilterField("version__metadata", "json"),
+    "created_at": FilterField("created_at", "datetime"),
+    "updated_at": FilterField("created_at", "datetime"),
+}
+
+
+class CollectionOut(Schema):
+    id: int
+    registry: str
+    org: str
+    name: str
+    type: str
+    description: str
+    tags: list[str]
+    created_at: datetime.datetime
+    updated_at: datetime.datetime
+    path: str
+
+
+class CollectionPage(Schema):
+    items: list[CollectionOut]
+    next_cursor: str | None
+
+
+class VersionPage(Schema):
+    items: list[VersionOut]
+    next_cursor: str | None
+
+
+class CollectionIn(Schema):
+    registry: str = Field(description="“<org>/<registry name>” (the org may be left out if you are in one org)")
+    name: str
+    type: str
+    description: str | None = Field(None, max_length=100_000)
+    tags: list[str] | None = Field(None, max_length=100)
+
+
+class CollectionPatch(Schema):
+    name: str | None = None
+    description: str | None = Field(None, max_length=100_000)
+
+
+class LinkIn(Schema):
+    source: str | None = Field(None, description="Path of the version to link (source or registry path)")
+    version_id: int | None = None
+    target_path: str = Field(description="[<org>/]wandb-registry-<registry>/<collection>")
+    aliases: list[str] | None = Field(None, max_length=100)
+
+
+class AliasIn(Schema):
+    path: str
+    alias: str
+
+
+class TagIn(Schema):
+    path: str
+    tag: str
+
+
+def collection_out(collection: Collection) -> dict:
+    registry = collection.registry
+    return {
+        "id": collection.pk,
+        "registry": registry.name,
+        "org": registry.org.slug,
+        "name": collection.name,
+        "type": collection.type,
+        "description": collection.description,
+        "tags": sorted(tag.name for tag in collection.tags.all()),
+        "created_at": collection.created_at,
+        "updated_at": collection.updated_at,
+        "path": f"{registry.org.slug}/{registry.full_name}/{collection.name}",
+    }
+
+
+def _links_for_output():
+    return Link.objects.select_related(
+        "collection__registry__org", "version__sequence__project__team"
+    ).prefetch_related("aliases", "version__tags")
+
+
+def _linked_out(link: Link) -> dict:
+    link = _links_for_output().get(pk=link.pk)
+    return version_out(link.version, link)
+
+
+def _link_at(user, path: str) -> Link:
+    """The link a registry version path names; 404 if invisible, 400 for a source path."""
+    version, link = resolve_or_404(user, path)
+    if link is None:
+        raise ValidationError(
+            {"path": "Aliases and tags are set on registry versions: “[<org>/]wandb-registry-<r>/<c>:<v>”."}
+        )
+    return link
+
+
+def _collection_at(user, path: str) -> Collection:
+    collection = find_collection(user, path)
+    if collection is None:
+        raise Http404(f"No collection “{path[:200]}” that you can see.")
+    return collection
+
+
+# --- Search ---
+
+
+@router.get("/collections", response=CollectionPage)
+def collection_list(
+    request: HttpRequest,
+    registry_filter: str | None = None,
+    filter: str | None = None,
+    order: str | None = None,
+    cursor: str | None = None,
+    per_page: int = 50,
+    org: str | None = None,
+):
+    registries = visible_registries(request.user, org, registry_filter, "registry_filter")
+    collections = Collection.objects.filter(registry__in=registries.values("pk"))
+    collections = apply_filter(collections, parse_json_param(filter, "filter"), COLLECTION_FIELDS, "collection")
+    collections = collections.select_related("registry__org").prefetch_related("tags")
+    rows, next_cursor = keyset_page(collections, check_order(order, "name"), cursor, per_page)
+    return {"items": [collection_out(c) for c in rows], "next_cursor": next_cursor}
+
+
+@router.get("/versions", response=VersionPage)
+def version_list(
+    request: HttpRequest,
+    registry_filter: str | None = None,
+    collection_filter: str | None = None,
+    filter: str | None = None,
+    cursor: str | None = None,
+    per_page: int = 50,
+    org: str | None = None,
+):
+    """Linked versions the caller can see, newest link first."""
+    registries = visible_registries(request.user, org, registry_filter, "registry_filter")
+    links = Link.objects.filter(collection__registry__in=registries.values("pk"))
+    collection_spec = parse_json_param(collection_filter, "collection_filter")
+    if collection_spec:
+        collections = apply_filter(
+            Collection.objects.visible_to(request.user), collection_spec, COLLECTION_FIELDS, "collection"
+        )
+        links = links.filter(collection__in=collections.values("pk"))
+    links = apply_filter(links, parse_json_param(filter, "filter"), VERSION_FIELDS, "version")
+    links = links.select_related("collection__registry__org", "version__sequence__project__team").prefetch_related(
+        "aliases", "version__tags"
+    )
+    rows, next_cursor = keyset_page(links, "-pk", cursor, per_page)
+    return {"items": [version_out(link.version, link) for link in rows], "next_cursor": next_cursor}
+
+
+# --- Collections ---
+
+
+@router.post("/collections", response={201: CollectionOut})
+def collection_create(request: HttpRequest, payload: CollectionIn):
+    org, slash, name = payload.registry.partition("/")
+    registry = find_registry(request.user, org if slash else None, name if slash else org)
+    if registry is None:
+        raise Http404(f"No registry “{payload.registry[:200]}” that you can see.")
+    collection = services.create_collection(
+        actor=request.user,
+        registry=registry,
+        name=payload.name,
+        type=payload.type,
+        description=payload.description or "",
+        tags=payload.tags,
+    )
+    return Status(201, collection_out(collection))
+
+
+@router.patch("/collections", response=CollectionOut)
+def collection_update(request: HttpRequest, path: str, payload: CollectionPatch):
+    collection = _collection_at(request.user, path)
+    with transaction.atomic():
+        if payload.name is not None and payload.name != collection.name:
+            services.rename_collection(actor=request.user, collection=collection, name=payload.name)
+        if payload.description is not None and payload.description != collection.description:
+            services.update_collection_description(
+                actor=request.user, collection=collection, description=payload.description
+            )
+    return collection_out(collection)
+
+
+@router.delete("/collections", response={204: None})
+def collection_delete(request: HttpRequest, path: str):
+    services.delete_collection(actor=request.user, collection=_collection_at(request.user, path))
+    return Status(204, None)
+
+
+# --- Links ---
+
+
+def _source_version(user, payload: LinkIn) -> ArtifactVersion:
+    if (payload.source is None) == (payload.version_id is None):
+        raise ValidationError({"source": "Give exactly one of “source” (a path) or “version_id”."})
+    if payload.source is not None:
+        return resolve_or_404(user, payload.source)[0]
+    # Visible from its project, or through a registry it is linked into (the service then decides).
+    visible = ArtifactVersion.objects.visible_to(user).filter(pk=payload.version_id)
+    version = visible.first() or (
+        ArtifactVersion.objects.filter(
+            pk=payload.version_id, links__in=Link.objects.visible_to(user).values("pk")
+        ).first()
+    )
+    if version is None:
+        raise Http404(f"No artifact version {payload.version_id} that you can see.")
+    return version
+
+
+@router.post("/links", response={200: VersionOut, 201: VersionOut})
+def link_create(request: HttpRequest, payload: LinkIn):
+    """Link a version into a collection (created on first link); linking twice answers the existing link."""
+    target = parse_artifact_path(payload.target_path)
+    if target.registry is None or target.version is not None:
+        raise ValidationError(
+            {"target_path": "The target is a collection: “[<org>/]wandb-registry-<registry>/<collection>”."}
+        )
+    registry = find_registry(request.user, target.org, target.registry)
+    if registry is None:
+        raise Http404(f"No registry “{target.registry[:120]}” that you can see.")
+    version = _source_version(request.user, payload)
+    existed = Link.objects.filter(
+        collection__registry=registry, collection__name__iexact=target.name, version=version
+    ).exists()
+    link = services.link_version(
+        actor=request.user,
+        version=version,
+        registry=registry,
+        collection_name=target.name,
+        aliases=payload.aliases,
+    )
+    return Status(200 if existed else 201, _linked_out(link))
+
+
+@router.delete("/links", response={204: None})
+def link_delete(request: HttpRequest, path: str):
+    services.unlink_version(actor=request.user, link=_link_at(request.user, path))
+    return Status(204, None)
+
+
+# --- Aliases and tags ---
+
+
+@router.post("/aliases", response=VersionOut)
+def alias_add(request: HttpRequest, payload: AliasIn):
+    link = _link_at(request.user, payload.path)
+    services.add_alias(actor=request.user, link=link, alias=payload.alias)
+    return _linked_out(link)
+
+
+@router.delete("/aliases", response=VersionOut)
+def alias_remove(request: HttpRequest, path: str, alias: str):
+    link = _link_at(request.user, path)
+    services.remove_alias(actor=request.user, link=link, alias=alias)
+    return _linked_out(link)
+
+
+def _is_version_path(path: str) -> bool:
+    return parse_artifact_path(path).version is not None
+
+
+@router.post("/tags", response=VersionOut | CollectionOut)
+def tag_add(request: HttpRequest, payload: TagIn):
+    """Tag a registry version (`…:<v>`) or a collection (no version in the path)."""
+    if _is_version_path(payload.path):
+        link = _link_at(request.user, payload.path)
+        services.add_version_tag(actor=request.user, link=link, tag=payload.tag)
+        return _linked_out(link)
+    collection = _collection_at(request.user, payload.path)
+    services.add_collection_tag(actor=request.user, collection=collection, tag=payload.tag)
+    return collection_out(collection)
+
+
+@router.delete("/tags", response=VersionOut | CollectionOut)
+def tag_remove(request: HttpRequest, path: str, tag: str):
+    if _is_version_path(path):
+        link = _link_at(request.user, path)
+        services.remove_version_tag(actor=request.user, link=link, tag=tag)
+        return _linked_out(link)
+    collection = _collection_at(request.user, path)
+    services.remove_collection_tag(actor=request.user, collection=collection, tag=tag)
+    return collection_out(collection)

@@ -1,0 +1,242 @@
+"""API: registries (search, create, settings, delete), their members and stars."""
+
+import datetime
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.http import Http404, HttpRequest
+from guardian.core import ObjectPermissionChecker
+from ninja import Field, Router, Schema, Status
+
+from apps.orgs.models import Organization, Team
+from apps.orgs.permissions import effective_role, require, role_from_perms
+from apps.registries import services
+from apps.registries.models import (
+    Registry,
+    RegistryGroupObjectPermission,
+    RegistryUserObjectPermission,
+    Visibility,
+    strip_registry_prefix,
+)
+from apps.registries.search import REGISTRY_FIELDS, apply_filter, check_order, keyset_page, parse_json_param
+
+router = Router(tags=["registries"])
+
+
+class RegistryOut(Schema):
+    id: int
+    org: str
+    name: str
+    full_name: str
+    description: str
+    visibility: str
+    allow_all_types: bool
+    artifact_types: list[str]
+    created_at: datetime.datetime
+    updated_at: datetime.datetime
+    role: str | None
+
+
+class RegistryPage(Schema):
+    items: list[RegistryOut]
+    next_cursor: str | None
+
+
+class RegistryIn(Schema):
+    org: str
+    name: str
+    description: str | None = Field(None, max_length=10_000)
+    visibility: str | None = None
+    artifact_types: list[str] | None = None
+
+
+class RegistryPatch(Schema):
+    name: str | None = None
+    description: str | None = Field(None, max_length=10_000)
+    visibility: str | None = None
+    artifact_types: list[str] | None = Field(None, description="Types to add (types are never removed).")
+    owner: str | None = Field(None, description="Username of the new owner.")
+
+
+class MemberOut(Schema):
+    user: str | None
+    team: str | None
+    role: str
+
+
+class MemberIn(Schema):
+    user: str | None = None
+    team: str | None = None
+    role: str
+
+
+def registry_out(registry: Registry, role: str | None) -> dict:
+    return {
+        "id": registry.pk,
+        "org": registry.org.slug,
+        "name": registry.name,
+        "full_name": registry.full_name,
+        "description": registry.description,
+        "visibility": registry.visibility,
+        "allow_all_types": registry.allow_all_types,
+        "artifact_types": registry.artifact_types,
+        "created_at": registry.created_at,
+        "updated_at": registry.updated_at,
+        "role": role,
+    }
+
+
+def get_registry(user, org: str, name: str) -> Registry:
+    """The registry `user` sees by org slug and name (prefix optional); 404 when invisible."""
+    registry = (
+        Registry.objects.visible_to(user)
+        .filter(org__slug=org, name__iexact=strip_registry_prefix(name))
+        .select_related("org")
+        .first()
+    )
+    if registry is None:
+        raise Http404(f"No registry “{name[:120]}” in “{org[:64]}” that you can see.")
+    return registry
+
+
+def visible_registries(user, org: str | None, filter_json: str | None, param: str = "filter"):
+    """Registries the user sees, narrowed by org and a W&B filter (used by collection and version search)."""
+    registries = Registry.objects.visible_to(user)
+    if org:
+        registries = registries.filter(org__slug=org)
+    return apply_filter(registries, parse_json_param(filter_json, param), REGISTRY_FIELDS, "registry")
+
+
+@router.get("/registries", response=RegistryPage)
+def registry_list(
+    request: HttpRequest,
+    org: str | None = None,
+    filter: str | None = None,
+    order: str | None = None,
+    cursor: str | None = None,
+    per_page: int = 50,
+):
+    registries = visible_registries(request.user, org, filter).select_related("org")
+    rows, next_cursor = keyset_page(registries, check_order(order, "name"), cursor, per_page)
+    checker = ObjectPermissionChecker(request.user)
+    checker.prefetch_perms(rows)
+    items = [registry_out(r, effective_role(request.user, r, checker)) for r in rows]
+    return {"items": items, "next_cursor": next_cursor}
+
+
+@router.post("/registries", response={201: RegistryOut})
+def registry_create(request: HttpRequest, payload: RegistryIn):
+    org = Organization.objects.visible_to(request.user).filter(slug=payload.org).first()
+    if org is None:
+        raise Http404(f"No organization “{payload.org[:64]}” that you belong to.")
+    registry = services.create_registry(
+        actor=request.user,
+        org=org,
+        name=strip_registry_prefix(payload.name),
+        description=payload.description or "",
+        visibility=payload.visibility or Visibility.ORGANIZATION,
+        artifact_types=payload.artifact_types,
+    )
+    return Status(201, registry_out(registry, effective_role(request.user, registry)))
+
+
+@router.get("/registries/{org}/{name}", response=RegistryOut)
+def registry_detail(request: HttpRequest, org: str, name: str):
+    registry = get_registry(request.user, org, name)
+    return registry_out(registry, effective_role(request.user, registry))
+
+
+@router.patch("/registries/{org}/{name}", response=RegistryOut)
+def registry_update(request: HttpRequest, org: str, name: str, payload: RegistryPatch):
+    """Change settings; all of them or none (one transaction)."""
+    registry = get_registry(request.user, org, name)
+    user = request.user
+    with transaction.atomic():
+        if payload.name is not None and payload.name != registry.name:
+            services.rename_registry(actor=user, registry=registry, name=strip_registry_prefix(payload.name))
+        if payload.description is not None and payload.description != registry.description:
+            services.update_registry_description(actor=user, registry=registry, description=payload.description)
+        if payload.visibility is not None:
+            services.change_registry_visibility(actor=user, registry=registry, visibility=payload.visibility)
+        if payload.artifact_types:
+            services.add_registry_types(actor=user, registry=registry, artifact_types=payload.artifact_types)
+        if payload.owner is not None:
+            owner = get_user_model().objects.filter(username=payload.owner).first()
+            if owner is None:
+                raise ValidationError({"owner": f"No user named “{payload.owner[:150]}”."})
+            services.set_registry_owner(actor=user, registry=registry, user=owner)
+    return registry_out(registry, effective_role(user, registry))
+
+
+@router.delete("/registries/{org}/{name}", response={204: None})
+def registry_delete(request: HttpRequest, org: str, name: str):
+    registry = get_registry(request.user, org, name)
+    # The API caller names the registry in the URL: that is the confirmation the UI asks for.
+    services.delete_registry(actor=request.user, registry=registry, confirm_name=registry.name)
+    return Status(204, None)
+
+
+# --- Members ---
+
+
+@router.get("/registries/{org}/{name}/members", response=list[MemberOut])
+def member_list(request: HttpRequest, org: str, name: str):
+    """Users and teams holding a role of their own on the registry (org-wide access not listed)."""
+    registry = get_registry(request.user, org, name)
+    by_user: dict[str, set] = {}
+    for perm in RegistryUserObjectPermission.objects.filter(content_object=registry).select_related(
+        "user", "permission"
+    ):
+        by_user.setdefault(perm.user.get_username(), set()).add(perm.permission.codename)
+    by_team: dict[str, set] = {}
+    team_perms = RegistryGroupObjectPermission.objects.filter(content_object=registry, group__team__isnull=False)
+    for perm in team_perms.select_related("group__team", "permission"):
+        by_team.setdefault(perm.group.team.name, set()).add(perm.permission.codename)
+    members = [{"user": u, "team": None, "role": role_from_perms(c)} for u, c in sorted(by_user.items())]
+    members += [{"user": None, "team": t, "role": role_from_perms(c)} for t, c in sorted(by_team.items())]
+    return [m for m in members if m["role"]]
+
+
+def _principal(registry: Registry, user: str | None, team: str | None):
+    if bool(user) == bool(team):
+        raise ValidationError({"principal": "Name exactly one of “user” or “team”."})
+    if user:
+        found = get_user_model().objects.filter(username=user).first()
+    else:
+        found = Team.objects.filter(org=registry.org, name=team).first()
+    if found is None:
+        raise ValidationError({"principal": f"No {'user' if user else 'team'} named “{(user or team)[:150]}”."})
+    return found
+
+
+@router.put("/registries/{org}/{name}/members", response=list[MemberOut])
+def member_set(request: HttpRequest, org: str, name: str, payload: MemberIn):
+    registry = get_registry(request.user, org, name)
+    require(request.user, "registries.admin_registry", registry)
+    principal = _principal(registry, payload.user, payload.team)
+    services.grant_registry_role(actor=request.user, registry=registry, principal=principal, role=payload.role)
+    return member_list(request, org, name)
+
+
+@router.delete("/registries/{org}/{name}/members", response={204: None})
+def member_remove(request: HttpRequest, org: str, name: str, user: str | None = None, team: str | None = None):
+    registry = get_registry(request.user, org, name)
+    require(request.user, "registries.admin_registry", registry)
+    services.revoke_registry_role(actor=request.user, registry=registry, principal=_principal(registry, user, team))
+    return Status(204, None)
+
+
+# --- Stars ---
+
+
+@router.put("/registries/{org}/{name}/star", response={204: None})
+def star(request: HttpRequest, org: str, name: str):
+    services.star_registry(actor=request.user, registry=get_registry(request.user, org, name))
+    return Status(204, None)
+
+
+@router.delete("/registries/{org}/{name}/star", response={204: None})
+def unstar(request: HttpRequest, org: str, name: str):
+    services.unstar_registry(actor=request.user, registry=get_registry(request.user, org, name))
+    return Status(204, None)

@@ -1,0 +1,330 @@
+"""Search (spec §8): W&B's Mongo-like filter language compiled to Q objects, and keyset pages.
+
+Filters never run in Python: `compile_filter` turns `{"name": {"$regex": "^gold"}, "tag": "x"}`
+into one Q (plus the JSON-key aliases it needs) that the database evaluates, on SQLite and
+PostgreSQL alike. Unknown fields and operators are refused with a message naming them.
+"""
+
+import base64
+import binascii
+import datetime
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Exists, OuterRef, Q
+from django.db.models.fields.json import KeyTransform
+from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
+
+from apps.registries.models import strip_registry_prefix
+
+MAX_CLAUSES = 200
+MAX_DEPTH = 12
+MAX_REGEX = 500
+COMPARISONS = {"$gt": "gt", "$gte": "gte", "$lt": "lt", "$lte": "lte"}
+FIELD_OPERATORS = {"$eq", "$ne", "$in", "$nin", "$regex", "$exists", "$contains", "$not", *COMPARISONS}
+LOGICAL_OPERATORS = {"$and", "$or", "$nor", "$not"}
+MAX_PER_PAGE = 100
+METADATA_KEY_RE = re.compile(r"[A-Za-z0-9_\- ]{1,128}")
+
+
+def _invalid(message: str) -> ValidationError:
+    return ValidationError({"filter": message})
+
+
+def _string(value, field: str) -> str:
+    if not isinstance(value, str):
+        raise _invalid(f"“{field}” compares with text, not {json.dumps(value)[:60]}.")
+    return value
+
+
+def _integer(value, field: str) -> int:
+    if isinstance(value, str) and re.fullmatch(r"v?\d{1,18}", value):
+        return int(value.lstrip("v"))
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    raise _invalid(f"“{field}” compares with a number (or “vN”), not {json.dumps(value)[:60]}.")
+
+
+def _datetime(value, field: str) -> datetime.datetime:
+    """Dates as W&B takes them: `YYYY-MM-DD[ HH:MM:SS]` or ISO 8601; naive means UTC."""
+    parsed = None
+    if isinstance(value, str):
+        try:
+            parsed = parse_datetime(value.strip())
+            if parsed is None and (day := parse_date(value.strip())) is not None:
+                parsed = datetime.datetime.combine(day, datetime.time())
+        except ValueError:
+            parsed = None
+    if parsed is None:
+        raise _invalid(f"“{field}” compares with a date like “2025-01-31 12:00:00”, not {json.dumps(value)[:60]}.")
+    return parsed if timezone.is_aware(parsed) else timezone.make_aware(parsed, datetime.UTC)
+
+
+def _json_scalar(value, field: str):
+    if isinstance(value, dict | list):
+        raise _invalid(f"“{field}” compares with a number, text, true/false or null.")
+    return value
+
+
+@dataclass(frozen=True)
+class Field:
+    """A filterable field: where it lives in the ORM and how its values are read.
+
+    `kind` is "text", "int", "datetime", "json" (metadata keys) or "many" (tags, aliases:
+    matched through an EXISTS subquery so a row never repeats and `$ne` means "has none").
+    """
+
+    path: str
+    kind: str = "text"
+    clean: Callable | None = None  # value adapter, e.g. stripping `wandb-registry-`
+    many: Callable | None = None  # for kind "many": lambda **lookups -> queryset correlated with OuterRef
+
+
+def tags_of(model, fk: str, outer: str = "pk", name: str = "name") -> Callable:
+    """A "many" matcher: rows of `model` whose `fk` points at the outer row and whose `name` matches."""
+
+    def matcher(**lookups):
+        return model.objects.filter(**{fk: OuterRef(outer)}, **{f"{name}{k}": v for k, v in lookups.items()})
+
+    return matcher
+
+
+class _Compiler:
+    def __init__(self, fields: dict[str, Field], label: str):
+        self.fields, self.label = fields, label
+        self.aliases: dict[str, KeyTransform] = {}
+        self.clauses = 0
+
+    def field(self, name: str) -> tuple[Field, str]:
+        """(field, ORM path or alias name) for a filter key; metadata keys become JSON aliases."""
+        if name in self.fields:
+            return self.fields[name], self.fields[name].path
+        head, dot, key = name.partition(".")
+        base = self.fields.get(head)
+        if dot and base is not None and base.kind == "json":
+            parts = key.split(".")
+            if not all(METADATA_KEY_RE.fullmatch(p) and "__" not in p for p in parts):
+                raise _invalid(f"“{name[:80]}”: metadata keys use letters, digits, spaces, '_' and '-'.")
+            # KeyTransforms (not `metadata__key` strings), so keys like "gt" or "exact" stay keys.
+            expression = KeyTransform(parts[0], base.path)
+            for part in parts[1:]:
+                expression = KeyTransform(part, expression)
+            alias = f"_filter_{len(self.aliases)}"
+            self.aliases[alias] = expression
+            return Field(path=alias, kind="json_key"), alias
+        known = ", ".join(sorted(self.fields) + [f"{k}.<key>" for k, f in self.fields.items() if f.kind == "json"])
+        raise _invalid(f"Unknown field “{name[:80]}” in the {self.label} filter. Fields: {known}.")
+
+    def value(self, field: Field, name: str, value):
+        if field.kind == "int":
+            return _integer(value, name)
+        if field.kind == "datetime":
+            return _datetime(value, name)
+        if field.kind == "json_key":
+            return _json_scalar(value, name)
+        value = _string(value, name)
+        return field.clean(value) if field.clean else value
+
+    def node(self, spec, depth: int = 0) -> Q:
+        if depth > MAX_DEPTH:
+            raise _invalid("The filter is nested too deeply.")
+        if not isinstance(spec, dict):
+            raise _invalid(f'A {self.label} filter is a JSON object like {{"name": "x"}}.')
+        q = Q()
+        for key, value in spec.items():
+            self.clauses += 1
+            if self.clauses > MAX_CLAUSES:
+                raise _invalid(f"The filter has more than {MAX_CLAUSES} clauses.")
+            if key in ("$and", "$or", "$nor"):
+                if not isinstance(value, list) or not value:
+                    raise _invalid(f"{key} takes a non-empty list of filters.")
+                parts = [self.node(item, depth + 1) for item in value]
+                if key == "$and":
+                    q &= _all(parts)
+                else:
+                    either = _any(parts)
+                    q &= either if key == "$or" else ~either
+            elif key == "$not":
+                q &= ~self.node(value, depth + 1)
+            elif key.startswith("$"):
+                raise _invalid(f"Unknown operator “{key[:40]}”. Operators: {', '.join(sorted(LOGICAL_OPERATORS))}.")
+            else:
+                q &= self.condition(key, value, depth)
+        return q
+
+    def condition(self, name: str, spec, depth: int) -> Q:
+        field, path = self.field(name)
+        if not isinstance(spec, dict) or not spec:
+            spec = {"$eq": spec}
+        q = Q()
+        for op, value in spec.items():
+            if op not in FIELD_OPERATORS:
+                raise _invalid(
+                    f"Unknown operator “{str(op)[:40]}” on “{name[:80]}”. Operators: {', '.join(sorted(FIELD_OPERATORS))}."
+                )
+            if op == "$not":
+                if not isinstance(value, dict):
+                    value = {"$eq": value}
+                q &= ~self.condition(name, value, depth + 1)
+            else:
+                q &= self.operator(field, path, name, op, value)
+        return q
+
+    def operator(self, field: Field, path: str, name: str, op: str, value) -> Q:
+        if op == "$exists":
+            if not isinstance(value, bool):
+                raise _invalid(f"$exists on “{name}” takes true or false.")
+            if field.kind == "many":
+                exists = Q(Exists(field.many()))
+                return exists if value else ~exists
+            return Q(**{f"{path}__isnull": not value})
+        if op in ("$in", "$nin"):
+            if not isinstance(value, list) or len(value) > 1000:
+                raise _invalid(f"{op} on “{name}” takes a list (at most 1,000 values).")
+            values = [self.value(field, name, v) for v in value]
+            matched = self.match(field, path, "__in", values)
+            return matched if op == "$in" else ~matched
+        if op == "$regex":
+            pattern = _string(value, name)
+            if len(pattern) > MAX_REGEX:
+                raise _invalid(f"$regex on “{name}” is limited to {MAX_REGEX} characters.")
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise _invalid(f"$regex on “{name}” is not a valid regular expression: {exc}.") from exc
+            if field.kind in ("int", "datetime"):
+                raise _invalid(f"$regex works on text fields, not “{name}”.")
+            # W&B does not add the `wandb-registry-` prefix inside $regex; neither do we strip it.
+            return self.match(field, path, "__regex", pattern)
+        if op == "$contains":
+            if field.kind in ("int", "datetime"):
+                raise _invalid(f"$contains works on text fields, not “{name}”.")
+            text = _string(value, name)
+            # On a JSON key `contains` would mean JSON containment (not on SQLite): use substring.
+            return self.match(field, path, "__icontains" if field.kind == "json_key" else "__contains", text)
+        cleaned = self.value(field, name, value)
+        if op in ("$eq", "$ne"):
+            matched = self.match(
+                field, path, "__isnull" if cleaned is None else "", True if cleaned is None else cleaned
+            )
+            return matched if op == "$eq" else ~matched
+        if field.kind == "many":
+            raise _invalid(f"{op} does not apply to “{name}”; use $eq, $ne, $in, $nin, $regex, $contains or $exists.")
+        return self.match(field, path, f"__{COMPARISONS[op]}", cleaned)
+
+    def match(self, field: Field, path: str, lookup: str, value) -> Q:
+        if field.kind == "many":
+            return Q(Exists(field.many(**{lookup or "": value}))) if lookup != "__isnull" else ~Q(Exists(field.many()))
+        return Q(**{f"{path}{lookup or '__exact'}": value})
+
+
+def _all(parts: list[Q]) -> Q:
+    q = Q()
+    for part in parts:
+        q &= part
+    return q
+
+
+def _any(parts: list[Q]) -> Q:
+    q = parts[0]
+    for part in parts[1:]:
+        q |= part
+    return q
+
+
+def parse_json_param(raw: str | None, param: str) -> dict | None:
+    """A filter from a query parameter (JSON text); empty means no filter."""
+    if raw is None or not raw.strip():
+        return None
+    try:
+        value = json.loads(raw)
+    except ValueError as exc:
+        raise ValidationError({param: f"“{param}” is not valid JSON: {exc}."}) from exc
+    if not isinstance(value, dict):
+        raise ValidationError({param: f"“{param}” must be a JSON object."})
+    return value
+
+
+def apply_filter(queryset: models.QuerySet, spec: dict | None, fields: dict[str, Field], label: str) -> models.QuerySet:
+    """Narrow `queryset` by a W&B filter; ValidationError names any unknown field or operator."""
+    if not spec:
+        return queryset
+    compiler = _Compiler(fields, label)
+    q = compiler.node(spec)
+    if compiler.aliases:
+        queryset = queryset.alias(**compiler.aliases)
+    return queryset.filter(q)
+
+
+REGISTRY_FIELDS = {
+    "id": Field("pk", "int"),
+    "name": Field("name", clean=strip_registry_prefix),
+    "description": Field("description"),
+    "visibility": Field("visibility"),
+    "created_at": Field("created_at", "datetime"),
+    "updated_at": Field("updated_at", "datetime"),
+}
+
+
+# --- Keyset pagination ---
+
+ORDER_FIELDS = {"name", "created_at", "updated_at"}
+
+
+def check_order(order: str | None, default: str) -> str:
+    """`[+-]name|created_at|updated_at` → a Django order field."""
+    order = (order or default).strip()
+    field = order.lstrip("+-")
+    if field not in ORDER_FIELDS or len(order) - len(field) > 1:
+        raise ValidationError(
+            {"order": f"Order by name, created_at or updated_at, with + or - in front; not “{order[:40]}”."}
+        )
+    return order.lstrip("+")
+
+
+def _decode_cursor(cursor: str):
+    try:
+        value, pk = json.loads(base64.urlsafe_b64decode(cursor.encode() + b"==").decode())
+    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError) as exc:
+        raise ValidationError({"cursor": "The cursor is not one this server handed out."}) from exc
+    if not isinstance(pk, int) or isinstance(pk, bool) or not isinstance(value, str | int | None):
+        raise ValidationError({"cursor": "The cursor is not one this server handed out."})
+    return value, pk
+
+
+def _encode_cursor(value, pk: int) -> str:
+    if isinstance(value, datetime.datetime):
+        value = value.isoformat()
+    return base64.urlsafe_b64encode(json.dumps([value, pk]).encode()).decode().rstrip("=")
+
+
+def keyset_page(queryset: models.QuerySet, order: str, cursor: str | None, per_page: int) -> tuple[list, str | None]:
+    """One page ordered by (`order`, pk), starting after `cursor`; and the next page's cursor.
+
+    Walks indexes with WHERE (field, pk) > (value, pk) instead of OFFSET, so the last page of a
+    huge list costs what the first does; rows added meanwhile are neither skipped nor repeated.
+    """
+    if not 1 <= per_page <= MAX_PER_PAGE:
+        raise ValidationError({"per_page": f"per_page must be between 1 and {MAX_PER_PAGE}."})
+    descending = order.startswith("-")
+    field = order.lstrip("-")
+    if cursor:
+        value, pk = _decode_cursor(cursor)
+        if field == "pk":
+            value = pk
+        after = "lt" if descending else "gt"
+        if field == "pk":
+            queryset = queryset.filter(**{f"pk__{after}": pk})
+        else:
+            queryset = queryset.filter(Q(**{f"{field}__{after}": value}) | Q(**{field: value, f"pk__{after}": pk}))
+    ordering = [order, "-pk" if descending else "pk"] if field != "pk" else [order]
+    rows = list(queryset.order_by(*ordering)[: per_page + 1])
+    if len(rows) <= per_page:
+        return rows, None
+    last = rows[per_page - 1]
+    return rows[:per_page], _encode_cursor(getattr(last, field) if field != "pk" else None, last.pk)

@@ -1,0 +1,140 @@
+"""The JSON API (v1): one NinjaAPI that mounts each app's router, authenticates API keys, and
+turns domain exceptions into `{"detail": …}` answers. See docs/api-contract.md."""
+
+import binascii
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, SuspiciousOperation, ValidationError
+from django.db import IntegrityError
+from django.http import Http404, HttpRequest
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError
+from ninja.errors import ValidationError as SchemaValidationError
+from ninja.security import APIKeyCookie, HttpBasicAuth, HttpBearer
+
+from apps.artifacts.api import router as artifacts_router
+from apps.audit.services import AuditContext, set_context
+from apps.collections.api import router as collections_router
+from apps.orgs.api import router as orgs_router
+from apps.orgs.models import ApiKey
+from apps.registries.api import router as registries_router
+
+
+def _authenticate(request: HttpRequest, raw: str):
+    """The key's user, with the request and its audit events marked as coming from that key."""
+    key = ApiKey.objects.authenticate(raw)
+    if key is None:
+        return None
+    key.touch()
+    request.user = key.user
+    request.api_key = key
+    set_context(AuditContext(ip=request.META.get("REMOTE_ADDR") or None, detail=f"api-key:{key.name}"))
+    return key.user
+
+
+class ApiKeyBearer(HttpBearer):
+    """`Authorization: Bearer <key>`."""
+
+    def authenticate(self, request, token):
+        return _authenticate(request, token)
+
+
+class ApiKeyBasic(HttpBasicAuth):
+    """HTTP Basic with user `api` and the key as password (what W&B's clients send)."""
+
+    def authenticate(self, request, username, password):
+        return _authenticate(request, password) if username == "api" else None
+
+    def decode_authorization(self, value: str):
+        try:
+            return super().decode_authorization(value)
+        except (ValueError, binascii.Error, UnicodeDecodeError):
+            return "", ""
+
+
+class BrowserSession(APIKeyCookie):
+    """A logged-in browser (the docs page, the UI's scripts); ninja checks CSRF for it."""
+
+    param_name = settings.SESSION_COOKIE_NAME
+
+    def authenticate(self, request, key):
+        return request.user if request.user.is_authenticated else None
+
+
+class RegistryAPI(NinjaAPI):
+    """NinjaAPI whose views opt out of LoginRequiredMiddleware: the API does its own auth (401s)."""
+
+    def _get_urls(self):
+        patterns = super()._get_urls()
+        for pattern in patterns:
+            pattern.callback.login_required = False
+        return patterns
+
+
+api = RegistryAPI(
+    title="Registry API",
+    version="1",
+    description="Registries, collections, versions and their files. See docs/api-contract.md.",
+    urls_namespace="api",
+    auth=[ApiKeyBearer(), ApiKeyBasic(), BrowserSession()],
+)
+api.add_router("", orgs_router)
+api.add_router("", artifacts_router)
+api.add_router("", registries_router)
+api.add_router("", collections_router)
+
+
+def _detail(exc: ValidationError) -> str:
+    if hasattr(exc, "error_dict"):
+        return " ".join(message for messages in exc.message_dict.values() for message in messages)
+    return " ".join(exc.messages)
+
+
+@api.exception_handler(ValidationError)
+def _validation_error(request, exc):
+    return api.create_response(request, {"detail": _detail(exc)}, status=400)
+
+
+@api.exception_handler(SchemaValidationError)
+def _schema_error(request, exc):
+    problems = []
+    for error in exc.errors[:5]:
+        where = ".".join(str(part) for part in error.get("loc", ()) if part not in ("body", "query", "path", "payload"))
+        problems.append(f"{where}: {error.get('msg', 'invalid')}" if where else error.get("msg", "invalid"))
+    return api.create_response(request, {"detail": "Invalid request. " + "; ".join(problems)}, status=400)
+
+
+@api.exception_handler(PermissionDenied)
+def _forbidden(request, exc):
+    return api.create_response(request, {"detail": str(exc) or "You do not have permission to do that."}, status=403)
+
+
+@api.exception_handler(Http404)
+def _not_found(request, exc):
+    return api.create_response(request, {"detail": str(exc) or "Not found."}, status=404)
+
+
+@api.exception_handler(AuthenticationError)
+def _unauthorized(request, exc):
+    response = api.create_response(
+        request,
+        {
+            "detail": "An API key is required: send `Authorization: Bearer <key>` (create one with manage.py create_api_key)."
+        },
+        status=401,
+    )
+    response["WWW-Authenticate"] = 'Bearer realm="registry"'
+    return response
+
+
+@api.exception_handler(IntegrityError)
+def _conflict(request, exc):
+    # A concurrent request won a uniqueness race; the caller may retry and see the result.
+    return api.create_response(
+        request, {"detail": "The request conflicts with a concurrent change; retry."}, status=409
+    )
+
+
+@api.exception_handler(SuspiciousOperation)
+def _bad_request(request, exc):
+    return api.create_response(request, {"detail": str(exc) or "Bad request."}, status=400)
