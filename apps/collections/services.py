@@ -114,7 +114,14 @@ def link_version(
 ) -> Link:
     """Link a committed version into a collection (created on first link). Linking twice returns the existing link."""
     require(actor, "registries.write_registry", registry)
-    if not ArtifactVersion.objects.visible_to(actor).filter(pk=version.pk).exists():
+    # One query: the visibility check also brings the version's sequence, project and team.
+    version = (
+        ArtifactVersion.objects.visible_to(actor)
+        .select_related("sequence__project__team")
+        .filter(pk=version.pk)
+        .first()
+    )
+    if version is None:
         raise PermissionDenied("You cannot see this artifact version.")
     if version.state != VersionState.COMMITTED:
         raise ValidationError({"version": "Only committed versions can be linked."})
@@ -125,13 +132,15 @@ def link_version(
     if protected and not _is_admin(actor, registry):
         raise PermissionDenied(f"Only registry admins can apply protected aliases: {', '.join(sorted(protected))}.")
     name = _check_collection_name(collection_name, field="collection")
-    collection = Collection.objects.filter(registry=registry, name__iexact=name).first()
+    # Lock the collection row: concurrent links queue here, so indexes stay unique and gapless.
+    collection = Collection.objects.select_for_update().filter(registry=registry, name__iexact=name).first()
     if collection is None:
         try:
             with transaction.atomic():  # savepoint: another linker may create it first
                 collection = create_collection(actor=actor, registry=registry, name=name, type=version.sequence.type)
         except (IntegrityError, ValidationError):
-            collection = Collection.objects.filter(registry=registry, name__iexact=name).first()
+            # A concurrent linker may have created it first; otherwise the error stands.
+            collection = Collection.objects.select_for_update().filter(registry=registry, name__iexact=name).first()
             if collection is None:
                 raise
     if collection.type != version.sequence.type:
@@ -142,8 +151,7 @@ def link_version(
             }
         )
     _check_type(registry, version.sequence.type)
-    # Lock the collection row: concurrent links queue here, so indexes stay unique and gapless.
-    collection = Collection.objects.select_for_update().get(pk=collection.pk)
+    collection.registry = registry
     link = Link.objects.filter(collection=collection, version=version).first()
     created = link is None
     if created:
