@@ -313,8 +313,8 @@ def artifact_commit(request: HttpRequest, version_id: int):
             md5 = store.finalize_upload(entry.sha256, entry.size)
             if md5 is not None:
                 _register(entry.sha256, md5, entry.size)
-    version = commit_version(actor=request.user, version=version)
-    return version_out(version)
+    commit_version(actor=request.user, version=version)
+    return version_out(ArtifactVersion.objects.select_related("sequence__project__team").get(pk=version.pk))
 
 
 @router.get("/artifacts/resolve", response=ResolvedOut)
