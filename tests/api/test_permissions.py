@@ -22,8 +22,8 @@ def expect(default, **overrides):
     return table
 
 
-ADMINS_ONLY = dict(member=403, team_member=403, viewer=403, restricted_viewer=403)
-NO_READERS = dict(viewer=403, restricted_viewer=403)
+ADMINS_ONLY = {"member": 403, "team_member": 403, "viewer": 403, "restricted_viewer": 403}
+NO_READERS = {"viewer": 403, "restricted_viewer": 403}
 
 # (name, method, url, body or query, expected statuses)
 CASES = [
