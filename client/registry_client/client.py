@@ -156,18 +156,17 @@ class Registry(_Resource):
     def path(self) -> str:
         return f"{self.org}/{registry_full_name(self.name)}"
 
-    def _filter(self) -> dict:
-        return _registry_filter(self.org, self.name)
-
     def collections(self, filter: dict | str | None = None, order: str | None = None, per_page: int = 50):
         """The collections of this registry (lazy)."""
         return CollectionPaginator(
-            self._client, registry_filter=self._filter(), filter=filter, order=order, per_page=per_page
+            self._client, registry_filter={"id": self.id}, filter=filter, order=order, org=self.org, per_page=per_page
         )
 
     def versions(self, filter: dict | str | None = None, per_page: int = 50):
         """Every linked version in this registry (lazy)."""
-        return VersionPaginator(self._client, registry_filter=self._filter(), filter=filter, per_page=per_page)
+        return VersionPaginator(
+            self._client, registry_filter={"id": self.id}, filter=filter, org=self.org, per_page=per_page
+        )
 
     def __repr__(self) -> str:
         return f"<Registry {self.path}>"
@@ -179,14 +178,9 @@ class Collection(_Resource):
     _fields = ("id", "registry", "org", "name", "type", "description", "tags", "created_at", "updated_at", "path")
 
     def versions(self, filter: dict | str | None = None, per_page: int = 50):
-        """The versions linked into this collection (lazy)."""
-        parsed = _collection_parts(self)
+        """The versions linked into this collection, newest link first (lazy)."""
         return VersionPaginator(
-            self._client,
-            registry_filter=_registry_filter(parsed.org, parsed.registry),
-            collection_filter={"name": self.name},
-            filter=filter,
-            per_page=per_page,
+            self._client, collection_filter={"id": self.id}, filter=filter, org=self.org, per_page=per_page
         )
 
     def __repr__(self) -> str:
@@ -269,17 +263,14 @@ class Run:
         self.name: str | None = data.get("name")
 
     def use_artifact(self, path: str) -> Artifact:
-        """Resolve `path`, record it as an input of this run, and return it (call `.download()` next)."""
+        """Record the version at `path` as an input of this run and return it (call `.download()` next)."""
         team, project = _split_project(self.project)
         data = self._client._request(
             "POST",
             f"runs/{quote(team, safe='')}/{quote(project, safe='')}/{quote(self.run_id, safe='')}/use",
-            json={"path": path},
+            json={"path": str(parse_version_path(path))},
         )
-        artifact = Artifact(self._client, data)
-        if artifact._files is None:
-            artifact._files = self._client.artifact(artifact.path or path).files()
-        return artifact
+        return Artifact(self._client, data)
 
     def log_artifact(
         self, path_or_dir: os.PathLike | str, *, name: str, type: str, project: str | None = None, **kwargs
@@ -301,24 +292,6 @@ def _split_project(project: str) -> tuple[str, str]:
     if len(parts) != 2 or not all(p.strip() for p in parts):
         raise InvalidInput(f"Invalid project {project!r}: expected <team>/<project>.")
     return parts[0], parts[1]
-
-
-def _registry_filter(org: str | None, name: str) -> dict:
-    """A registry filter matching exactly one registry."""
-    flt: dict[str, Any] = {"name": strip_registry_prefix(name)}
-    if org:
-        flt["org"] = org
-    return flt
-
-
-def _collection_parts(collection: Collection) -> RegistryPath:
-    if collection.path:
-        head, _, name = collection.path.rpartition("/")
-        org, _, registry = head.partition("/")
-        return RegistryPath(org=org, registry=strip_registry_prefix(registry), collection=name)
-    return RegistryPath(
-        org=collection.org, registry=strip_registry_prefix(str(collection.registry)), collection=collection.name
-    )
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -372,25 +345,32 @@ class Paginator:
 
 
 class VersionPaginator(Paginator):
+    """Linked versions, newest link first."""
+
     endpoint = "versions"
     wrap = Version
 
-    def __init__(self, client, *, registry_filter=None, collection_filter=None, filter=None, per_page=50):
+    def __init__(self, client, *, registry_filter=None, collection_filter=None, filter=None, org=None, per_page=50):
         super().__init__(
             client,
             registry_filter=registry_filter,
             collection_filter=collection_filter,
             filter=filter,
+            org=org,
             per_page=per_page,
         )
 
 
 class CollectionPaginator(Paginator):
+    """Collections; chain `.versions(filter=)` for the versions in them."""
+
     endpoint = "collections"
     wrap = Collection
 
-    def __init__(self, client, *, registry_filter=None, filter=None, order=None, per_page=50):
-        super().__init__(client, registry_filter=registry_filter, filter=filter, order=order, per_page=per_page)
+    def __init__(self, client, *, registry_filter=None, filter=None, order=None, org=None, per_page=50):
+        super().__init__(
+            client, registry_filter=registry_filter, filter=filter, order=order, org=org, per_page=per_page
+        )
 
     def versions(self, filter: dict | str | None = None, per_page: int = 50) -> VersionPaginator:
         """The versions in the collections this chain selects."""
@@ -399,36 +379,42 @@ class CollectionPaginator(Paginator):
             registry_filter=self.params.get("registry_filter"),
             collection_filter=self.params.get("filter"),
             filter=filter,
+            org=self.params.get("org"),
             per_page=per_page,
         )
 
 
 class RegistryPaginator(Paginator):
+    """Registries; chain `.collections(filter=)` and `.versions(filter=)` to search inside them."""
+
     endpoint = "registries"
     wrap = Registry
 
     def __init__(self, client, *, filter=None, org=None, order=None, per_page=50):
         super().__init__(client, filter=filter, org=org, order=order, per_page=per_page)
 
-    def _registry_filter(self) -> dict | str | None:
-        """The chain's registry filter, with the organization folded in when one was given."""
-        flt, org = self.params.get("filter"), self.params.get("org")
-        if not org:
-            return flt
-        parsed = json.loads(flt) if isinstance(flt, str) else flt
-        return {"$and": [parsed, {"org": org}]} if parsed else {"org": org}
-
     def collections(
         self, filter: dict | str | None = None, order: str | None = None, per_page: int = 50
     ) -> CollectionPaginator:
         """The collections in the registries this chain selects."""
         return CollectionPaginator(
-            self._client, registry_filter=self._registry_filter(), filter=filter, order=order, per_page=per_page
+            self._client,
+            registry_filter=self.params.get("filter"),
+            filter=filter,
+            order=order,
+            org=self.params.get("org"),
+            per_page=per_page,
         )
 
     def versions(self, filter: dict | str | None = None, per_page: int = 50) -> VersionPaginator:
         """The versions in the registries this chain selects."""
-        return VersionPaginator(self._client, registry_filter=self._registry_filter(), filter=filter, per_page=per_page)
+        return VersionPaginator(
+            self._client,
+            registry_filter=self.params.get("filter"),
+            filter=filter,
+            org=self.params.get("org"),
+            per_page=per_page,
+        )
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -759,7 +745,7 @@ class Client:
 
     def artifact(self, path: str) -> Artifact:
         """Resolve a source or registry version path (`latest` when no version is given)."""
-        parse_version_path(path)  # clear message for malformed paths before any request
+        path = str(parse_version_path(path))  # a clear message for malformed paths; `:latest` made explicit
         return Artifact(self, self._request("GET", "artifacts/resolve", params={"path": path}))
 
     def registries(
@@ -780,21 +766,30 @@ class Client:
         registry_filter: dict | str | None = None,
         filter: dict | str | None = None,
         order: str | None = None,
+        org: str | None = None,
         per_page: int = 50,
     ) -> CollectionPaginator:
         """Collections across the registries you can see (lazy)."""
-        return CollectionPaginator(self, registry_filter=registry_filter, filter=filter, order=order, per_page=per_page)
+        return CollectionPaginator(
+            self, registry_filter=registry_filter, filter=filter, order=order, org=org, per_page=per_page
+        )
 
     def versions(
         self,
         registry_filter: dict | str | None = None,
         collection_filter: dict | str | None = None,
         filter: dict | str | None = None,
+        org: str | None = None,
         per_page: int = 50,
     ) -> VersionPaginator:
-        """Linked versions across the registries you can see (lazy)."""
+        """Linked versions across the registries you can see, newest link first (lazy)."""
         return VersionPaginator(
-            self, registry_filter=registry_filter, collection_filter=collection_filter, filter=filter, per_page=per_page
+            self,
+            registry_filter=registry_filter,
+            collection_filter=collection_filter,
+            filter=filter,
+            org=org,
+            per_page=per_page,
         )
 
     # -- downloading ---------------------------------------------------------------------------------------------
