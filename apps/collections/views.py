@@ -75,11 +75,16 @@ def _apply(request: HttpRequest, form, service, **target) -> bool:
 
 def _collection_or_404(request: HttpRequest, org_slug: str, reg_slug: str, name: str) -> Collection:
     return get_object_or_404(
-        Collection.objects.visible_to(request.user).select_related("registry__org"),
+        Collection.objects.visible_to(request.user).select_related("registry__org", "created_by"),
         registry__org__slug=org_slug,
         registry__slug=reg_slug,
         name=name,
     )
+
+
+def _number(value: int | float | None) -> str | None:
+    """Up to 6 significant digits for floats (0.95, 1.2e-05); integers as they are."""
+    return None if value is None else f"{value:.6g}" if isinstance(value, float) else str(value)
 
 
 def _compare(collection: Collection, raw: list[str]) -> dict | None:
@@ -94,7 +99,12 @@ def _compare(collection: Collection, raw: list[str]) -> dict | None:
         cells = [metrics.get(key) for metrics in values]
         present = [v for v in cells if v is not None]
         best = max(present) if len(present) > 1 and min(present) != max(present) else None
-        rows.append({"key": key, "cells": [{"value": v, "best": v is not None and v == best} for v in cells]})
+        rows.append(
+            {
+                "key": key,
+                "cells": [{"value": _number(v), "best": v is not None and v == best} for v in cells],
+            }
+        )
     return {"links": links, "rows": rows, "selected": {link.index for link in links}}
 
 
