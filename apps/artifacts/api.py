@@ -371,6 +371,12 @@ def blob_upload(request: HttpRequest, token: str):
 RANGE_RE = re.compile(r"bytes=(\d*)-(\d*)")
 
 
+class BlobResponse(FileResponse):
+    """FileResponse reading 1 MiB at a time (the default 4 KiB caps throughput on big files)."""
+
+    block_size = CHUNK
+
+
 def _ranged(handle, start: int, length: int):
     with handle:
         handle.seek(start)
@@ -414,7 +420,7 @@ def blob_download(request: HttpRequest, token: str):
         response["Content-Type"] = "application/octet-stream"
         response["Content-Disposition"] = content_disposition_header(True, filename)
     else:
-        response = FileResponse(handle, as_attachment=True, filename=filename)
+        response = BlobResponse(handle, as_attachment=True, filename=filename)
     response["Accept-Ranges"] = "bytes"
     response["ETag"] = f'"{sha256}"'
     response["Cache-Control"] = "private, max-age=3600, immutable"

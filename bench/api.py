@@ -1,0 +1,249 @@
+"""Benchmark the API: link and alias calls, path resolution, a cursor walk, and file throughput.
+
+Usage: .venv/bin/python bench/api.py [--links 10000] [--samples 200] [--file-mb 1024]
+Builds its data in a throwaway SQLite file (or DATABASE_URL) and prints JSON figures.
+Server times are measured in-process through Django's full request stack (middleware, auth,
+handler, JSON); throughput goes over real HTTP to `manage.py runserver` and is compared with `cp`.
+"""
+
+import argparse
+import hashlib
+import http.client
+import json
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import quote, urlsplit
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+tmp = tempfile.mkdtemp(prefix="registry-bench-api-")
+os.environ.setdefault("DEBUG", "false")
+os.environ.setdefault("SECRET_KEY", "bench-only-secret-key")
+os.environ.setdefault("ALLOWED_HOSTS", "testserver,127.0.0.1,localhost")
+os.environ.setdefault("DATABASE_URL", f"sqlite:///{tmp}/bench.sqlite3")
+os.environ.setdefault("REGISTRY_VAR_DIR", tmp)
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "registry_site.settings")
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.contrib.auth import get_user_model  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+from django.db import connection  # noqa: E402
+from django.test import Client  # noqa: E402
+from django.test.utils import CaptureQueriesContext  # noqa: E402
+
+REGISTRY = "bench/wandb-registry-Big"
+MB = 1024 * 1024
+
+
+def median_ms(samples: list[float]) -> float:
+    return round(statistics.median(samples) * 1000, 2)
+
+
+def build(links: int, samples: int):
+    """An org, a registry and one collection holding `links` links (bulk_create), plus spare versions."""
+    from apps.artifacts.models import ArtifactSequence, ArtifactVersion, VersionState
+    from apps.artifacts.services import create_project
+    from apps.collections.models import Collection, Link, LinkAlias
+    from apps.orgs.services import add_team_member, create_api_key, create_organization, create_team
+    from apps.registries.services import create_registry
+
+    admin = get_user_model().objects.create_user("bench", is_staff=True)
+    org = create_organization(actor=admin, slug="bench", name="Bench")
+    team = create_team(actor=admin, org=org, name="bench-team")
+    add_team_member(actor=admin, team=team, user=admin)
+    project = create_project(actor=admin, team=team, name="p")
+    registry = create_registry(actor=admin, org=org, name="Big")
+    total = links + samples
+    sequence = ArtifactSequence.objects.create(project=project, name="m", type="model", next_index=total)
+    ArtifactVersion.objects.bulk_create(
+        [
+            ArtifactVersion(sequence=sequence, index=i, state=VersionState.COMMITTED, metadata={"step": i})
+            for i in range(total)
+        ],
+        batch_size=5000,
+    )
+    versions = list(ArtifactVersion.objects.filter(sequence=sequence).order_by("index"))
+    collection = Collection.objects.create(registry=registry, name="big", type="model", next_index=links)
+    Link.objects.bulk_create(
+        [Link(collection=collection, version=v, index=i) for i, v in enumerate(versions[:links])], batch_size=5000
+    )
+    LinkAlias.objects.create(
+        collection=collection, link=Link.objects.get(collection=collection, index=links - 1), alias="latest"
+    )
+    LinkAlias.objects.create(
+        collection=collection, link=Link.objects.get(collection=collection, index=links // 2), alias="production"
+    )
+    _, key = create_api_key(actor=admin, user=admin, name="bench")
+    return admin, versions[links:], key
+
+
+def measure_api(client: Client, admin, spare_versions, links: int) -> dict:
+    from apps.collections.models import find_version
+
+    link_times = []
+    for version in spare_versions:
+        started = time.perf_counter()
+        response = client.post(
+            "/api/v1/links",
+            {"version_id": version.pk, "target_path": f"{REGISTRY}/big"},
+            content_type="application/json",
+        )
+        link_times.append(time.perf_counter() - started)
+        assert response.status_code == 201, response.content
+    alias_times = []
+    for i in range(len(spare_versions)):
+        started = time.perf_counter()
+        response = client.post(
+            "/api/v1/aliases",
+            {"path": f"{REGISTRY}/big:v{(i * 37) % links}", "alias": "candidate"},
+            content_type="application/json",
+        )
+        alias_times.append(time.perf_counter() - started)
+        assert response.status_code == 200, response.content
+    with CaptureQueriesContext(connection) as resolve_queries:
+        assert find_version(admin, f"{REGISTRY}/big:production") is not None
+    with CaptureQueriesContext(connection) as api_resolve_queries:
+        client.get("/api/v1/artifacts/resolve", {"path": f"{REGISTRY}/big:production"})
+    started, pages, seen, cursor = time.perf_counter(), 0, 0, None
+    while True:
+        params = {"per_page": 100, "collection_filter": json.dumps({"name": "big"})}
+        if cursor:
+            params["cursor"] = cursor
+        body = client.get("/api/v1/versions", params).json()
+        pages, seen, cursor = pages + 1, seen + len(body["items"]), body["next_cursor"]
+        if not cursor:
+            break
+    walk_seconds = time.perf_counter() - started
+    return {
+        "link_call_ms_median": median_ms(link_times),
+        "link_call_ms_p95": round(sorted(link_times)[int(len(link_times) * 0.95)] * 1000, 2),
+        "alias_change_ms_median": median_ms(alias_times),
+        "resolve_alias_queries": len(resolve_queries),
+        "resolve_alias_api_call_queries": len(api_resolve_queries),
+        "cursor_walk_versions": seen,
+        "cursor_walk_pages": pages,
+        "cursor_walk_seconds": round(walk_seconds, 2),
+    }
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _request(port: int, method: str, url: str, key: str | None = None, body=None, length: int | None = None):
+    parts = urlsplit(url)
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=600, blocksize=MB)
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
+    if length is not None:
+        headers["Content-Length"] = str(length)
+    if isinstance(body, dict):
+        body, headers["Content-Type"] = json.dumps(body), "application/json"
+    conn.request(method, parts.path + (f"?{parts.query}" if parts.query else ""), body=body, headers=headers)
+    return conn, conn.getresponse()
+
+
+def measure_throughput(key: str, size_mb: int) -> dict:
+    """Upload and download one big file over HTTP through runserver; compare with `cp`."""
+    source = Path(tmp) / "big.bin"
+    sha = hashlib.sha256()
+    block = os.urandom(MB)
+    with source.open("wb") as out:
+        for i in range(size_mb):
+            chunk = block[i % 251 :] + block[: i % 251]  # distinct blocks without generating GBs of randomness
+            sha.update(chunk)
+            out.write(chunk)
+    size = size_mb * MB
+    started = time.perf_counter()
+    shutil.copyfile(source, Path(tmp) / "copy.bin")
+    subprocess.run(["sync"], check=False)
+    cp_seconds = time.perf_counter() - started
+    (Path(tmp) / "copy.bin").unlink()
+
+    port = _free_port()
+    server = subprocess.Popen(
+        [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload", "--nothreading"],
+        cwd=ROOT,
+        env=os.environ.copy(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                time.sleep(0.2)
+        manifest = {"path": "big.bin", "sha256": sha.hexdigest(), "size": size}
+        body = {"project": "bench-team/p", "name": "big", "type": "model", "files": [manifest]}
+        conn, response = _request(port, "POST", "/api/v1/artifacts", key, body)
+        created = json.loads(response.read())
+        conn.close()
+        upload = created["uploads"][0]
+        started = time.perf_counter()
+        with source.open("rb") as handle:
+            conn, response = _request(port, "PUT", upload["url"], body=handle, length=size)
+            response.read()
+            assert response.status == 204, response.status
+            conn.close()
+        upload_seconds = time.perf_counter() - started
+        conn, response = _request(port, "POST", f"/api/v1/artifacts/{created['version']['id']}/commit", key)
+        assert response.status == 200, response.read()
+        conn.close()
+        path = quote("bench-team/p/big:latest", safe="")
+        conn, response = _request(port, "GET", f"/api/v1/artifacts/resolve?path={path}", key)
+        url = json.loads(response.read())["files"][0]["url"]
+        conn.close()
+        started = time.perf_counter()
+        conn, response = _request(port, "GET", url)
+        with (Path(tmp) / "download.bin").open("wb") as out:
+            while chunk := response.read(MB):
+                out.write(chunk)
+        conn.close()
+        subprocess.run(["sync"], check=False)
+        download_seconds = time.perf_counter() - started
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    return {
+        "file_mb": size_mb,
+        "cp_mb_per_s": round(size_mb / cp_seconds),
+        "upload_mb_per_s": round(size_mb / upload_seconds),
+        "download_mb_per_s": round(size_mb / download_seconds),
+        "server": "manage.py runserver --nothreading (wsgiref), loopback HTTP, SHA-256 + MD5 verified on upload",
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--links", type=int, default=10_000)
+    parser.add_argument("--samples", type=int, default=200)
+    parser.add_argument("--file-mb", type=int, default=1024)
+    args = parser.parse_args()
+    call_command("migrate", verbosity=0)
+    started = time.perf_counter()
+    admin, spare, key = build(args.links, args.samples)
+    figures = {"database": connection.vendor, "links_in_collection": args.links}
+    figures["build_seconds"] = round(time.perf_counter() - started, 1)
+    client = Client(headers={"Authorization": f"Bearer {key}"})
+    figures.update(measure_api(client, admin, spare, args.links))
+    if args.file_mb:
+        figures.update(measure_throughput(key, args.file_mb))
+    shutil.rmtree(tmp, ignore_errors=True)
+    print(json.dumps(figures, indent=2))
+
+
+if __name__ == "__main__":
+    main()

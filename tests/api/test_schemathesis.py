@@ -1,0 +1,31 @@
+"""Fuzz every operation of the OpenAPI schema (a bounded number of examples): never a 5xx."""
+
+import pytest
+import schemathesis
+from django.core.wsgi import get_wsgi_application
+from hypothesis import HealthCheck, settings
+from schemathesis.checks import not_a_server_error
+
+from apps.orgs.services import create_api_key
+
+
+@pytest.fixture
+def api_schema(world):
+    return schemathesis.openapi.from_wsgi("/api/v1/openapi.json", get_wsgi_application())
+
+
+@pytest.fixture
+def admin_key(world):
+    world.link(aliases=["candidate"])
+    _, raw = create_api_key(actor=world["org_admin"], user=world["org_admin"], name="fuzz")
+    return raw
+
+
+schema = schemathesis.pytest.from_fixture("api_schema")
+
+
+@schema.parametrize()
+@settings(max_examples=6, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+def test_api_never_answers_5xx(case, admin_key):
+    response = case.call(headers={"Authorization": f"Bearer {admin_key}"})
+    case.validate_response(response, checks=[not_a_server_error])
