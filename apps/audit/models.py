@@ -46,6 +46,16 @@ class Action(models.TextChoices):
     VERSION_ADD_TAG = "version:add_tag"
     VERSION_REMOVE_TAG = "version:remove_tag"
     VERSION_UPDATE = "version:update"
+    SECRET_CREATE = "secret:create"
+    SECRET_UPDATE = "secret:update"
+    SECRET_DELETE = "secret:delete"
+    WEBHOOK_CREATE = "webhook:create"
+    WEBHOOK_DELETE = "webhook:delete"
+    WEBHOOK_TEST = "webhook:test"
+    AUTOMATION_CREATE = "automation:create"
+    AUTOMATION_UPDATE = "automation:update"
+    AUTOMATION_DELETE = "automation:delete"
+    AUTOMATION_REPLAY = "automation:replay"
 
 
 class AuditEventQuerySet(models.QuerySet):
@@ -59,6 +69,37 @@ class AuditEventQuerySet(models.QuerySet):
 
     def newest_first(self) -> "AuditEventQuerySet":
         return self.order_by("-created_at", "-id")
+
+    def matching(
+        self,
+        *,
+        actor: str = "",
+        action: str = "",
+        target: str = "",
+        start=None,
+        end=None,
+    ) -> "AuditEventQuerySet":
+        """Filter by actor username, action (exact, or `registry:` for a prefix), target text and time range."""
+        qs = self
+        if actor:
+            qs = qs.filter(actor_username__iexact=actor)
+        if action:
+            qs = qs.filter(action__startswith=action) if action.endswith(":") else qs.filter(action=action)
+        if target:
+            qs = qs.filter(target_repr__icontains=target)
+        if start is not None:
+            qs = qs.filter(created_at__gte=start)
+        if end is not None:
+            qs = qs.filter(created_at__lt=end)
+        return qs
+
+    def page(self, before: int | None, size: int) -> tuple[list["AuditEvent"], int | None]:
+        """Keyset page, newest first: events with id < `before`. Returns (events, next cursor)."""
+        qs = self.order_by("-id")
+        if before:
+            qs = qs.filter(id__lt=before)
+        rows = list(qs[: size + 1])
+        return rows[:size], (rows[size - 1].id if len(rows) > size else None)
 
 
 class AuditEvent(models.Model):
@@ -100,9 +141,30 @@ class AuditEvent(models.Model):
 
     def save(self, *args, **kwargs):
         # SECURITY: the log is append-only; an existing row is never rewritten.
-        if self.pk is not None and not kwargs.pop("_allow_update", False):
+        if self.pk is not None:
             raise RuntimeError("Audit events are append-only")
         super().save(*args, **kwargs)
 
     def delete(self, *args, **kwargs):
         raise RuntimeError("Audit events are append-only")
+
+    def as_wandb(self, anonymize: bool = False) -> dict:
+        """This event in the shape of W&B's audit log entries (spec §5), plus our registry fields."""
+        return {
+            "timestamp": self.created_at.isoformat().replace("+00:00", "Z"),
+            "action": self.action,
+            "actor_user_id": None if anonymize else self.actor_id,
+            "actor_email": None if anonymize else (self.actor.email if self.actor_id and self.actor else None),
+            "actor_username": "anonymous" if anonymize else self.actor_username,
+            "actor_ip": None if anonymize else self.actor_ip,
+            "actor_detail": self.actor_detail,
+            "entity_name": self.org_slug,
+            "target_type": self.target_type,
+            "target_id": self.target_id,
+            "artifact_qualified_name": self.target_repr,
+            "registry_id": self.registry_pk,
+            "collection_id": self.collection_pk,
+            "artifact_id": self.version_pk,
+            "response_code": 200,
+            "data": self.data,
+        }

@@ -1,9 +1,11 @@
 """The only writer of audit events."""
 
 import contextvars
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
-from django.db import models
+from django.db import models, transaction
 
 from apps.audit.models import Action, AuditEvent
 
@@ -18,6 +20,16 @@ class AuditContext:
 
 SYSTEM = AuditContext(detail="system")
 _context: contextvars.ContextVar[AuditContext | None] = contextvars.ContextVar("audit_context", default=None)
+
+
+# Called with each committed event: the audit event is also the domain event (automations subscribe).
+_subscribers: list[Callable[[AuditEvent], None]] = []
+
+
+def subscribe(callback: Callable[[AuditEvent], None]) -> None:
+    """Call `callback(event)` after the transaction that records an event commits (once per callback)."""
+    if callback not in _subscribers:
+        _subscribers.append(callback)
 
 
 def set_context(context: AuditContext) -> contextvars.Token:
@@ -43,7 +55,7 @@ def record(
     """Write one audit event. Call it inside the service's transaction."""
     context = _context.get() or SYSTEM
     user = actor if actor is not None and actor.is_authenticated else None
-    return AuditEvent.objects.create(
+    event = AuditEvent.objects.create(
         actor=user,
         actor_username=user.get_username() if user else "",
         actor_detail=context.detail,
@@ -59,3 +71,7 @@ def record(
         version_pk=version_pk,
         data=data or {},
     )
+    # robust: a failing subscriber is logged and never undoes or fails the committed change.
+    for callback in _subscribers:
+        transaction.on_commit(partial(callback, event), robust=True)
+    return event
