@@ -56,3 +56,84 @@ def test_parallel_linking_gives_gapless_unique_indexes(pg_world):
     assert collection.next_index == THREADS * PER_THREAD
     latest = LinkAlias.objects.get(collection=collection, alias="latest")
     assert latest.link.index == THREADS * PER_THREAD - 1
+
+
+SQLITE_WORKER = """
+import os, sys, django
+sys.path.insert(0, os.getcwd())
+django.setup()
+from django.contrib.auth import get_user_model
+from apps.artifacts.models import ArtifactVersion
+from apps.collections.services import link_version
+from apps.registries.models import Registry
+actor = get_user_model().objects.get(username="linker")
+registry = Registry.objects.get(name="Concurrent")
+ids = [int(i) for i in sys.argv[1].split(",")]
+for version in ArtifactVersion.objects.filter(pk__in=ids).order_by("pk"):
+    link_version(actor=actor, version=version, registry=registry, collection_name="busy")
+"""
+
+SQLITE_SETUP = """
+import os, sys, django
+sys.path.insert(0, os.getcwd())
+django.setup()
+from django.contrib.auth import get_user_model
+from apps.artifacts.services import create_project, log_artifact
+from apps.orgs.services import add_team_member, create_organization, create_team
+from apps.registries.services import create_registry
+actor = get_user_model().objects.create_user("linker", is_staff=True)
+org = create_organization(actor=actor, slug="conc", name="Conc")
+team = create_team(actor=actor, org=org, name="conc-team")
+add_team_member(actor=actor, team=team, user=actor)
+project = create_project(actor=actor, team=team, name="p")
+create_registry(actor=actor, org=org, name="Concurrent")
+ids = [log_artifact(actor=actor, project=project, name="m", type="model", files={"w": str(i).encode()}).pk
+       for i in range(int(sys.argv[1]))]
+print(",".join(map(str, ids)))
+"""
+
+
+def test_parallel_linking_on_a_sqlite_file_from_several_processes(tmp_path):
+    """Separate processes (as several gunicorn workers would) on one SQLite file in WAL mode."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    env = {
+        **os.environ,
+        "DEBUG": "true",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        "REGISTRY_VAR_DIR": str(tmp_path),
+        "ARTIFACT_STORAGE_URL": f"file://{tmp_path / 'blobs'}",
+        "DJANGO_SETTINGS_MODULE": "registry_site.settings",
+    }
+    run = {"cwd": root, "env": env, "check": True, "capture_output": True, "text": True}
+    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], **run)
+    processes, per_process = 4, 25
+    ids = subprocess.run([sys.executable, "-c", SQLITE_SETUP, str(processes * per_process)], **run).stdout.strip()
+    ids = ids.splitlines()[-1].split(",")
+    workers = [
+        subprocess.Popen(
+            [sys.executable, "-c", SQLITE_WORKER, ",".join(ids[i::processes])],
+            cwd=root,
+            env=env,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for i in range(processes)
+    ]
+    errors = [w.communicate()[1] for w in workers if w.wait() != 0]
+    assert errors == []
+    check = (
+        "import django,json; django.setup();"
+        "from apps.collections.models import Link, LinkAlias;"
+        "print(json.dumps([sorted(Link.objects.values_list('index', flat=True)),"
+        " LinkAlias.objects.get(alias='latest').link.index]))"
+    )
+    import json
+
+    indexes, latest = json.loads(subprocess.run([sys.executable, "-c", check], **run).stdout)
+    assert indexes == list(range(processes * per_process))
+    assert latest == processes * per_process - 1
