@@ -12,6 +12,7 @@ import json
 import os
 import sys
 from collections.abc import Iterable, Sequence
+from dataclasses import asdict
 from itertools import islice
 
 from . import __version__
@@ -226,7 +227,7 @@ def cmd_ls(args, parser, out) -> int:
         else:
             artifact = client.artifact(str(target))
             if args.json:
-                _print_json({**artifact.to_dict(), "files": [f.__dict__ for f in artifact.files()]}, out)
+                _print_json({**artifact.to_dict(), "files": [asdict(f) for f in artifact.files()]}, out)
                 return 0
             label = "source" if isinstance(target, SourcePath) else "registry"
             print(f"{artifact.path} ({label} version, {artifact.type}, {_human_size(artifact.size)})", file=out)

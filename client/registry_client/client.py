@@ -32,7 +32,7 @@ from .errors import (
     ServerError,
     error_for_status,
 )
-from .files import CHUNK, LocalFile, iter_chunks, matches, safe_destination, sha256_file, walk
+from .files import LocalFile, iter_chunks, matches, safe_destination, sha256_file, walk
 from .paths import RegistryPath, parse_version_path, registry_full_name, strip_registry_prefix
 
 WORKERS = 4
@@ -421,6 +421,10 @@ class RegistryPaginator(Paginator):
 # The client
 
 
+class _Cancelled(Exception):
+    """Raised inside worker threads once another transfer has failed or the user pressed Ctrl-C."""
+
+
 class _Progress:
     """A thread-safe byte counter around tqdm that can take bytes back when a transfer is retried."""
 
@@ -437,12 +441,19 @@ class _Progress:
             dynamic_ncols=True,
         )
         self._lock = threading.Lock()
+        self._cancelled = threading.Event()
         self.done = 0
 
     def update(self, n: int) -> None:
+        if self._cancelled.is_set():
+            raise _Cancelled("Transfer cancelled.")
         with self._lock:
             self.done += n
             self._bar.update(n)
+
+    def cancel(self) -> None:
+        """Make every transfer sharing this bar stop at its next chunk."""
+        self._cancelled.set()
 
     def close(self) -> None:
         self._bar.close()
@@ -659,21 +670,28 @@ class Client:
                 raise RegistryError(f"The server asked for a blob this upload does not have: {upload.get('sha256')}.")
         total = sum(by_sha[u["sha256"]].size for u in uploads)
         with _Progress(total, "uploading", enabled) as bar:
-            self._parallel([lambda u=u: self._upload_one(u, by_sha[u["sha256"]], bar) for u in uploads])
+            self._parallel([lambda u=u: self._upload_one(u, by_sha[u["sha256"]], bar) for u in uploads], bar)
 
-    def _parallel(self, tasks: list[Callable[[], Any]]) -> list[Any]:
-        """Run tasks on `workers` threads; the first failure cancels the rest and is raised."""
-        if len(tasks) == 1 or self.workers == 1:
-            return [task() for task in tasks]
-        with ThreadPoolExecutor(max_workers=min(self.workers, len(tasks)), thread_name_prefix="registry") as pool:
-            futures = [pool.submit(task) for task in tasks]
-            done, pending = wait(futures, return_when=FIRST_EXCEPTION)
-            for future in pending:
-                future.cancel()
-            for future in futures:
-                if future.done() and not future.cancelled() and future.exception() is not None:
+    def _parallel(self, tasks: list[Callable[[], Any]], bar: _Progress, workers: int | None = None) -> None:
+        """Run tasks on up to `workers` threads. The first failure (or Ctrl-C) stops the others at their next
+        chunk, and is raised."""
+        workers = max(1, min(workers or self.workers, len(tasks)))
+        if workers == 1:
+            for task in tasks:
+                task()
+            return
+        pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="registry")
+        futures = [pool.submit(task) for task in tasks]
+        try:
+            done, _ = wait(futures, return_when=FIRST_EXCEPTION)
+            for future in futures:  # report the first failure in submission order
+                if future in done and future.exception() is not None:
                     raise future.exception()
-            return [future.result() for future in futures]
+        except BaseException:
+            bar.cancel()
+            raise
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
 
     def _upload_one(self, upload: dict, local: LocalFile, bar: _Progress) -> None:
         url = self._absolute(upload["url"])
@@ -816,59 +834,71 @@ class Client:
             again = refreshed.get(file.path)
             return again.url if again else None
 
-        saved_workers = self.workers
-        self.workers = max(1, int(workers))
-        try:
-            with _Progress(sum(f.size for f, _ in todo), "downloading", self._progress_enabled(progress)) as bar:
-                self._parallel([lambda f=f, d=d: self._download_one(f, d, bar, fresh_url) for f, d in todo])
-        finally:
-            self.workers = saved_workers
+        with _Progress(sum(f.size for f, _ in todo), "downloading", self._progress_enabled(progress)) as bar:
+            self._parallel([lambda f=f, d=d: self._download_one(f, d, bar, fresh_url) for f, d in todo], bar, workers)
         return root
 
     def _download_one(self, file: File, dest: Path, bar: _Progress, fresh_url: Callable[[File], str | None]) -> None:
+        """Stream one file into a temporary file next to `dest`, verify it, rename it into place.
+
+        A connection lost mid-file is retried from where it stopped (HTTP Range); an expired URL is renewed
+        once; bytes that do not match the manifest are fetched once more, then refused.
+        """
         dest.parent.mkdir(parents=True, exist_ok=True)
-        url = self._absolute(file.url)
-        received = 0
+        fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
+        os.close(fd)
+        state = {"url": self._absolute(file.url), "digest": hashlib.sha256(), "size": 0}
 
-        def rewind() -> None:
-            nonlocal received
-            bar.update(-received)
-            received = 0
+        def restart() -> None:
+            bar.update(-state["size"])
+            state.update(digest=hashlib.sha256(), size=0)
+            with open(tmp, "wb"):
+                pass
 
-        def action() -> None:
-            nonlocal received
-            fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
-            try:
-                digest, size = hashlib.sha256(), 0
-                with os.fdopen(fd, "wb") as out, self._blob_http.stream("GET", url) as response:
-                    _raise_for_status(response)
-                    for chunk in response.iter_bytes(CHUNK):
+        def attempt() -> None:
+            if state["size"] == file.size:
+                return
+            headers = {"Range": f"bytes={state['size']}-"} if state["size"] else {}
+            with self._blob_http.stream("GET", state["url"], headers=headers) as response:
+                _raise_for_status(response)
+                resumed = response.status_code == 206 and response.headers.get("content-range", "").startswith(
+                    f"bytes {state['size']}-"
+                )
+                if state["size"] and not resumed:
+                    restart()  # the server sent the whole file again
+                with open(tmp, "ab") as out:
+                    for chunk in response.iter_bytes():
                         out.write(chunk)
-                        digest.update(chunk)
-                        size += len(chunk)
-                        received += len(chunk)
+                        state["digest"].update(chunk)
+                        state["size"] += len(chunk)
                         bar.update(len(chunk))
-                if size != file.size or digest.hexdigest() != file.sha256:
-                    raise ChecksumMismatch(
-                        f"{file.path}: received {size} bytes with SHA-256 {digest.hexdigest()}, expected "
-                        f"{file.size} bytes with SHA-256 {file.sha256}."
-                    )
-                os.replace(tmp, dest)
-                tmp = None
-            finally:
-                if tmp is not None and os.path.exists(tmp):
-                    os.unlink(tmp)
+
+        def fetch() -> None:
+            target = state["url"].split("?")[0]
+            try:
+                self._retrying(attempt, target=target)
+            except (PermissionDenied, NotFound):
+                new = fresh_url(file)  # signed URLs expire: ask the API for a fresh one, once
+                if not new or self._absolute(new) == state["url"]:
+                    raise
+                state["url"] = self._absolute(new)
+                self._retrying(attempt, target=target)
+
+        def verified() -> bool:
+            return state["size"] == file.size and state["digest"].hexdigest() == file.sha256
 
         try:
-            self._retrying(action, on_retry=rewind, target=url.split("?")[0])
-        except (PermissionDenied, NotFound):
-            # An expired signed URL: ask the API for a fresh one once, then try again.
-            new = fresh_url(file)
-            if not new:
-                raise
-            rewind()
-            url = self._absolute(new)
-            self._retrying(action, on_retry=rewind, target=url.split("?")[0])
-        except ChecksumMismatch:
-            rewind()
-            self._retrying(action, on_retry=rewind, target=url.split("?")[0])
+            fetch()
+            if not verified():
+                restart()
+                fetch()
+            if not verified():
+                raise ChecksumMismatch(
+                    f"{file.path}: received {state['size']} bytes with SHA-256 {state['digest'].hexdigest()}, "
+                    f"expected {file.size} bytes with SHA-256 {file.sha256}."
+                )
+            os.replace(tmp, dest)
+            tmp = None
+        finally:
+            if tmp is not None and os.path.exists(tmp):
+                os.unlink(tmp)

@@ -266,3 +266,68 @@ def test_download_without_url_is_permission_denied(tmp_path):
 
     with pytest.raises(PermissionDenied, match="may not download"):
         make_client(handler).artifact("t/p/clf:v0").download(tmp_path)
+
+
+class _DropsAfter(httpx.SyncByteStream):
+    """A response body that breaks after `n` bytes, like a connection reset."""
+
+    def __init__(self, data: bytes, n: int):
+        self.data, self.n = data, n
+
+    def __iter__(self):
+        yield self.data[: self.n]
+        raise httpx.ReadError("connection reset by peer")
+
+
+def test_download_resumes_a_dropped_connection_with_range(tmp_path):
+    data = bytes(range(256)) * 40
+    ranges = []
+
+    def handler(request):
+        if request.url.path == "/api/v1/artifacts/resolve":
+            return httpx.Response(200, json=version_json({"model.bin": data}))
+        ranges.append(request.headers.get("range"))
+        if len(ranges) == 1:
+            return httpx.Response(200, stream=_DropsAfter(data, 1000))
+        start = int(request.headers["range"].removeprefix("bytes=").rstrip("-"))
+        return httpx.Response(
+            206, content=data[start:], headers={"content-range": f"bytes {start}-{len(data) - 1}/{len(data)}"}
+        )
+
+    make_client(handler).artifact("t/p/clf:v0").download(tmp_path)
+    assert (tmp_path / "model.bin").read_bytes() == data
+    assert ranges == [None, "bytes=1000-"]
+
+
+def test_download_restarts_when_the_server_ignores_range(tmp_path):
+    data = b"0123456789" * 500
+    calls = []
+
+    def handler(request):
+        if request.url.path == "/api/v1/artifacts/resolve":
+            return httpx.Response(200, json=version_json({"model.bin": data}))
+        calls.append(request.headers.get("range"))
+        if len(calls) == 1:
+            return httpx.Response(200, stream=_DropsAfter(data, 700))
+        return httpx.Response(200, content=data)  # no 206: the whole file again
+
+    make_client(handler).artifact("t/p/clf:v0").download(tmp_path)
+    assert (tmp_path / "model.bin").read_bytes() == data
+    assert calls == [None, "bytes=700-"]
+
+
+def test_a_failed_upload_stops_the_others_and_is_reported(tmp_path):
+    for i in range(8):
+        (tmp_path / f"f{i}.bin").write_bytes(bytes([i]) * 10)
+
+    def handler(request):
+        if request.url.path == "/api/v1/artifacts":
+            files = json.loads(request.content)["files"]
+            uploads = [{**f, "url": f"https://store.test/{f['path']}", "method": "PUT", "headers": {}} for f in files]
+            return httpx.Response(201, json={"version": {"id": 3}, "uploads": uploads})
+        if request.url.path == "/f3.bin":
+            return httpx.Response(400, json={"detail": "The uploaded bytes have the wrong SHA-256."})
+        return httpx.Response(204)
+
+    with pytest.raises(InvalidInput, match=r"Uploading f3\.bin: The uploaded bytes have the wrong SHA-256"):
+        make_client(handler).log_artifact(tmp_path, name="n", type="model", project="t/p")
