@@ -62,6 +62,9 @@ INSTALLED_APPS = [
     "apps.artifacts",
     "apps.registries",
     "apps.collections",
+    "django_tasks",
+    "django_tasks_db",
+    "apps.automations",
 ]
 
 MIDDLEWARE = [
@@ -150,6 +153,16 @@ EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.conso
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
 EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "registry@localhost")
+
+# Background work (Django's Tasks API): automation deliveries run in `manage.py db_worker`.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+
+# Automations: webhook deliveries.
+AUTOMATION_WEBHOOK_TIMEOUT = float(os.environ.get("AUTOMATION_WEBHOOK_TIMEOUT", "10"))
+AUTOMATION_MAX_ATTEMPTS = int(os.environ.get("AUTOMATION_MAX_ATTEMPTS", "3"))
+AUTOMATION_RETRY_BACKOFF = float(os.environ.get("AUTOMATION_RETRY_BACKOFF", "30"))  # seconds, doubled per attempt
+# SECURITY: webhooks may not reach private, loopback, link-local or metadata addresses unless this is on.
+AUTOMATION_ALLOW_PRIVATE_URLS = env_bool("AUTOMATION_ALLOW_PRIVATE_URLS", False)
 
 LOGGING = {
     "version": 1,

@@ -15,6 +15,8 @@ urlpatterns = [
     path("api/v1/", api.urls),
     # Every Registry App page and fragment answers 404 while ENABLE_REGISTRY_UI is off.
     path("", include(behind_registry_ui_flag("apps.registries.urls"))),
+    # Before collections: `…/<registry>/automations/` would otherwise be read as a collection.
+    path("", include(behind_registry_ui_flag("apps.automations.urls"))),
     path("", include(behind_registry_ui_flag("apps.collections.urls"))),
     path("", include("apps.artifacts.urls")),
 ]
