@@ -10,18 +10,14 @@ from apps.orgs.services import create_api_key
 
 
 @pytest.fixture
-def api_schema(world):
-    return schemathesis.openapi.from_wsgi("/api/v1/openapi.json", get_wsgi_application())
-
-
-@pytest.fixture
 def admin_key(world):
     world.link(aliases=["candidate"])
     _, raw = create_api_key(actor=world["org_admin"], user=world["org_admin"], name="fuzz")
     return raw
 
 
-schema = schemathesis.pytest.from_fixture("api_schema")
+# Loading the schema touches no database, so it can happen at import (pytest-django has set Django up).
+schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", get_wsgi_application())
 
 
 @schema.parametrize()
