@@ -7,6 +7,7 @@ Errors are printed to stderr as `error: <detail>`; progress bars go to stderr to
 from __future__ import annotations
 
 import argparse
+import contextlib
 import getpass
 import json
 import os
@@ -333,6 +334,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except RegistryError as exc:
         print(f"error: {exc.detail}", file=sys.stderr)
         return 1
+    except BrokenPipeError:  # `registry ls … | head`: the reader left; that is not an error
+        with contextlib.suppress(OSError, ValueError):  # as the Python docs advise: no error at the final flush
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except OSError as exc:
         print(f"error: {exc.strerror or exc}{f': {exc.filename}' if exc.filename else ''}", file=sys.stderr)
         return 1
