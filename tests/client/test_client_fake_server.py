@@ -331,3 +331,53 @@ def test_a_failed_upload_stops_the_others_and_is_reported(tmp_path):
 
     with pytest.raises(InvalidInput, match=r"Uploading f3\.bin: The uploaded bytes have the wrong SHA-256"):
         make_client(handler).log_artifact(tmp_path, name="n", type="model", project="t/p")
+
+
+def test_uploads_stream_from_disk_in_chunks(tmp_path):
+    from registry_client.files import CHUNK
+
+    (tmp_path / "big.bin").write_bytes(b"\0" * (CHUNK * 2 + 5))
+    chunks = []
+
+    class Server(httpx.BaseTransport):
+        """Unlike MockTransport, reads upload bodies chunk by chunk as a real server would."""
+
+        def handle_request(self, request):
+            if request.url.path == "/api/v1/artifacts":
+                (f,) = json.loads(request.read())["files"]
+                upload = {**f, "url": "/api/v1/blobs/upload/token", "method": "PUT", "headers": {}}
+                return httpx.Response(201, json={"version": {"id": 1}, "uploads": [upload]})
+            if request.url.path == "/api/v1/blobs/upload/token":
+                assert request.headers["content-length"] == str(CHUNK * 2 + 5)
+                chunks.extend(len(chunk) for chunk in request.stream)
+                return httpx.Response(204)
+            return httpx.Response(200, json={"id": 1, "version": "v0", "state": "committed"})
+
+    client = Client("http://fake.test", "reg-x", transport=Server(), progress=False)
+    client.log_artifact(tmp_path / "big.bin", name="n", type="model", project="t/p")
+    assert chunks == [CHUNK, CHUNK, 5]  # never the whole file in memory
+
+
+def test_progress_bars_follow_the_terminal(monkeypatch):
+    class Stream:
+        def __init__(self, tty):
+            self.tty = tty
+
+        def isatty(self):
+            return self.tty
+
+    client = Client("http://fake.test", "reg-x")
+    monkeypatch.setattr("sys.stderr", Stream(True))
+    assert client._progress_enabled(None) is True
+    assert client._progress_enabled(False) is False
+    monkeypatch.setattr("sys.stderr", Stream(False))
+    assert client._progress_enabled(None) is False
+    assert Client("http://fake.test", "reg-x", progress=True)._progress_enabled(None) is True
+
+
+def test_the_client_never_imports_django():
+    import subprocess
+    import sys
+
+    code = "import sys, registry_client, registry_client.cli; assert 'django' not in sys.modules, 'django imported'"
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)

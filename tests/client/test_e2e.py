@@ -146,3 +146,22 @@ def test_browse_and_search_lazily(world, as_persona):
     chain = client.registries(filter={"name": "Golden Models"}).collections().versions(filter={"alias": "production"})
     assert [v.path for v in chain] == [f"{GOLDEN}/detector:v0"]
     assert [r.name for r in as_persona("outsider").registries(org="acme")] == []
+
+
+def test_aliases_tags_and_unlink(world, as_persona):
+    world.link(aliases=["staging"])
+    member, admin = as_persona("member"), as_persona("registry_admin")
+    path = f"{GOLDEN}/classifier:v0"
+    assert "candidate" in member.add_alias(path, "candidate").aliases
+    assert "candidate" not in member.remove_alias(path, "candidate").aliases
+    with pytest.raises(PermissionDenied):
+        member.add_alias(path, "production")  # protected: admins only
+    assert "production" in admin.add_alias(path, "production").aliases
+    assert member.add_tag(path, "reviewed")["tags"] == ["reviewed"]
+    assert member.remove_tag(path, "reviewed")["tags"] == []
+    with pytest.raises(PermissionDenied):
+        member.unlink(path)  # holds a protected alias
+    admin.remove_alias(path, "production")
+    member.unlink(path)
+    with pytest.raises(NotFound):
+        member.artifact(path)
