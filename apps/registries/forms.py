@@ -104,15 +104,15 @@ class LinkVersionForm(forms.Form):
         projects = Project.objects.visible_to(user).filter(team__org=registry.org)
         self.fields["team"].queryset = Team.objects.filter(pk__in=projects.values("team")).order_by("name")
         team = self._chosen("team")
-        project = self._chosen("project") if team else None
-        artifact = self._chosen("artifact") if project else None
         if team:
             self.fields["project"].queryset = projects.filter(team=team).order_by("name")
+        project = self._chosen("project")
         if project:
             sequences = ArtifactSequence.objects.filter(project=project).order_by("name")
             if not registry.allow_all_types:
                 sequences = sequences.filter(type__in=registry.artifact_types)
             self.fields["artifact"].queryset = sequences
+        artifact = self._chosen("artifact")
         if artifact:
             self.fields["version"].queryset = (
                 ArtifactVersion.objects.visible_to(user).committed().filter(sequence=artifact).order_by("-index")

@@ -65,7 +65,9 @@ def _org(request: HttpRequest, org_slug: str) -> Organization:
 
 def _registry(request: HttpRequest, org_slug: str, reg_slug: str) -> Registry:
     return get_object_or_404(
-        Registry.objects.visible_to(request.user).select_related("org", "owner"), org__slug=org_slug, slug=reg_slug
+        Registry.objects.visible_to(request.user).with_starred(request.user).select_related("org", "owner"),
+        org__slug=org_slug,
+        slug=reg_slug,
     )
 
 
@@ -171,7 +173,9 @@ def landing(request: HttpRequest, org_slug: str) -> HttpResponse:
     """Starred registries, then all registries as cards, and recently updated collections."""
     org = _org(request, org_slug)
     registries = list(
-        _with_counts(Registry.objects.visible_to(request.user).filter(org=org).with_starred(request.user)).core_first()
+        _with_counts(Registry.objects.visible_to(request.user).filter(org=org).with_starred(request.user))
+        .select_related("org")
+        .core_first()
     )
     recent = (
         Collection.objects.visible_to(request.user)
@@ -225,7 +229,12 @@ def search(request: HttpRequest, org_slug: str) -> HttpResponse:
     q = request.GET.get("q", "").strip()[:200]
     context = {"org": org, "q": q, "limit": SEARCH_LIMIT}
     if q:
-        registries = Registry.objects.visible_to(request.user).filter(org=org, name__icontains=q).core_first()
+        registries = (
+            Registry.objects.visible_to(request.user)
+            .filter(org=org, name__icontains=q)
+            .select_related("org")
+            .core_first()
+        )
         tagged = CollectionTag.objects.filter(collection=OuterRef("pk"), name__icontains=q)
         collections = (
             Collection.objects.visible_to(request.user)
@@ -311,7 +320,7 @@ def registry_detail(request: HttpRequest, org_slug: str, reg_slug: str) -> HttpR
         "sort_by_name": by_name,
         "can_write": can_write,
         "can_admin": "admin" in perms,
-        "is_starred": registry.stars.filter(user=request.user).exists(),
+        "is_starred": registry.is_starred,
         "snippets": _link_snippets(registry),
         "create_form": forms.CollectionCreateForm(registry=registry) if can_write else None,
         "link_form": forms.LinkVersionForm(user=request.user, registry=registry) if can_write else None,
