@@ -129,7 +129,7 @@ def cmd_login(args, parser, out) -> int:
         else:
             base_url = DEFAULT_BASE_URL
     base_url = normalize_base_url(base_url)
-    key = args.key or getpass.getpass(f"API key for {base_url} (input hidden): ").strip()
+    key = args.key or args.api_key or getpass.getpass(f"API key for {base_url} (input hidden): ").strip()
     if not key:
         parser.error("an API key is required")
     with Client(base_url=base_url, api_key=key, progress=False) as client:
