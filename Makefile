@@ -7,10 +7,11 @@ DEV_ENV := DEBUG=true
 
 .PHONY: run test lint fmt bootstrap worker
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml client/pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q ".[dev]"
+	$(PY) -m pip install -q -e ./client
 	touch $@
 
 bootstrap: $(VENV)/.installed
