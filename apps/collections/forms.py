@@ -14,6 +14,17 @@ class AliasForm(ServiceForm):
         widget=forms.TextInput(attrs={"placeholder": "alias", "size": 12, "aria-label": "New alias"}),
     )
 
+    def __init__(self, *args, locked: frozenset[str] = frozenset(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.locked = locked
+
+    def clean_alias(self) -> str:
+        # A friendly message in place of a 403 the page could not show; the service still decides.
+        alias = self.cleaned_data["alias"].strip()
+        if alias in self.locked:
+            raise forms.ValidationError(f"“{alias}” is a protected alias; only registry admins can apply it.")
+        return alias
+
 
 class TagForm(ServiceForm):
     tag = forms.CharField(
@@ -66,10 +77,20 @@ class LinkToRegistryForm(ServiceForm):
         help_text="Optional; separate with commas or spaces (e.g. staging, candidate).",
     )
 
-    def __init__(self, *args, registries, **kwargs):
+    def __init__(self, *args, registries, user, **kwargs):
         super().__init__(*args, **kwargs)
         # SECURITY: only registries where the user may link are offered, or accepted.
         self.fields["registry"].queryset = registries
+        self.user = user
 
     def clean_aliases(self) -> list[str]:
         return split_names(self.cleaned_data["aliases"])
+
+    def clean(self) -> dict:
+        # A friendly message in place of a 403 the dialog could not show; link_version still decides.
+        registry, aliases = self.cleaned_data.get("registry"), self.cleaned_data.get("aliases") or []
+        if registry and aliases and not self.user.has_perm("registries.admin_registry", registry):
+            protected = sorted(set(aliases) & set(registry.protected_aliases.values_list("alias", flat=True)))
+            if protected:
+                self.add_error("aliases", f"Only registry admins can apply protected aliases: {', '.join(protected)}.")
+        return self.cleaned_data

@@ -76,9 +76,14 @@ class LinkQuerySet(models.QuerySet):
         return self.order_by("-index")
 
     def for_table(self) -> "LinkQuerySet":
-        """Links with everything a versions-table row shows: two prefetches per page, not per row."""
-        return self.select_related("version__sequence__project__team", "version__created_by", "linked_by").prefetch_related(
-            "aliases", "version__tags"
+        """Links with everything a versions-table row shows: two prefetches per page, not per row.
+
+        Metadata (up to 1 MB of JSON each) and descriptions stay in the database: rows never show them.
+        """
+        return (
+            self.select_related("version__sequence__project__team", "version__created_by", "linked_by")
+            .defer("version__metadata", "version__description")
+            .prefetch_related("aliases", "version__tags")
         )
 
 

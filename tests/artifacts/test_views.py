@@ -251,8 +251,17 @@ def test_linking_a_type_the_registry_does_not_accept_is_an_error(client, world):
 def test_member_cannot_link_with_a_protected_alias(client, world, version):
     client.force_login(world["member"])
     data = {"registry": world.registry.pk, "collection": "classifier", "aliases": "production"}
-    assert client.post(source_url("collections:version_link", version), data).status_code == 403
+    response = client.post(source_url("collections:version_link", version), data, headers=HTMX)
+    assert "Only registry admins can apply protected aliases: production" in response.content.decode()
     assert not Link.objects.filter(version=version).exists()
+
+
+def test_registry_admin_links_with_a_protected_alias(client, world, version):
+    orgs.add_team_member(actor=world["org_admin"], team=world.team, user=world["registry_admin"])
+    client.force_login(world["registry_admin"])
+    data = {"registry": world.registry.pk, "collection": "classifier", "aliases": "production"}
+    assert client.post(source_url("collections:version_link", version), data).status_code == 302
+    assert Link.objects.get(version=version).aliases.filter(alias="production").exists()
 
 
 def test_team_member_without_write_role_sees_why_they_cannot_link(client, world):

@@ -252,8 +252,16 @@ def test_latest_cannot_be_removed(client, world, link):
 
 def test_member_cannot_apply_a_protected_alias(client, world, link):
     client.force_login(world["member"])
-    assert client.post(url("version_alias_add", link), {"alias": "production"}).status_code == 403
+    response = client.post(url("version_alias_add", link), {"alias": "production"}, headers=HTMX)
+    assert "only registry admins can apply it" in response.content.decode()
     assert not link.aliases.filter(alias="production").exists()
+
+
+def test_member_cannot_remove_a_protected_alias(client, world, link):
+    services.add_alias(actor=world["org_admin"], link=link, alias="production")
+    client.force_login(world["member"])
+    assert client.post(url("version_alias_remove", link), {"alias": "production"}).status_code == 403
+    assert link.aliases.filter(alias="production").exists()
 
 
 def test_registry_admin_applies_and_removes_a_protected_alias(client, world, link):
