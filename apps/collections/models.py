@@ -238,7 +238,7 @@ def find_registry(user, org: str | None, name: str) -> Registry | None:
     registries = Registry.objects.visible_to(user).filter(name__iexact=strip_registry_prefix(name))
     if org:
         registries = registries.filter(org__slug=org)
-    return _one_org(list(registries.select_related("org")[:2]), lambda r: r.org_id)
+    return _one_org(list(registries.select_related("org").order_by()[:2]), lambda r: r.org_id)
 
 
 def find_collection(user, path: str) -> Collection | None:
@@ -253,7 +253,7 @@ def find_collection(user, path: str) -> Collection | None:
     )
     if parsed.org:
         collections = collections.filter(registry__org__slug=parsed.org)
-    return _one_org(list(collections.select_related("registry__org")[:2]), lambda c: c.registry.org_id)
+    return _one_org(list(collections.select_related("registry__org").order_by()[:2]), lambda c: c.registry.org_id)
 
 
 def find_version(user, path: str) -> tuple[ArtifactVersion, "Link | None"] | None:
@@ -278,8 +278,10 @@ def find_version(user, path: str) -> tuple[ArtifactVersion, "Link | None"] | Non
         if parsed.index is not None:
             links = links.filter(index=parsed.index)
         else:
-            links = links.filter(aliases__alias=parsed.version)
-        links = links.select_related("collection__registry__org", "version__sequence__project__team")
+            # Both conditions in one filter(), so the planner walks the (collection, alias) unique index
+            # instead of every link of the collection.
+            links = links.filter(aliases__alias=parsed.version, aliases__collection=models.F("collection"))
+        links = links.select_related("collection__registry__org", "version__sequence__project__team").order_by()
         link = _one_org(list(links[:2]), lambda row: row.collection.registry.org_id)
         return (link.version, link) if link else None
     versions = ArtifactVersion.objects.visible_to(user).filter(
