@@ -180,7 +180,7 @@ def version_list(
     per_page: int = 50,
     org: str | None = None,
 ):
-    """Linked versions the caller can see, newest link first."""
+    """Linked versions the caller can see: newest collection first, and newest version first in each."""
     registries = visible_registries(request.user, org, registry_filter, "registry_filter")
     links = Link.objects.filter(collection__registry__in=registries.values("pk"))
     collection_spec = parse_json_param(collection_filter, "collection_filter")
@@ -193,7 +193,9 @@ def version_list(
     links = links.select_related("collection__registry__org", "version__sequence__project__team").prefetch_related(
         "aliases", "version__tags"
     )
-    rows, next_cursor = keyset_page(links, "-pk", cursor, per_page)
+    # Newest collection first, newest version first: one backward walk of the (collection, index)
+    # unique index, no sort, however many links a collection holds (mixed directions would sort).
+    rows, next_cursor = keyset_page(links, "-collection_id", cursor, per_page, then="-index")
     return {"items": [version_out(link.version, link) for link in rows], "next_cursor": next_cursor}
 
 

@@ -289,42 +289,40 @@ def check_order(order: str | None, default: str) -> str:
 
 def _decode_cursor(cursor: str):
     try:
-        value, pk = json.loads(base64.urlsafe_b64decode(cursor.encode() + b"==").decode())
+        value, tiebreak = json.loads(base64.urlsafe_b64decode(cursor.encode() + b"==").decode())
     except (ValueError, TypeError, binascii.Error, UnicodeDecodeError) as exc:
         raise ValidationError({"cursor": "The cursor is not one this server handed out."}) from exc
-    if not isinstance(pk, int) or isinstance(pk, bool) or not isinstance(value, str | int | None):
+    if not isinstance(tiebreak, int) or isinstance(tiebreak, bool) or not isinstance(value, str | int | None):
         raise ValidationError({"cursor": "The cursor is not one this server handed out."})
-    return value, pk
+    return value, tiebreak
 
 
-def _encode_cursor(value, pk: int) -> str:
+def _encode_cursor(value, tiebreak: int) -> str:
     if isinstance(value, datetime.datetime):
         value = value.isoformat()
-    return base64.urlsafe_b64encode(json.dumps([value, pk]).encode()).decode().rstrip("=")
+    return base64.urlsafe_b64encode(json.dumps([value, tiebreak]).encode()).decode().rstrip("=")
 
 
-def keyset_page(queryset: models.QuerySet, order: str, cursor: str | None, per_page: int) -> tuple[list, str | None]:
-    """One page ordered by (`order`, pk), starting after `cursor`; and the next page's cursor.
+def keyset_page(
+    queryset: models.QuerySet, order: str, cursor: str | None, per_page: int, then: str | None = None
+) -> tuple[list, str | None]:
+    """One page ordered by (`order`, `then`), starting after `cursor`; and the next page's cursor.
 
-    Walks indexes with WHERE (field, pk) > (value, pk) instead of OFFSET, so the last page of a
-    huge list costs what the first does; rows added meanwhile are neither skipped nor repeated.
+    `then` is a unique integer tiebreak (default: pk, in `order`'s direction). Walks indexes with
+    WHERE (a, b) > (x, y) instead of OFFSET, so the last page of a huge list costs what the first
+    does; rows added meanwhile are neither skipped nor repeated.
     """
     if not 1 <= per_page <= MAX_PER_PAGE:
         raise ValidationError({"per_page": f"per_page must be between 1 and {MAX_PER_PAGE}."})
-    descending = order.startswith("-")
-    field = order.lstrip("-")
+    field, descending = order.lstrip("-"), order.startswith("-")
+    then = then or ("-pk" if descending else "pk")
+    tie, tie_descending = then.lstrip("-"), then.startswith("-")
     if cursor:
-        value, pk = _decode_cursor(cursor)
-        if field == "pk":
-            value = pk
-        after = "lt" if descending else "gt"
-        if field == "pk":
-            queryset = queryset.filter(**{f"pk__{after}": pk})
-        else:
-            queryset = queryset.filter(Q(**{f"{field}__{after}": value}) | Q(**{field: value, f"pk__{after}": pk}))
-    ordering = [order, "-pk" if descending else "pk"] if field != "pk" else [order]
-    rows = list(queryset.order_by(*ordering)[: per_page + 1])
+        value, last = _decode_cursor(cursor)
+        after, tie_after = ("lt" if descending else "gt"), ("lt" if tie_descending else "gt")
+        queryset = queryset.filter(Q(**{f"{field}__{after}": value}) | Q(**{field: value, f"{tie}__{tie_after}": last}))
+    rows = list(queryset.order_by(order, then)[: per_page + 1])
     if len(rows) <= per_page:
         return rows, None
-    last = rows[per_page - 1]
-    return rows[:per_page], _encode_cursor(getattr(last, field) if field != "pk" else None, last.pk)
+    last_row = rows[per_page - 1]
+    return rows[:per_page], _encode_cursor(getattr(last_row, field), getattr(last_row, tie))
