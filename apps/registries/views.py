@@ -342,7 +342,7 @@ def registry_star(request: HttpRequest, org_slug: str, reg_slug: str) -> HttpRes
     else:
         registry_services.unstar_registry(actor=request.user, registry=registry)
     if not request.htmx:
-        return redirect(request.POST.get("next") or registry.get_absolute_url())
+        return redirect(registry)
     context = {"org": registry.org, "registry": registry, "is_starred": starred}
     return render(request, "registries/registry_detail.html#star-button", context)
 

@@ -42,6 +42,34 @@
     if (event.target.matches("select[data-autosubmit]")) event.target.form.submit();
   });
 
+  // htmx does not swap error responses: say what went wrong instead of doing nothing.
+  document.addEventListener("htmx:responseError", function (event) {
+    const status = event.detail.xhr.status;
+    const text = status === 403 ? "Your role does not allow this action."
+      : status === 404 ? "Not found: it may have been deleted, or you no longer have access."
+      : "Something went wrong (" + status + "). Try again in a moment.";
+    showMessage(text);
+  });
+  document.addEventListener("htmx:sendError", function () {
+    showMessage("The server cannot be reached. Check your connection and try again.");
+  });
+
+  function showMessage(text) {
+    const main = document.getElementById("main");
+    if (!main) return;
+    let list = main.querySelector(".messages");
+    if (!list) {
+      list = document.createElement("ul");
+      list.className = "messages";
+      list.setAttribute("role", "alert");
+      main.insertBefore(list, main.querySelector(".breadcrumbs").nextSibling);
+    }
+    const item = document.createElement("li");
+    item.className = "message message-error";
+    item.textContent = text;
+    list.appendChild(item);
+  }
+
   // A "type the name to confirm" button stays disabled until the text matches data-confirm-name.
   document.addEventListener("input", function (event) {
     const input = event.target.closest("[data-confirm-name]");
