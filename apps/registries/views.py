@@ -31,6 +31,7 @@ from apps.orgs.services import set_registry_ui_preference
 from apps.registries import forms
 from apps.registries import services as registry_services
 from apps.registries.models import (
+    ProtectedAlias,
     Registry,
     RegistryGroupObjectPermission,
     RegistryUserObjectPermission,
@@ -247,15 +248,24 @@ def search(request: HttpRequest, org_slug: str) -> HttpResponse:
         links = (
             Link.objects.visible_to(request.user)
             .filter(Q(Exists(aliased)) | Q(Exists(version_tagged)), collection__registry__org=org)
-            .select_related("collection__registry", "version__sequence")
+            .select_related("collection__registry", "version__sequence__project__team")
             .prefetch_related("aliases", "version__tags")
             .order_by("-created_at", "-pk")
-        )
+        )[: SEARCH_LIMIT + 1]
+        # Protected aliases are drawn differently (gray, with a lock): one query for all rows.
+        protected = defaultdict(set)
+        registry_pks = {link.collection.registry_id for link in links}
+        for registry_pk, alias in ProtectedAlias.objects.filter(registry__in=registry_pks).values_list(
+            "registry_id", "alias"
+        ):
+            protected[registry_pk].add(alias)
+        for link in links:
+            link.protected = protected[link.collection.registry_id]
         # One row past the limit tells the template there is more.
         context.update(
             registries=list(registries[: SEARCH_LIMIT + 1]),
             collections=list(collections[: SEARCH_LIMIT + 1]),
-            links=list(links[: SEARCH_LIMIT + 1]),
+            links=links,
         )
     return render(request, "registries/search.html", context)
 
@@ -322,7 +332,9 @@ def registry_detail(request: HttpRequest, org_slug: str, reg_slug: str) -> HttpR
         "can_admin": "admin" in perms,
         "is_starred": registry.is_starred,
         "snippets": _link_snippets(registry),
-        "create_form": forms.CollectionCreateForm(registry=registry) if can_write else None,
+        "create_form": forms.CollectionCreateForm(registry=registry, auto_id="new_collection_%s")
+        if can_write
+        else None,
         "link_form": forms.LinkVersionForm(user=request.user, registry=registry) if can_write else None,
         "collection_names": registry.collections.order_by("name").values_list("name", flat=True)[:500],
         "registry_ui_preference": _registry_ui_preference(request.user),
@@ -353,7 +365,7 @@ def collection_create(request: HttpRequest, org_slug: str, reg_slug: str) -> Htt
     """Create an empty collection in the registry."""
     registry = _registry(request, org_slug, reg_slug)
     require(request.user, "registries.write_registry", registry)
-    form = forms.CollectionCreateForm(request.POST or None, registry=registry)
+    form = forms.CollectionCreateForm(request.POST or None, registry=registry, auto_id="new_collection_%s")
     if form.is_valid():
         data = form.cleaned_data
         try:

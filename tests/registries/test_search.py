@@ -32,7 +32,10 @@ def test_search_finds_registries_collections_and_versions(login, world):
     assert "Golden Models" in search(client, "golden").content.decode()
     assert "classifier" in search(client, "vision").content.decode()  # collection tag
     assert "classifier" in search(client, "classi").content.decode()  # collection name
-    assert "Golden Models / classifier:v0" in search(client, "product").content.decode()  # alias
+    html = search(client, "product").content.decode()  # alias
+    assert "Golden Models / classifier:v0" in html
+    assert '<span class="chip chip-protected">production</span>' in html
+    assert "vision/detector/model-a:v0" in html
     assert "Golden Models / classifier:v0" in search(client, "reviewed").content.decode()  # version tag
 
 
@@ -72,6 +75,7 @@ def test_search_query_count_is_constant(client, world, django_assert_num_queries
         VersionTag.objects.create(version=link.version, name=f"find-{i}")
     client.force_login(world["member"])
     search(client, "find")
-    # session, user, org, registries, collections, links, aliases and version tags prefetches, shell orgs.
-    with django_assert_num_queries(9):
+    # session, user, org, registries, collections, links, aliases and version tags prefetches,
+    # protected aliases of the links' registries, shell orgs.
+    with django_assert_num_queries(10):
         assert search(client, "find").status_code == 200
