@@ -121,14 +121,11 @@ def collection_out(collection: Collection) -> dict:
     }
 
 
-def _links_for_output():
-    return Link.objects.select_related(
-        "collection__registry__org", "version__sequence__project__team"
-    ).prefetch_related("aliases", "version__tags")
-
-
 def _linked_out(link: Link) -> dict:
-    link = _links_for_output().get(pk=link.pk)
+    """The Version for a link whose collection, registry, org and source are already loaded.
+
+    Aliases and tags are read fresh (two small queries), so the answer shows the change just made.
+    """
     return version_out(link.version, link)
 
 
@@ -247,11 +244,9 @@ def _source_version(user, payload: LinkIn) -> ArtifactVersion:
     if payload.source is not None:
         return resolve_or_404(user, payload.source)[0]
     # Visible from its project, or through a registry it is linked into (the service then decides).
-    visible = ArtifactVersion.objects.visible_to(user).filter(pk=payload.version_id)
-    version = visible.first() or (
-        ArtifactVersion.objects.filter(
-            pk=payload.version_id, links__in=Link.objects.visible_to(user).values("pk")
-        ).first()
+    versions = ArtifactVersion.objects.select_related("sequence__project__team")
+    version = versions.visible_to(user).filter(pk=payload.version_id).first() or (
+        versions.filter(pk=payload.version_id, links__in=Link.objects.visible_to(user).values("pk")).first()
     )
     if version is None:
         raise Http404(f"No artifact version {payload.version_id} that you can see.")
@@ -280,6 +275,8 @@ def link_create(request: HttpRequest, payload: LinkIn):
         collection_name=target.name,
         aliases=payload.aliases,
     )
+    # Reuse what is loaded instead of fetching the link again with all its relations.
+    link.collection.registry, link.version = registry, version
     return Status(200 if existed else 201, _linked_out(link))
 
 
