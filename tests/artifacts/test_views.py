@@ -301,3 +301,11 @@ def test_source_pages_query_counts_are_constant(client, world, django_assert_num
     # session, user, version, tags, files page, linked-to links, shell orgs.
     with django_assert_num_queries(7):
         client.get(version.get_absolute_url())
+
+
+def test_source_page_offers_no_registry_links_when_the_registry_ui_is_off(client, world, version, settings):
+    world.link(version)
+    settings.ENABLE_REGISTRY_UI = False
+    client.force_login(world["member"])
+    body = client.get(version.get_absolute_url()).content.decode()
+    assert "Link to registry" not in body and "classifier:v0" not in body
