@@ -27,6 +27,7 @@ from apps.artifacts.services import (
     create_run,
     create_version,
     missing_blobs,
+    require_project_writer,
     use_artifact,
 )
 from apps.artifacts.storage import CHUNK, get_store, unsign_download, unsign_upload
@@ -307,6 +308,7 @@ def artifact_commit(request: HttpRequest, version_id: int):
         ArtifactVersion.objects.visible_to(request.user).select_related("sequence__project__team"), pk=version_id
     )
     if version.state == VersionState.PENDING:
+        require_project_writer(request.user, version.sequence.project)  # before touching the store
         # Direct-to-S3 uploads are verified (size, SHA-256) and registered here.
         store = get_store()
         for entry in {e.sha256: e for e in _missing_entries(version)}.values():

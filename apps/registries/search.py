@@ -29,6 +29,7 @@ COMPARISONS = {"$gt": "gt", "$gte": "gte", "$lt": "lt", "$lte": "lte"}
 FIELD_OPERATORS = {"$eq", "$ne", "$in", "$nin", "$regex", "$exists", "$contains", "$not", *COMPARISONS}
 LOGICAL_OPERATORS = {"$and", "$or", "$nor", "$not"}
 MAX_PER_PAGE = 100
+NESTED_QUANTIFIER_RE = re.compile(r"\([^()]*[+*}][^()]*\)\s*[+*{]")
 METADATA_KEY_RE = re.compile(r"[A-Za-z0-9_\- ]{1,128}")
 
 
@@ -193,6 +194,9 @@ class _Compiler:
             pattern = _string(value, name)
             if len(pattern) > MAX_REGEX:
                 raise _invalid(f"$regex on “{name}” is limited to {MAX_REGEX} characters.")
+            if NESTED_QUANTIFIER_RE.search(pattern):
+                # SQLite evaluates REGEXP with Python's backtracking engine: `(a+)+` can run for minutes.
+                raise _invalid(f"$regex on “{name}”: nested repetition like “(a+)+” is not supported.")
             try:
                 re.compile(pattern)
             except re.error as exc:

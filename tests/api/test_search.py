@@ -89,6 +89,7 @@ def test_collection_and_registry_filters(api, catalog):
         ("filter", {"version": "latest"}, "version"),
         ("filter", {"created_at": {"$gt": "yesterday"}}, "created_at"),
         ("filter", {"metadata.x": {"$regex": "("}}, "regular expression"),
+        ("filter", {"name": {"$regex": "^(a+)+$"}}, "nested repetition"),
         ("filter", {"$or": []}, "$or"),
         ("filter", {"alias": {"$gt": "a"}}, "$gt"),
         ("registry_filter", {"owner": "x"}, "owner"),
