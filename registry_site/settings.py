@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "guardian",
     "django_htmx",
     "template_partials",
+    "ninja",  # serves the API docs' Swagger UI from our static files, not a CDN
     "apps.audit",
     "apps.orgs",
     "apps.artifacts",
