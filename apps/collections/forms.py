@@ -81,6 +81,7 @@ class LinkToRegistryForm(ServiceForm):
         super().__init__(*args, **kwargs)
         # SECURITY: only registries where the user may link are offered, or accepted.
         self.fields["registry"].queryset = registries
+        self.fields["registry"].label_from_instance = lambda registry: registry.name
         self.user = user
 
     def clean_aliases(self) -> list[str]:

@@ -633,7 +633,10 @@ def version_link(request: HttpRequest, team: str, project: str, name: str, versi
     """Link a source version into a collection of a registry where the user may write."""
     version = _source_version_or_404(request, team, project, name, version)
     org = version.sequence.project.team.org
-    registries = Registry.objects.with_perm(request.user, "write").filter(org=org).core_first()
+    writable = Registry.objects.with_perm(request.user, "write").filter(org=org)
+    # Offer only registries that accept this type (accepted types are a JSON list; few registries).
+    accepting = [registry.pk for registry in writable if registry.accepts(version.sequence.type)]
+    registries = writable.filter(pk__in=accepting).core_first()
     form = LinkToRegistryForm(request.POST or None, registries=registries, user=request.user)
     if form.is_valid():
         try:

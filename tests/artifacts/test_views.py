@@ -244,8 +244,12 @@ def test_linking_a_type_the_registry_does_not_accept_is_an_error(client, world):
     client.force_login(world["member"])
     data = {"registry": world.registry.pk, "collection": "coco"}
     response = client.post(source_url("collections:version_link", dataset), data)
-    assert "does not accept artifacts of type" in response.content.decode()
+    assert "accepts <strong>dataset</strong> artifacts lets you link" in response.content.decode()
     assert not Link.objects.filter(version=dataset).exists()
+    datasets = Registry.objects.get(org=world.org, slug="datasets")
+    options = client.get(source_url("collections:version_link", dataset)).content.decode()
+    assert f'<option value="{world.registry.pk}"' not in options  # Golden Models takes models only
+    assert f'<option value="{datasets.pk}"' not in options  # members are Viewers of core registries
 
 
 def test_member_cannot_link_with_a_protected_alias(client, world, version):

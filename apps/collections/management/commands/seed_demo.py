@@ -203,7 +203,9 @@ class Command(BaseCommand):
                 else:
                     metadata = {"rows": rnd.randrange(1000, 90000), "split": "train", **metadata}
                     files[f"samples/{i:04d}.png"] = png(sum(map(ord, name)) + i, f"{name[:8]}{i}")
-                    files["labels.csv"] = ("id,label\n" + "".join(f"{j},{rnd.choice('abc')}\n" for j in range(20))).encode()
+                    files["labels.csv"] = (
+                        "id,label\n" + "".join(f"{j},{rnd.choice('abc')}\n" for j in range(20))
+                    ).encode()
                 version = artifacts.log_artifact(
                     actor=owner,
                     project=project,
