@@ -4,7 +4,6 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 
-
 class ServiceForm(forms.Form):
     """A form that can show a service's ValidationError next to the right field."""
 
