@@ -193,3 +193,24 @@ def test_commit_of_invisible_version_is_404(api):
     created = create(api("member"), {"a": b"a"}).json()
     assert api("viewer").post(f"artifacts/{created['version']['id']}/commit").status_code == 404
     assert api("outsider").post(f"artifacts/{created['version']['id']}/commit").status_code == 404
+
+
+def test_upload_streams_without_loading_the_body(api, settings):
+    """request.body is never read: Django's in-memory cap does not apply to blob uploads."""
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1024
+    data = b"z" * 100_000
+    log(api("member"), {"big.bin": data})
+    assert Blob.objects.get().size == len(data)
+
+
+def test_head_and_file_redirect(api):
+    client = api("viewer")
+    member = api("member")
+    log(member, {"model.bin": b"abc"})
+    member.post("links", {"source": f"{PROJECT}/weights:v0", "target_path": "acme/wandb-registry-Golden Models/c"})
+    path = "acme/wandb-registry-Golden Models/c:v0"
+    redirect = client.get("artifacts/file", {"path": path, "name": "model.bin"})
+    assert redirect.status_code == 302
+    head = client.client.head(redirect["Location"])
+    assert head.status_code == 200 and head["Content-Length"] == "3"
+    assert client.get("artifacts/file", {"path": path, "name": "other.bin"}).status_code == 404
