@@ -228,7 +228,9 @@ def test_cooldown_skips_runs_soon_after_one_fired(world, receiver, make_automati
     assert "Cooldown" in AutomationRun.objects.order_by("id").last().error
 
 
-def test_nothing_is_queued_when_the_change_rolls_back(world, receiver, make_automation):
+def test_nothing_is_queued_when_the_change_rolls_back(
+    world, receiver, make_automation, django_capture_on_commit_callbacks
+):
     make_automation(EventType.LINK_ARTIFACT)
     v = version(world)
 
@@ -237,7 +239,7 @@ def test_nothing_is_queued_when_the_change_rolls_back(world, receiver, make_auto
             world.link(version=v)
             raise RuntimeError("rolled back")
 
-    with pytest.raises(RuntimeError):
+    with django_capture_on_commit_callbacks(execute=True), pytest.raises(RuntimeError):
         link_then_fail()
     assert AutomationRun.objects.count() == 0
     assert receiver.requests == []
