@@ -20,7 +20,13 @@ run: bootstrap
 	$(DEV_ENV) $(PY) manage.py migrate --noinput
 	$(DEV_ENV) $(PY) manage.py seed_demo
 	@echo "Registry is on http://127.0.0.1:$(PORT)/ — log in with a user and password printed above."
+	@# A task worker runs beside the web server (automation webhooks); it stops when runserver does.
+	$(DEV_ENV) $(PY) manage.py db_worker --no-reload & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	$(DEV_ENV) $(PY) manage.py runserver 127.0.0.1:$(PORT)
+
+worker: bootstrap
+	$(DEV_ENV) $(PY) manage.py db_worker
 
 lint: bootstrap
 	$(PY) -m ruff format --check .
