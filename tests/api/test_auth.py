@@ -95,3 +95,12 @@ def test_openapi_and_docs_need_no_key(db):
     assert schema.status_code == 200
     assert "/api/v1/artifacts" in schema.json()["paths"]
     assert client.get("/api/v1/docs").status_code == 200
+
+
+def test_browser_session_works_and_writes_need_csrf(world):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(world["member"])
+    assert client.get("/api/v1/viewer").json()["username"] == "member"
+    response = client.put("/api/v1/registries/acme/Golden Models/star")
+    assert response.status_code == 403
+    assert not AuditEvent.objects.filter(action="registry:star").exists()
