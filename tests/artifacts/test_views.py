@@ -296,6 +296,7 @@ def test_source_pages_query_counts_are_constant(client, world, django_assert_num
     client.force_login(world["member"])
     listing = reverse("artifacts:artifact_list", args=["vision", "detector"])
     sequence = reverse("artifacts:sequence_detail", args=["vision", "detector", "model-0"])
+    client.get(listing)  # warm per-process caches
     # session, user, project (visibility subquery), sequences page, shell orgs.
     with django_assert_num_queries(5):
         client.get(listing)

@@ -224,11 +224,12 @@ def _page_queries(client, world, django_assert_num_queries, count, headers=None)
         services.add_version_tag(actor=world["org_admin"], link=Link.objects.get(index=i), tag=f"tag{i}")
     page = url("collection_detail", Collection.objects.get(name="classifier"))
     client.force_login(world["member"])
+    client.get(page)  # warm per-process caches (guardian's content types), as a running server has them
     # 1 session, 2 user, 3 collection with registry, org and creator (registry visibility is a
     # subquery), 4 links page (version, sequence, project, team, creator, linker joined),
     # 5 aliases prefetch, 6 version tags prefetch, 7 history page, 8 guardian user perms,
     # 9 guardian group perms, 10 protected aliases, 11 collection tags, 12 which source
-    # projects the user may open, 13 the shell's organizations. (Content types are cached.)
+    # projects the user may open, 13 the shell's organizations.
     with django_assert_num_queries(13):
         response = client.get(page, headers=headers or {})
     assert response.status_code == 200
