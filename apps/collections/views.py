@@ -4,6 +4,7 @@ import json
 import re
 
 from django.core.exceptions import ValidationError
+from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -367,8 +368,13 @@ def _files_tab(request: HttpRequest, link: Link, context: dict) -> dict:
 
 
 def _history_tab(request: HttpRequest, link: Link, context: dict) -> dict:
+    # SECURITY: a version's events span every registry it is linked into and its source project;
+    # show those of registries the user sees, and source-side ones only to who sees the project.
+    seen = Q(registry_pk__in=Registry.objects.visible_to(request.user).values("pk"))
+    if _visible_projects(request.user, [link.version]):
+        seen |= Q(registry_pk__isnull=True)
     events, next_event = events_page(
-        AuditEvent.objects.filter(version_pk=link.version_id), _int(request.GET.get("history_before")), 25
+        AuditEvent.objects.filter(seen, version_pk=link.version_id), _int(request.GET.get("history_before")), 25
     )
     return {"history": _history(events), "next_event": next_event}
 

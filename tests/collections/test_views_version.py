@@ -482,10 +482,27 @@ def test_lineage_without_runs_has_an_empty_state(client, world, link):
 
 def test_history_tab_lists_this_versions_events(client, world, link):
     services.add_version_tag(actor=world["member"], link=link, tag="gold")
-    client.force_login(world["viewer"])
+    client.force_login(world["team_member"])
     body = client.get(url("version_detail", link), {"tab": "history"}).content.decode()
     assert "<strong>member</strong> tagged v0 “gold”" in body
     assert "linked v0" in body and "committed" in body
+
+
+def test_history_tab_hides_events_of_registries_the_user_cannot_see(client, world, link):
+    from apps.registries import services as registries
+
+    secret = registries.create_registry(
+        actor=world["org_admin"], org=world.org, name="Secret", visibility="restricted", artifact_types=["model"]
+    )
+    hidden = world.link(link.version, collection="stealth", registry=secret, aliases=["covert"])
+    client.force_login(world["viewer"])
+    body = client.get(url("version_detail", link), {"tab": "history"}).content.decode()
+    assert "covert" not in body
+    assert "committed" not in body  # source-side events need the project: viewer is not in the team
+    client.force_login(world["org_admin"])
+    body = client.get(url("version_detail", link), {"tab": "history"}).content.decode()
+    assert "covert" in body and "committed" in body
+    assert hidden.pk
 
 
 @pytest.mark.parametrize("count", [1, 10])
@@ -499,8 +516,9 @@ def test_history_tab_query_count_is_constant(client, world, link, django_assert_
     client.get(page)  # warm per-process caches (guardian's content types), as a running server has them
     # 1 session, 2 user, 3 link with collection, registry, org, version, sequence, project,
     # team, run, creator and linker, 4 guardian user perms, 5 group perms, 6 protected aliases,
-    # 7 aliases held, 8 history page, 9 the shell's organizations.
-    with django_assert_num_queries(9):
+    # 7 aliases held, 8 whether the source project is visible, 9 history page (visible
+    # registries as a subquery), 10 the shell's organizations.
+    with django_assert_num_queries(10):
         assert client.get(page, {"tab": "history"}, headers=HTMX).status_code == 200
     # The Version tab instead of History: 9 version tags, 10 other links the user sees,
     # 11 whether the source project is visible.
