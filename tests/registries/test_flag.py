@@ -69,3 +69,25 @@ def test_registry_pages_work_again_when_switched_back_on(client, world, settings
     assert client.get(reverse("registries:landing", args=["acme"])).status_code == 404
     settings.ENABLE_REGISTRY_UI = True
     assert client.get(reverse("registries:landing", args=["acme"])).status_code == 200
+
+
+def _registry_app_routes():
+    """Every (namespace:name, kwargs) route of the Registry App URLconfs, with sample arguments."""
+    from django.urls import URLResolver, get_resolver
+
+    samples = {"org_slug": "acme", "reg_slug": "golden-models", "name": "classifier", "index": 0, "pk": 1, "run_pk": 1}
+    for entry in get_resolver().url_patterns:
+        if isinstance(entry, URLResolver) and entry.namespace in {"registries", "collections", "automations"}:
+            for pattern in entry.url_patterns:
+                names = pattern.pattern.regex.groupindex
+                yield f"{entry.namespace}:{pattern.name}", {k: samples.get(k, 1) for k in names}
+
+
+def test_every_registry_app_route_is_behind_the_flag(client, world, registry_off):
+    client.force_login(world["org_admin"])
+    routes = list(_registry_app_routes())
+    assert len(routes) > 20
+    for name, kwargs in routes:
+        url = reverse(name, kwargs=kwargs)
+        assert client.get(url).status_code == 404, url
+        assert client.post(url).status_code == 404, url
