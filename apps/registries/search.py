@@ -15,12 +15,13 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import CharField, Exists, OuterRef, Q, Value
 from django.db.models.fields.json import KeyTransform
+from django.db.models.functions import Concat
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
-from apps.registries.models import strip_registry_prefix
+from apps.registries.models import REGISTRY_PREFIX, strip_registry_prefix
 
 MAX_CLAUSES = 200
 MAX_DEPTH = 12
@@ -84,6 +85,7 @@ class Field:
     kind: str = "text"
     clean: Callable | None = None  # value adapter, e.g. stripping `wandb-registry-`
     many: Callable | None = None  # for kind "many": lambda **lookups -> queryset correlated with OuterRef
+    regex_on: Callable | None = None  # what $regex sees instead of `path`, e.g. the registry's full name
 
 
 def tags_of(model, fk: str, outer: str = "pk", name: str = "name") -> Callable:
@@ -203,7 +205,11 @@ class _Compiler:
                 raise _invalid(f"$regex on “{name}” is not a valid regular expression: {exc}.") from exc
             if field.kind in ("int", "datetime"):
                 raise _invalid(f"$regex works on text fields, not “{name}”.")
-            # W&B does not add the `wandb-registry-` prefix inside $regex; neither do we strip it.
+            if field.regex_on is not None:
+                # As in W&B, a registry-name $regex sees the full `wandb-registry-<name>`.
+                alias = f"_filter_{len(self.aliases)}"
+                self.aliases[alias] = field.regex_on()
+                return Q(**{f"{alias}__regex": pattern})
             return self.match(field, path, "__regex", pattern)
         if op == "$contains":
             if field.kind in ("int", "datetime"):
@@ -267,7 +273,11 @@ def apply_filter(queryset: models.QuerySet, spec: dict | None, fields: dict[str,
 
 REGISTRY_FIELDS = {
     "id": Field("pk", "int"),
-    "name": Field("name", clean=strip_registry_prefix),
+    "name": Field(
+        "name",
+        clean=strip_registry_prefix,
+        regex_on=lambda: Concat(Value(REGISTRY_PREFIX), "name", output_field=CharField()),
+    ),
     "description": Field("description"),
     "visibility": Field("visibility"),
     "created_at": Field("created_at", "datetime"),

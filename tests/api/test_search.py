@@ -73,8 +73,11 @@ def test_collection_and_registry_filters(api, catalog):
     assert names(client.get("collections", {"registry_filter": golden})) == ["classifier", "detector"]
     nothing = json.dumps({"name": "Models"})
     assert names(client.get("collections", {"registry_filter": nothing})) == []
-    registries = client.get("registries", {"filter": json.dumps({"name": {"$regex": "^Gold"}})}).json()["items"]
-    assert [r["name"] for r in registries] == ["Golden Models"]
+    # As in W&B, $regex on a registry name sees the full name with its prefix.
+    for pattern in ["^wandb-registry-Gold", "Golden"]:
+        registries = client.get("registries", {"filter": json.dumps({"name": {"$regex": pattern}})}).json()["items"]
+        assert [r["name"] for r in registries] == ["Golden Models"]
+    assert client.get("registries", {"filter": json.dumps({"name": {"$regex": "^Gold"}})}).json()["items"] == []
     by_name_desc = client.get("registries", {"order": "-name"}).json()["items"]
     assert [r["name"] for r in by_name_desc] == ["Models", "Golden Models", "Datasets"]
 
