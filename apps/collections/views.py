@@ -187,9 +187,10 @@ def describe_event(event: AuditEvent) -> str:
         case Action.COLLECTION_RENAME:
             return f"renamed the collection from “{data.get('from')}” to “{data.get('to')}”"
         case Action.ARTIFACT_CREATE:
-            return f"logged {event.target_repr}"
+            files = data.get("files", 0)
+            return f"logged {data.get('name', 'the artifact')} with {files} file{'' if files == 1 else 's'}"
         case Action.ARTIFACT_COMMIT:
-            return f"committed {event.target_repr} ({version})"
+            return f"committed {event.target_repr}"
         case Action.RUN_USE_ARTIFACT:
             return f"used it in run {event.target_repr}"
     return f"{event.get_action_display()} {event.target_repr}"
