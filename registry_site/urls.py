@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from apps.orgs import views as org_views
 from apps.registries.urls import behind_registry_ui_flag
 from registry_site.api import api
 
@@ -11,6 +12,8 @@ urlpatterns = [
     path("", include("apps.orgs.urls")),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    # W&B's audit-log API lives beside the Django admin, at the same path as in W&B Server.
+    path("admin/audit_logs", org_views.audit_logs, name="audit_logs"),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
     # Every Registry App page and fragment answers 404 while ENABLE_REGISTRY_UI is off.

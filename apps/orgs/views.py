@@ -1,11 +1,23 @@
-"""Site-wide pages: home, the org switcher, and the context every page's shell needs."""
+"""Site-wide pages: home, the org switcher, the org audit log, and the context every page's shell needs."""
+
+import base64
+import binascii
+import datetime as dt
+import json
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.contrib.auth.decorators import login_not_required
+from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_GET
+from django.views.decorators.vary import vary_on_headers
 
-from apps.orgs.models import Organization
+from apps.audit.models import AuditEvent
+from apps.audit.views import audit_page_context, export_response
+from apps.orgs.models import ApiKey, Organization, OrgRole
+from apps.orgs.permissions import require
 
 
 def shell_context(request: HttpRequest) -> dict:
@@ -42,3 +54,117 @@ def org_switch(request: HttpRequest) -> HttpResponse:
     if settings.ENABLE_REGISTRY_UI:
         return redirect(org.get_absolute_url())
     return redirect("home")
+
+
+# --- audit -----------------------------------------------------------------------------------
+
+
+def _admin_org(request: HttpRequest, org_slug: str) -> Organization:
+    org = get_object_or_404(Organization.objects.visible_to(request.user), slug=org_slug)
+    require(request.user, "orgs.admin_organization", org)
+    return org
+
+
+@require_GET
+@vary_on_headers("HX-Request")
+def org_audit(request: HttpRequest, org_slug: str) -> HttpResponse:
+    """The organization's whole audit log, for its admins."""
+    org = _admin_org(request, org_slug)
+    context = {
+        "org": org,
+        "export_url": reverse("org_audit_export", args=[org.slug]),
+        **audit_page_context(request, AuditEvent.objects.filter(org=org)),
+    }
+    return render(request, "audit/_events.html" if request.htmx else "orgs/org_audit.html", context)
+
+
+@require_GET
+def org_audit_export(request: HttpRequest, org_slug: str) -> HttpResponse:
+    """The organization's filtered audit events as streamed CSV or NDJSON."""
+    org = _admin_org(request, org_slug)
+    return export_response(request, AuditEvent.objects.filter(org=org), f"audit-{org.slug}")
+
+
+AUDIT_LOGS_MAX = 20_000
+
+
+def _api_key_user(request: HttpRequest):
+    """The user of an `Authorization: Bearer <key>` or Basic `api:<key>` header, if valid."""
+    header = request.headers.get("Authorization", "")
+    scheme, _, value = header.partition(" ")
+    raw = ""
+    if scheme.lower() == "bearer":
+        raw = value.strip()
+    elif scheme.lower() == "basic":
+        try:
+            username, _, raw = base64.b64decode(value).decode().partition(":")
+        except (ValueError, binascii.Error, UnicodeDecodeError):
+            return None
+        if username != "api":
+            return None
+    key = ApiKey.objects.authenticate(raw) if raw else None
+    if key is None:
+        return None
+    key.touch()
+    return key.user
+
+
+def _json_error(detail: str, status: int) -> JsonResponse:
+    return JsonResponse({"detail": detail}, status=status)
+
+
+@login_not_required
+@require_GET
+def audit_logs(request: HttpRequest) -> HttpResponse:
+    """W&B-compatible `GET /admin/audit_logs` for org admins (spec §5), plus our registry actions.
+
+    `startDate`/`endDate` (YYYY-MM-DD, end inclusive) or `numDays` (default 1) choose the range; with
+    `limit` (≤ 20,000) or `cursor` the answer is one JSON page, otherwise an NDJSON stream of the range.
+    """
+    user = request.user if request.user.is_authenticated else _api_key_user(request)
+    if user is None:
+        return _json_error("Authentication required: an API key (Bearer or Basic api:<key>).", 401)
+    orgs = Organization.objects.filter(memberships__user=user, memberships__role=OrgRole.ADMIN)
+    if request.GET.get("org"):
+        orgs = orgs.filter(slug=request.GET["org"])
+    org_ids = list(orgs.values_list("pk", flat=True))
+    if not org_ids:
+        return _json_error("Only organization admins can read audit logs.", 403)
+    try:
+        now = timezone.now()
+        num_days = int(request.GET.get("numDays") or 1)
+        start_date = request.GET.get("startDate")
+        end_date = request.GET.get("endDate")
+        if start_date:
+            start = dt.datetime.combine(dt.date.fromisoformat(start_date), dt.time.min, tzinfo=dt.UTC)
+            end = (
+                dt.datetime.combine(dt.date.fromisoformat(end_date) + dt.timedelta(days=1), dt.time.min, tzinfo=dt.UTC)
+                if end_date
+                else min(now, start + dt.timedelta(days=num_days))
+            )
+        else:
+            end, start = now, now - dt.timedelta(days=num_days)
+        limit = int(request.GET["limit"]) if request.GET.get("limit") else None
+        cursor = int(request.GET["cursor"]) if request.GET.get("cursor") else None
+    except ValueError:
+        return _json_error("startDate/endDate must be YYYY-MM-DD; numDays, limit and cursor integers.", 400)
+    if num_days < 1 or (limit is not None and not 1 <= limit <= AUDIT_LOGS_MAX):
+        return _json_error(f"numDays must be ≥ 1 and limit between 1 and {AUDIT_LOGS_MAX}.", 400)
+    if start >= end:
+        return _json_error("startDate must be before endDate.", 400)
+    anonymize = request.GET.get("anonymize", "").lower() in {"1", "true", "yes"}
+    events = AuditEvent.objects.filter(org_id__in=org_ids).matching(start=start, end=end).select_related("actor")
+    if limit is None and cursor is None:
+        rows = (json.dumps(e.as_wandb(anonymize), default=str) + "\n" for e in events.order_by("-id").iterator(2000))
+        return StreamingHttpResponse(rows, content_type="application/x-ndjson")
+    page, next_cursor = events.page(cursor, limit or 1000)
+    return JsonResponse(
+        {
+            "audit_logs": [e.as_wandb(anonymize) for e in page],
+            "range_start_time": start.isoformat().replace("+00:00", "Z"),
+            "range_end_time": end.isoformat().replace("+00:00", "Z"),
+            "count": len(page),
+            "next_cursor": str(next_cursor) if next_cursor else None,
+        },
+        json_dumps_params={"default": str},
+    )

@@ -23,6 +23,8 @@ from django_htmx.http import HttpResponseClientRedirect
 from guardian.core import ObjectPermissionChecker
 
 from apps.artifacts.models import VersionTag
+from apps.audit.models import AuditEvent
+from apps.audit.views import audit_page_context, export_response
 from apps.collections.models import Collection, CollectionTag, Link, LinkAlias
 from apps.collections.services import create_collection, link_version
 from apps.orgs.models import Organization, RegistryUI, Team, UserPreference
@@ -673,3 +675,28 @@ def registry_deep_link(request: HttpRequest, org_slug: str, name: str) -> HttpRe
         link = alias.link
         link.collection = collection
     return redirect(link)
+
+
+# --- audit -----------------------------------------------------------------------------------
+
+
+@require_GET
+@vary_on_headers("HX-Request")
+def registry_audit(request: HttpRequest, org_slug: str, reg_slug: str) -> HttpResponse:
+    """Everything that changed in this registry, for everyone who can see it."""
+    registry = _registry(request, org_slug, reg_slug)
+    context = {
+        "org": registry.org,
+        "registry": registry,
+        "export_url": reverse("registries:registry_audit_export", args=[org_slug, reg_slug]),
+        **audit_page_context(request, AuditEvent.objects.for_registry(registry.pk)),
+    }
+    template = "audit/_events.html" if request.htmx else "registries/registry_audit.html"
+    return render(request, template, context)
+
+
+@require_GET
+def registry_audit_export(request: HttpRequest, org_slug: str, reg_slug: str) -> HttpResponse:
+    """The registry's filtered audit events as streamed CSV or NDJSON."""
+    registry = _registry(request, org_slug, reg_slug)
+    return export_response(request, AuditEvent.objects.for_registry(registry.pk), f"audit-{registry.slug}")
