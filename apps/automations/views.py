@@ -104,11 +104,15 @@ def automation_list(request: HttpRequest, org_slug: str, reg_slug: str) -> HttpR
     registry = _registry(request, org_slug, reg_slug)
     context = {"registry": registry, "automations": _automation_rows(request, registry)}
     context["can_write"] = _can_write(request, registry)
+    if context["can_write"]:  # the "Create automation" dialog
+        webhooks = Webhook.objects.visible_to(request.user).filter(org=registry.org)
+        context["form"] = AutomationForm(registry=registry, webhooks=webhooks)
     template = "automations/automation_list.html" + ("#automation-table" if request.htmx else "")
     return render(request, template, context)
 
 
 @require_http_methods(["GET", "POST"])
+@vary_on_headers("HX-Request")
 def automation_create(request: HttpRequest, org_slug: str, reg_slug: str) -> HttpResponse:
     registry = _registry(request, org_slug, reg_slug)
     require(request.user, "registries.write_registry", registry)
@@ -123,10 +127,12 @@ def automation_create(request: HttpRequest, org_slug: str, reg_slug: str) -> Htt
             url = reverse("automations:automation_list", args=[org_slug, reg_slug])
             return _done(request, url, f"Automation “{automation.name}” created.")
     context = {"registry": registry, "form": form, "has_webhooks": webhooks.exists()}
-    return render(request, "automations/automation_form.html", context)
+    template = "automations/automation_form.html" + ("#automation-form" if request.htmx else "")
+    return render(request, template, context)
 
 
 @require_http_methods(["GET", "POST"])
+@vary_on_headers("HX-Request")
 def automation_edit(request: HttpRequest, org_slug: str, reg_slug: str, pk: int) -> HttpResponse:
     registry = _registry(request, org_slug, reg_slug)
     automation = _automation(request, registry, pk)
@@ -142,7 +148,8 @@ def automation_edit(request: HttpRequest, org_slug: str, reg_slug: str, pk: int)
         else:
             return _done(request, automation.get_absolute_url(), f"Automation “{automation.name}” saved.")
     context = {"registry": registry, "form": form, "automation": automation, "has_webhooks": True}
-    return render(request, "automations/automation_form.html", context)
+    template = "automations/automation_form.html" + ("#automation-form" if request.htmx else "")
+    return render(request, template, context)
 
 
 @require_POST

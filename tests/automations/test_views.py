@@ -110,6 +110,22 @@ def test_create_automation_shows_service_errors_on_the_form(login, world, webhoo
     assert not Automation.objects.exists()
 
 
+def test_create_automation_with_htmx_answers_with_the_form_or_a_redirect(login, world, webhook):
+    url = automation_url("automation_create", world.registry)
+    client = login("member")
+    response = client.post(url, automation_form(webhook, alias_regex="(bad"), headers={"HX-Request": "true"})
+    assert_fragment(response, "automation-form")
+    assert "Not a valid regular expression" in response.content.decode()
+    response = client.post(url, automation_form(webhook), headers={"HX-Request": "true"})
+    assert response["HX-Redirect"] == automation_url("automation_list", world.registry)
+
+
+def test_list_page_has_the_create_dialog_for_writers_only(login, world, webhook):
+    url = automation_url("automation_list", world.registry)
+    assert 'id="create-automation-dialog"' in login("member").get(url).content.decode()
+    assert 'id="create-automation-dialog"' not in login("viewer").get(url).content.decode()
+
+
 def test_create_automation_scoped_to_a_collection(login, world, webhook):
     link = world.link()
     url = automation_url("automation_create", world.registry)
@@ -339,12 +355,13 @@ def test_automation_list_queries_do_not_grow(login, world, make_automation, webh
     url = automation_url("automation_list", world.registry)
     make_automation(name="a0")
     # session, user, registry (with the guardian visibility subquery), automations with their last run
-    # (subqueries), the user's and the teams' registry permissions (can_write), the shell's organizations
-    assert count_queries(client, url) == 7
+    # (subqueries), the user's and the teams' registry permissions (can_write), the create dialog's
+    # webhook choices, the shell's organizations
+    assert count_queries(client, url) == 8
     link = world.link()
     for n in range(1, 10):
         make_automation(name=f"a{n}", collection=link.collection)
-    assert count_queries(client, url) == 7
+    assert count_queries(client, url) == 8
 
 
 def link_versions(world, n, capture):
