@@ -3,6 +3,7 @@
 import json
 import re
 
+from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
@@ -288,6 +289,7 @@ def collection_delete(request: HttpRequest, org_slug: str, reg_slug: str, name: 
     form = DeleteCollectionForm(request.POST, collection_name=collection.name)
     if form.is_valid():
         services.delete_collection(actor=request.user, collection=collection)
+        messages.success(request, f"Deleted collection {collection.name}; its source versions are kept.")
         url = collection.registry.get_absolute_url()
         return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
     context = _collection_context(request, collection, delete_form=form)
@@ -604,6 +606,7 @@ def version_unlink(request: HttpRequest, org_slug: str, reg_slug: str, name: str
     """Remove the version from the collection; the service refuses protected versions to non-admins."""
     link = _link_or_404(request, org_slug, reg_slug, name, index)
     services.unlink_version(actor=request.user, link=link)
+    messages.success(request, f"Unlinked v{link.index} from {link.collection.name}.")
     url = link.collection.get_absolute_url()
     return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
 
@@ -661,16 +664,16 @@ def version_link(request: HttpRequest, team: str, project: str, name: str, versi
         except ValidationError as error:
             form.add_service_error(error)
         else:
-            return (
-                HttpResponseClientRedirect(link.get_absolute_url())
-                if request.htmx
-                else redirect(link.get_absolute_url())
-            )
-    collections = Collection.objects.filter(registry__in=registries, type=version.sequence.type).order_by("name")
+            messages.success(request, f"Linked as {link.full_name}.")
+            url = link.get_absolute_url()
+            return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
+    collections = Collection.objects.visible_to(request.user).filter(
+        registry__in=registries, type=version.sequence.type
+    )
     context = {
         "version": version,
         "form": form,
         "has_registries": registries.exists(),
-        "collection_names": sorted({c.name for c in collections.only("name")[:500]}),
+        "collection_names": sorted({c.name for c in collections.only("name").order_by("name")[:500]}),
     }
     return _render(request, "collections/version_link.html", "link-form", context)
