@@ -1,7 +1,10 @@
 """Source-artifact pages (`/<team>/<project>/artifacts/…`) and "Link to registry"."""
 
+import io
+
 import pytest
 from django.urls import reverse
+from PIL import Image
 
 from apps.artifacts import services as artifacts
 from apps.audit.models import Action, AuditEvent
@@ -81,6 +84,20 @@ def test_source_file_download_permissions(client, world, version, persona, statu
 
 
 @pytest.mark.parametrize(("persona", "status"), SOURCE.items())
+def test_source_thumbnail_permissions(client, world, persona, status, settings, tmp_path):
+    settings.VAR_DIR = tmp_path / "var"
+    buffer = io.BytesIO()
+    Image.new("RGB", (64, 32), "blue").save(buffer, "PNG")
+    version = world.version(name="pictures", type="dataset", files={"img/a.png": buffer.getvalue()})
+    login(client, world, persona)
+    entry = version.entries.get(path="img/a.png")
+    response = client.get(source_url("artifacts:version_thumbnail", version, entry.pk))
+    assert_status(response, persona, status)
+    if status == 200:
+        assert response["Content-Type"] == "image/png"
+
+
+@pytest.mark.parametrize(("persona", "status"), SOURCE.items())
 def test_link_dialog_permissions(client, world, version, persona, status):
     login(client, world, persona)
     assert_status(client.get(source_url("collections:version_link", version)), persona, status)
@@ -136,6 +153,20 @@ def test_run_filter_shows_what_a_run_logged_and_used(client, world, version):
     assert "used (input)" in body and f'href="{version.get_absolute_url()}"' in body
     response = client.get(reverse("artifacts:artifact_list", args=["vision", "detector"]), {"run": "missing"})
     assert response.status_code == 404
+
+
+def test_sequence_page_is_keyset_paginated(client, world, version, monkeypatch):
+    from apps.artifacts import views
+
+    for i in range(2):
+        world.version(content=f"more{i}".encode())
+    monkeypatch.setattr(views, "PAGE_SIZE", 2)
+    client.force_login(world["member"])
+    page = reverse("artifacts:sequence_detail", args=["vision", "detector", "model-a"])
+    first = client.get(page).content.decode()
+    assert ">v2</a>" in first and ">v1</a>" in first and ">v0</a>" not in first
+    second = client.get(page, {"before": 1}).content.decode()
+    assert ">v0</a>" in second and ">v1</a>" not in second
 
 
 def test_sequence_page_lists_versions_newest_first(client, world, version):
