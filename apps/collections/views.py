@@ -387,69 +387,21 @@ CLUSTER_AT = 5
 
 
 def _lineage_tab(request: HttpRequest, link: Link, context: dict) -> dict:
-    """Lay out the lineage graph for an inline SVG: a column per level, clusters for big levels."""
+    """The lineage graph around this version, `?depth=` 1–3 steps each way, laid out for an inline SVG."""
     depth = min(max(_int(request.GET.get("depth")) or 1, 1), 3)
     expanded = {int(x) for x in re.findall(r"-?\d+", request.GET.get("expand", ""))}
     levels, edges = lineage(link.version, depth)
-    versions = [node for level, nodes in levels.items() if level % 2 == 0 for node in nodes]
-    runs = [node for level, nodes in levels.items() if level % 2 for node in nodes]
-    visible = _visible_projects(request.user, versions) | set(
-        Project.objects.visible_to(request.user)
-        .filter(pk__in={run.project_id for run in runs})
-        .values_list("pk", flat=True)
+    visible, via_registry = _lineage_access(request.user, levels)
+    nodes, paths, height = _lineage_layout(
+        levels,
+        edges,
+        expanded,
+        lambda obj, level: _lineage_node(obj, level, link, visible, via_registry),
+        lambda level: f"?tab=lineage&depth={depth}&expand={','.join(map(str, sorted(expanded | {level})))}",
     )
-    # Versions the user can't open at the source may still be reachable through a registry link.
-    via_registry = {}
-    for other in (
-        Link.objects.visible_to(request.user)
-        .filter(version__in=[v.pk for v in versions if v.sequence.project_id not in visible])
-        .select_related("collection__registry__org")
-        .order_by("pk")
-    ):
-        via_registry.setdefault(other.version_id, other)
-    nodes, key_to_node = [], {}
-    clustered_levels = {
-        level for level, members in levels.items() if len(members) >= CLUSTER_AT and level not in expanded | {0}
-    }
-    height = max(1 if level in clustered_levels else len(members) for level, members in levels.items())
-    for column, level in enumerate(sorted(levels)):
-        members = levels[level]
-        clustered = level in clustered_levels
-        shown = [None] if clustered else members
-        top = (height - len(shown)) * LINEAGE_ROW / 2
-        for row, obj in enumerate(shown):
-            x, y = 10 + column * LINEAGE_COLUMN, 10 + top + row * LINEAGE_ROW
-            if clustered:
-                kind = "run" if level % 2 else "artifact"
-                expand = ",".join(str(n) for n in sorted(expanded | {level}))
-                node = {
-                    "kind": "cluster",
-                    "label": f"{len(members)} {kind}s",
-                    "title": "Show each node",
-                    "url": f"?tab=lineage&depth={depth}&expand={expand}",
-                }
-                keys = [f"{'r' if level % 2 else 'a'}{m.pk}" for m in members]
-            else:
-                node = _lineage_node(obj, level, link, visible, via_registry)
-                keys = [node["key"]]
-            node.update(x=x, y=y, cx=x + NODE_W / 2)
-            nodes.append(node)
-            for key in keys:
-                key_to_node[key] = node
-    lines = {
-        (id(key_to_node[a]), id(key_to_node[b])): (key_to_node[a], key_to_node[b])
-        for a, b in edges
-        if a in key_to_node and b in key_to_node
-    }
-    paths = [
-        f"M{a['x'] + NODE_W},{a['y'] + NODE_H / 2} C{a['x'] + NODE_W + 30},{a['y'] + NODE_H / 2} "
-        f"{b['x'] - 30},{b['y'] + NODE_H / 2} {b['x']},{b['y'] + NODE_H / 2}"
-        for a, b in lines.values()
-    ]
     return {
         "depth": depth,
         "depths": [1, 2, 3],
-        "expand": ",".join(str(n) for n in sorted(expanded)),
         "nodes": nodes,
         "paths": paths,
         "svg_width": 20 + len(levels) * LINEAGE_COLUMN - (LINEAGE_COLUMN - NODE_W),
@@ -458,6 +410,62 @@ def _lineage_tab(request: HttpRequest, link: Link, context: dict) -> dict:
         "node_h": NODE_H,
         "lineage_empty": len(levels) == 1,
     }
+
+
+def _lineage_access(user, levels: dict[int, list]) -> tuple[set[int], dict[int, Link]]:
+    """Projects the user may open among the graph's nodes, and registry links for the other versions."""
+    versions = [node for level, nodes in levels.items() if level % 2 == 0 for node in nodes]
+    project_ids = {v.sequence.project_id for v in versions} | {
+        run.project_id for level, nodes in levels.items() if level % 2 for run in nodes
+    }
+    visible = set(Project.objects.visible_to(user).filter(pk__in=project_ids).values_list("pk", flat=True))
+    # Versions the user can't open at the source may still be reachable through a registry link.
+    via_registry: dict[int, Link] = {}
+    hidden = [v.pk for v in versions if v.sequence.project_id not in visible]
+    if hidden:
+        for other in (
+            Link.objects.visible_to(user)
+            .filter(version__in=hidden)
+            .select_related("collection__registry__org")
+            .order_by("pk")
+        ):
+            via_registry.setdefault(other.version_id, other)
+    return visible, via_registry
+
+
+def _lineage_layout(levels: dict[int, list], edges: set, expanded: set[int], node_for, expand_url):
+    """A column per level, centred rows; a level of CLUSTER_AT or more nodes becomes one cluster node."""
+    clustered = {level for level, members in levels.items() if len(members) >= CLUSTER_AT} - expanded - {0}
+    height = max(1 if level in clustered else len(members) for level, members in levels.items())
+    nodes, node_of_key = [], {}
+    for column, level in enumerate(sorted(levels)):
+        members = levels[level]
+        shown = [None] if level in clustered else members
+        top = (height - len(shown)) * LINEAGE_ROW / 2
+        for row, obj in enumerate(shown):
+            if obj is None:
+                kind = "runs" if level % 2 else "artifacts"
+                node = {"kind": "cluster", "label": f"{len(members)} {kind}", "title": "Show each node"}
+                node["url"] = expand_url(level)
+                keys = [f"{'r' if level % 2 else 'a'}{member.pk}" for member in members]
+            else:
+                node = node_for(obj, level)
+                keys = [node["key"]]
+            node.update(x=10 + column * LINEAGE_COLUMN, y=10 + top + row * LINEAGE_ROW)
+            nodes.append(node)
+            node_of_key.update(dict.fromkeys(keys, node))
+    # Edges into or out of a cluster collapse into one.
+    pairs = {
+        (id(node_of_key[a]), id(node_of_key[b])): (node_of_key[a], node_of_key[b])
+        for a, b in edges
+        if a in node_of_key and b in node_of_key
+    }
+    paths = [
+        f"M{a['x'] + NODE_W},{a['y'] + NODE_H / 2} C{a['x'] + NODE_W + 30},{a['y'] + NODE_H / 2} "
+        f"{b['x'] - 30},{b['y'] + NODE_H / 2} {b['x']},{b['y'] + NODE_H / 2}"
+        for a, b in pairs.values()
+    ]
+    return nodes, paths, height
 
 
 def _lineage_node(obj, level: int, link: Link, visible: set[int], via_registry: dict) -> dict:
