@@ -16,6 +16,7 @@ from apps.audit.services import record
 from apps.automations.models import (
     ACCESS_TOKEN,
     AUTOMATION_NAME_MAX,
+    DEFAULT_PAYLOAD,
     EVENT_TYPE_FOR_ACTION,
     EVENT_VARIABLES,
     METADATA_PREFIX,
@@ -254,7 +255,7 @@ def _clean_automation(registry: Registry, fields: dict) -> dict:
     webhook = fields.get("webhook")
     if webhook is None or webhook.org_id != registry.org_id:
         raise ValidationError({"webhook": "Pick a webhook of this organization."})
-    template = _check_template(fields.get("payload_template") or "", webhook)
+    template = _check_template(fields.get("payload_template", DEFAULT_PAYLOAD), webhook)
     rate_limit = fields.get("rate_limit_per_minute")
     cooldown = fields.get("cooldown_seconds") or 0
     if rate_limit is not None and rate_limit < 1:
