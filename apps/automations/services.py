@@ -432,23 +432,27 @@ def _throttled(automation: Automation, now: datetime.datetime) -> str:
 def queue_runs_for_event(event: AuditEvent) -> list[AutomationRun]:
     """Create a run for every enabled automation the committed event matches, and queue its delivery.
 
-    Called after the event's transaction commits. One query for events no automation listens to.
+    Called after the event's transaction commits. One query, and no transaction, for events no automation
+    listens to.
     """
     event_type = EVENT_TYPE_FOR_ACTION.get(event.action)
     if event_type is None or event.registry_pk is None:
         return []
+    # Read first, without a transaction: most events match nothing and must not take SQLite's write lock.
+    candidates = [
+        automation.pk
+        for automation in Automation.objects.filter(enabled=True, event_type=event_type, registry_id=event.registry_pk)
+        .filter(Q(collection__isnull=True) | Q(collection_id=event.collection_pk))
+        .only("pk", "event_type", "alias_regex")
+        if automation.matches(event)
+    ]
+    if not candidates:
+        return []
     with transaction.atomic():
         # Lock the matching automations: concurrent events queue here, so rate limits and cooldowns hold.
-        automations = [
-            automation
-            for automation in Automation.objects.select_for_update()
-            .filter(enabled=True, event_type=event_type, registry_id=event.registry_pk)
-            .filter(Q(collection__isnull=True) | Q(collection_id=event.collection_pk))
-            .order_by("pk")
-            if automation.matches(event)
-        ]
-        if not automations:
-            return []
+        automations = list(
+            Automation.objects.select_for_update().filter(pk__in=candidates, enabled=True).order_by("pk")
+        )
         variables = event_variables(event, event_type)
         now = timezone.now()
         runs = []

@@ -8,6 +8,7 @@ import pytest
 from django.core.management import call_command
 from django.db import transaction
 
+from apps.audit.models import Action, AuditEvent
 from apps.automations import services
 from apps.automations.models import AutomationRun, EventType, RunStatus
 from apps.collections import services as collections
@@ -270,3 +271,12 @@ def test_db_worker_delivers_queued_runs_and_retries(world, receiver, make_automa
     replay = AutomationRun.objects.get(replay_of=run)
     assert replay.status == RunStatus.FINISHED
     assert receiver.requests[-1].headers["X-Wandb-Signature"] == signature(receiver.requests[-1].body)
+
+
+def test_events_no_automation_listens_to_cost_one_query_and_others_none(world, django_assert_num_queries):
+    event = AuditEvent(action=Action.COLLECTION_LINK, registry_pk=world.registry.pk, collection_pk=1, data={})
+    with django_assert_num_queries(1):
+        assert services.queue_runs_for_event(event) == []
+    event.action = Action.REGISTRY_STAR
+    with django_assert_num_queries(0):
+        assert services.queue_runs_for_event(event) == []
