@@ -229,6 +229,19 @@ def _check_template(template: str, webhook: Webhook, field: str = "payload_templ
     return template
 
 
+EDITABLE_FIELDS = [
+    "name",
+    "description",
+    "event_type",
+    "alias_regex",
+    "collection",
+    "webhook",
+    "payload_template",
+    "rate_limit_per_minute",
+    "cooldown_seconds",
+]
+
+
 def _clean_automation(registry: Registry, fields: dict) -> dict:
     """Validate an automation's fields against its registry; return them cleaned."""
     name = " ".join((fields.get("name") or "").split())
@@ -306,9 +319,10 @@ def _snapshot(automation: Automation) -> dict:
 
 @transaction.atomic
 def update_automation(*, actor, automation: Automation, **fields) -> Automation:
-    """Change an automation's event, filter, scope, webhook, payload or limits."""
+    """Change an automation's event, filter, scope, webhook, payload or limits (fields not given stay)."""
     require(actor, "registries.write_registry", automation.registry)
-    cleaned = _clean_automation(automation.registry, fields)
+    current = {field: getattr(automation, field) for field in EDITABLE_FIELDS}
+    cleaned = _clean_automation(automation.registry, {**current, **fields})
     _check_unique_name(automation.registry, cleaned["name"], exclude_pk=automation.pk)
     before = _snapshot(automation)
     old_template = automation.payload_template

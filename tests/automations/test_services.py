@@ -291,3 +291,11 @@ def test_render_payload_escapes_values_so_the_result_stays_json():
 
 def test_render_payload_leaves_escaped_quotes_and_dollars_alone():
     assert json.loads(render_payload(r'{"a": "say \"${alias}\" for $5"}', {"alias": "hi"})) == {"a": 'say "hi" for $5'}
+
+
+def test_update_automation_keeps_the_fields_not_given(world, make_automation):
+    automation = make_automation(rate_limit_per_minute=3)
+    services.update_automation(actor=world["member"], automation=automation, cooldown_seconds=30)
+    automation.refresh_from_db()
+    assert (automation.rate_limit_per_minute, automation.cooldown_seconds) == (3, 30)
+    assert automation.payload_template.startswith('{\n  "event_type"')
