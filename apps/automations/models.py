@@ -7,6 +7,7 @@ firing is an `AutomationRun`, delivered by a background task (`manage.py db_work
 import base64
 import json
 import re
+from urllib.parse import urlsplit
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from cryptography.hazmat.primitives import hashes
@@ -134,6 +135,12 @@ class Webhook(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def host_url(self) -> str:
+        """Scheme and host only: paths can carry credentials (Slack-style URLs), so registry users see this."""
+        parts = urlsplit(self.url)
+        return f"{parts.scheme}://{parts.hostname}" + ("/…" if parts.path.strip("/") or parts.query else "")
 
 
 # --- automations --------------------------------------------------------------------------------

@@ -299,3 +299,12 @@ def test_update_automation_keeps_the_fields_not_given(world, make_automation):
     automation.refresh_from_db()
     assert (automation.rate_limit_per_minute, automation.cooldown_seconds) == (3, 30)
     assert automation.payload_template.startswith('{\n  "event_type"')
+
+
+def test_https_webhooks_verify_tls(receiver):
+    from apps.automations.tasks import post_json
+
+    response = post_json(receiver.url.replace("http://", "https://"), b"{}", {})
+    assert response.status is None
+    assert "SSL" in response.error
+    assert receiver.requests == []

@@ -408,3 +408,10 @@ def test_settings_lists_queries_do_not_grow(login, world, receiver):
             actor=world["org_admin"], org=world.org, name=f"w{n}", url=receiver.url, signing_secret=secret
         )
     assert (count_queries(client, webhooks_url), count_queries(client, secrets_url)) == one
+
+
+def test_registry_users_see_only_the_webhooks_host(login, world, automation):
+    url = automation_url("automation_detail", world.registry, automation.pk)
+    html = login("restricted_viewer").get(url).content.decode()
+    assert "http://127.0.0.1/…" in html
+    assert automation.webhook.url not in html
