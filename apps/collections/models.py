@@ -88,7 +88,6 @@ class LinkQuerySet(models.QuerySet):
             .annotate(
                 team_name=F("version__sequence__project__team__name"),
                 project_name=F("version__sequence__project__name"),
-                project_pk=F("version__sequence__project_id"),
                 sequence_name=F("version__sequence__name"),
                 creator_name=F("version__created_by__username"),
                 linker_name=F("linked_by__username"),

@@ -5,7 +5,7 @@ import re
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -121,15 +121,13 @@ def _history(events: list[AuditEvent]) -> list[dict]:
 
 
 def _version_rows(
-    user, collection: Collection, links: list[Link], protected: set[str], can_admin: bool, compared: set[int]
+    collection: Collection, links: list[Link], protected: set[str], can_admin: bool, compared: set[int]
 ) -> list[dict]:
     """Table rows: alias chips marked protected, source path and URL, and whether unlinking is locked.
 
     URLs are joined from one reversed prefix per collection and per source artifact: reversing
     four URLs for each of 50 rows costs more than every query of the page together.
     """
-    project_ids = {link.project_pk for link in links}
-    visible = set(Project.objects.visible_to(user).filter(pk__in=project_ids).values_list("pk", flat=True))
     aliases = aliases_by_link([link.pk for link in links])
     tags = tags_by_version([link.version_id for link in links])
     collection_url = collection.get_absolute_url()
@@ -137,7 +135,7 @@ def _version_rows(
     rows = []
     for link in links:
         label, key = link.version.version_label, (link.team_name, link.project_name, link.sequence_name)
-        if link.project_pk in visible and key not in sequence_urls:
+        if link.source_visible and key not in sequence_urls:
             sequence_urls[key] = reverse("artifacts:sequence_detail", args=key)
         chips = [{"name": alias, "protected": alias in protected} for alias in aliases.get(link.pk, [])]
         rows.append(
@@ -149,7 +147,7 @@ def _version_rows(
                 "aliases": chips,
                 "tags": tags.get(link.version_id, []),
                 "source": "/".join(key) + f":{label}",
-                "source_url": f"{sequence_urls[key]}{label}/" if link.project_pk in visible else "",
+                "source_url": f"{sequence_urls[key]}{label}/" if link.source_visible else "",
                 "locked": not can_admin and any(chip["protected"] for chip in chips),
                 "compared": link.index in compared,
             }
@@ -200,7 +198,13 @@ def describe_event(event: AuditEvent) -> str:
 def _collection_context(request: HttpRequest, collection: Collection, **overrides) -> dict:
     registry = collection.registry
     before = _int(request.GET.get("before"))
-    links, next_before = links_page(collection.links.for_table(), before, PAGE_SIZE)
+    # Whether the user may open each row's source project, so source links never lead to a 404.
+    source_visible = Exists(
+        Project.objects.visible_to(request.user).filter(pk=OuterRef("version__sequence__project_id"))
+    )
+    links, next_before = links_page(
+        collection.links.for_table().annotate(source_visible=source_visible), before, PAGE_SIZE
+    )
     events, next_event = events_page(
         AuditEvent.objects.for_collection(collection.pk), _int(request.GET.get("history_before")), HISTORY_PAGE_SIZE
     )
@@ -215,7 +219,7 @@ def _collection_context(request: HttpRequest, collection: Collection, **override
         "description_html": render_markdown(collection.description),
         "tags": list(collection.tags.all()),
         "rows": _version_rows(
-            request.user, collection, links, protected, perms["can_admin"], compare["selected"] if compare else set()
+            collection, links, protected, perms["can_admin"], compare["selected"] if compare else set()
         ),
         "before": before,
         "next_before": next_before,

@@ -226,11 +226,11 @@ def _page_queries(client, world, django_assert_num_queries, count, headers=None)
     client.force_login(world["member"])
     client.get(page)  # warm per-process caches (guardian's content types), as a running server has them
     # 1 session, 2 user, 3 collection with registry, org and creator (registry visibility is a
-    # subquery), 4 links page (version, sequence, project, team, creator, linker joined),
-    # 5 aliases prefetch, 6 version tags prefetch, 7 history page, 8 guardian user perms,
-    # 9 guardian group perms, 10 protected aliases, 11 collection tags, 12 which source
-    # projects the user may open, 13 the shell's organizations.
-    with django_assert_num_queries(13):
+    # subquery), 4 links page (version joined; team, project, artifact and user names and
+    # "may open the source project" as annotations), 5 history page, 6 guardian user perms,
+    # 7 guardian group perms, 8 protected aliases, 9 collection tags, 10 aliases of the page's
+    # links, 11 tags of the page's versions, 12 the shell's organizations.
+    with django_assert_num_queries(12):
         response = client.get(page, headers=headers or {})
     assert response.status_code == 200
 
