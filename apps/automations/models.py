@@ -114,11 +114,11 @@ class Webhook(models.Model):
     url = models.URLField("endpoint URL", max_length=2000)
     # Sent as `Authorization: Bearer <value>`; also `${ACCESS_TOKEN}` in payloads.
     access_token = models.ForeignKey(
-        Secret, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name="access token"
+        Secret, null=True, blank=True, on_delete=models.RESTRICT, related_name="+", verbose_name="access token"
     )
     # Signs each body: X-Registry-Signature / X-Wandb-Signature = base64(HMAC-SHA256(body, value)).
     signing_secret = models.ForeignKey(
-        Secret, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name="secret"
+        Secret, null=True, blank=True, on_delete=models.RESTRICT, related_name="+", verbose_name="secret"
     )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -195,7 +195,7 @@ class Automation(models.Model):
     description = models.TextField(blank=True)
     event_type = models.CharField(max_length=32, choices=EventType.choices)
     alias_regex = models.CharField("alias regex", max_length=255, blank=True)
-    webhook = models.ForeignKey(Webhook, on_delete=models.PROTECT, related_name="automations")
+    webhook = models.ForeignKey(Webhook, on_delete=models.RESTRICT, related_name="automations")
     payload_template = models.TextField(default=DEFAULT_PAYLOAD)
     enabled = models.BooleanField(default=True)
     rate_limit_per_minute = models.PositiveIntegerField(null=True, blank=True)

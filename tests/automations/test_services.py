@@ -308,3 +308,11 @@ def test_https_webhooks_verify_tls(receiver):
     assert response.status is None
     assert "SSL" in response.error
     assert receiver.requests == []
+
+
+def test_deleting_the_organization_deletes_its_automations_webhooks_and_secrets(world, make_automation):
+    make_automation()
+    world.org.delete()
+    assert not Automation.objects.exists()
+    assert not Webhook.objects.exists()
+    assert not Secret.objects.exists()
