@@ -46,6 +46,8 @@ class Action(models.TextChoices):
     VERSION_ADD_TAG = "version:add_tag"
     VERSION_REMOVE_TAG = "version:remove_tag"
     VERSION_UPDATE = "version:update"
+    API_KEY_CREATE = "api_key:create"
+    API_KEY_REVOKE = "api_key:revoke"
     SECRET_CREATE = "secret:create"
     SECRET_UPDATE = "secret:update"
     SECRET_DELETE = "secret:delete"

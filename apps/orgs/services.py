@@ -198,8 +198,6 @@ def set_registry_ui_preference(*, actor, registry_ui: str) -> UserPreference:
 
 
 # API keys are personal, not an organization's: their audit events carry no org.
-API_KEY_CREATE = "api_key:create"
-API_KEY_REVOKE = "api_key:revoke"
 
 
 @transaction.atomic
@@ -217,7 +215,13 @@ def create_api_key(*, actor, user, name: str = "") -> tuple[ApiKey, str]:
     key = ApiKey.objects.create(
         user=user, name=name, prefix=raw[: len(API_KEY_PREFIX) + 6], hashed_key=hash_api_key(raw)
     )
-    record(actor=actor, org=None, action=API_KEY_CREATE, target=key, data={"user": user.get_username(), "name": name})
+    record(
+        actor=actor,
+        org=None,
+        action=Action.API_KEY_CREATE,
+        target=key,
+        data={"user": user.get_username(), "name": name},
+    )
     return key, raw
 
 
@@ -233,7 +237,7 @@ def revoke_api_key(*, actor, key: ApiKey) -> ApiKey:
     record(
         actor=actor,
         org=None,
-        action=API_KEY_REVOKE,
+        action=Action.API_KEY_REVOKE,
         target=key,
         data={"user": key.user.get_username(), "name": key.name},
     )

@@ -6,18 +6,23 @@ import datetime as dt
 import json
 
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
+from django.core.exceptions import ValidationError
+from django.db.models import F
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from apps.audit.models import AuditEvent
 from apps.audit.views import audit_page_context, export_response
+from apps.orgs.forms import ApiKeyCreateForm
 from apps.orgs.models import ApiKey, Organization, OrgRole
 from apps.orgs.permissions import require
+from apps.orgs.services import create_api_key, revoke_api_key
 
 
 def shell_context(request: HttpRequest) -> dict:
@@ -26,7 +31,8 @@ def shell_context(request: HttpRequest) -> dict:
     context = {"registry_ui_enabled": settings.ENABLE_REGISTRY_UI}
     if user is None or not user.is_authenticated:
         return context
-    orgs = list(Organization.objects.visible_to(user).only("slug", "name"))
+    # visible_to() joins the user's memberships; annotating after it reads the role from that same row.
+    orgs = list(Organization.objects.visible_to(user).only("slug", "name").annotate(my_role=F("memberships__role")))
     match = getattr(request, "resolver_match", None)
     current_slug = match.kwargs.get("org_slug") if match else None
     current = next((org for org in orgs if org.slug == current_slug), orgs[0] if orgs else None)
@@ -168,3 +174,32 @@ def audit_logs(request: HttpRequest) -> HttpResponse:
         },
         json_dumps_params={"default": str},
     )
+
+
+# --- API keys --------------------------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+def api_keys(request: HttpRequest) -> HttpResponse:
+    """The user's API keys: create one (its secret is shown once, now) and see the others."""
+    form = ApiKeyCreateForm(request.POST or None)
+    new_secret = None
+    if form.is_valid():
+        try:
+            _, new_secret = create_api_key(actor=request.user, user=request.user, name=form.cleaned_data["name"])
+        except ValidationError as error:
+            form.add_error("name", error.messages[0])
+        else:
+            form = ApiKeyCreateForm()
+    keys = ApiKey.objects.filter(user=request.user).order_by("revoked_at", "-created_at")
+    context = {"form": form, "keys": keys, "new_secret": new_secret, "base_url": request.build_absolute_uri("/")}
+    return render(request, "orgs/api_keys.html", context)
+
+
+@require_POST
+def api_key_revoke(request: HttpRequest, key_id: int) -> HttpResponse:
+    """Revoke one of the user's own keys."""
+    key = get_object_or_404(ApiKey.objects.filter(user=request.user, revoked_at__isnull=True), pk=key_id)
+    revoke_api_key(actor=request.user, key=key)
+    messages.success(request, f"Key “{key.name}” revoked. Scripts using it now get 401.")
+    return redirect("api_keys")

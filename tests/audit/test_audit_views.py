@@ -157,3 +157,11 @@ def test_wandb_audit_logs_is_for_org_admins_only(client, world):
     _, key = create_api_key(actor=world["outsider"], user=world["outsider"])
     body = client.get(url, {"limit": 100}, headers=_basic(key)).json()
     assert {entry["entity_name"] for entry in body["audit_logs"]} == {"globex"}
+
+
+def test_user_menu_links_the_org_audit_log_for_org_admins_only(client, world):
+    url = reverse("org_audit", args=["acme"])
+    client.force_login(world["org_admin"])
+    assert url in client.get(reverse("api_keys")).content.decode()
+    client.force_login(world["registry_admin"])
+    assert url not in client.get(reverse("api_keys")).content.decode()
