@@ -128,7 +128,7 @@ def link_version(
     if version.sequence.project.team.org_id != registry.org_id:
         raise ValidationError({"version": "Only artifacts logged by a team of this organization can be linked."})
     aliases = [validate_alias(a) for a in dict.fromkeys(aliases or [])]
-    protected = _protected(registry) & set(aliases)
+    protected = (_protected(registry) & set(aliases)) if aliases else set()
     if protected and not _is_admin(actor, registry):
         raise PermissionDenied(f"Only registry admins can apply protected aliases: {', '.join(sorted(protected))}.")
     name = _check_collection_name(collection_name, field="collection")
@@ -158,7 +158,9 @@ def link_version(
         link = Link.objects.create(collection=collection, version=version, index=collection.next_index, linked_by=actor)
         collection.next_index += 1
         collection.save(update_fields=["next_index", "updated_at"])
-        _move_alias(collection, link, LATEST)
+        # `latest` moves with one UPDATE; only a collection's first link creates it.
+        if not LinkAlias.objects.filter(collection=collection, alias=LATEST).update(link=link):
+            LinkAlias.objects.create(collection=collection, link=link, alias=LATEST)
         _audit(
             actor,
             collection,
