@@ -202,9 +202,10 @@ def _collection_context(request: HttpRequest, collection: Collection, **override
     source_visible = Exists(
         Project.objects.visible_to(request.user).filter(pk=OuterRef("version__sequence__project_id"))
     )
-    links, next_before = links_page(
-        collection.links.for_table().annotate(source_visible=source_visible), before, PAGE_SIZE
-    )
+    # SECURITY: rows are loaded by the primary keys of this (visible) collection's page only; not
+    # filtering by collection again keeps SQLite on the primary key instead of the whole index.
+    table = Link.objects.for_table().annotate(source_visible=source_visible)
+    links, next_before = links_page(collection.links.all(), table, before, PAGE_SIZE)
     events, next_event = events_page(
         AuditEvent.objects.for_collection(collection.pk), _int(request.GET.get("history_before")), HISTORY_PAGE_SIZE
     )
