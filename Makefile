@@ -4,6 +4,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
 DEV_ENV := DEBUG=true
+# The demo's webhook goes to this server's own demo receiver, a loopback address.
+RUN_ENV := $(DEV_ENV) AUTOMATION_ALLOW_PRIVATE_URLS=true DEMO_WEBHOOK_URL=http://127.0.0.1:$(PORT)/demo/webhook-receiver/
 
 .PHONY: run test lint fmt bootstrap worker
 
@@ -17,16 +19,16 @@ $(VENV)/.installed: pyproject.toml client/pyproject.toml
 bootstrap: $(VENV)/.installed
 
 run: bootstrap
-	$(DEV_ENV) $(PY) manage.py migrate --noinput
-	$(DEV_ENV) $(PY) manage.py seed_demo
+	$(RUN_ENV) $(PY) manage.py migrate --noinput
+	$(RUN_ENV) $(PY) manage.py seed_demo
 	@echo "Registry is on http://127.0.0.1:$(PORT)/ — log in with a user and password printed above."
 	@# A task worker runs beside the web server (automation webhooks); it stops when runserver does.
-	$(DEV_ENV) $(PY) manage.py db_worker --no-reload & worker=$$!; \
+	$(RUN_ENV) $(PY) manage.py db_worker --no-reload & worker=$$!; \
 	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
-	$(DEV_ENV) $(PY) manage.py runserver 127.0.0.1:$(PORT)
+	$(RUN_ENV) $(PY) manage.py runserver 127.0.0.1:$(PORT)
 
 worker: bootstrap
-	$(DEV_ENV) $(PY) manage.py db_worker
+	$(RUN_ENV) $(PY) manage.py db_worker
 
 lint: bootstrap
 	$(PY) -m ruff format --check .

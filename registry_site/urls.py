@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from apps.automations import views as automation_views
 from apps.orgs import views as org_views
 from apps.registries.urls import behind_registry_ui_flag
 from registry_site.api import api
@@ -16,6 +17,7 @@ urlpatterns = [
     path("admin/audit_logs", org_views.audit_logs, name="audit_logs"),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
+    path("demo/webhook-receiver/", automation_views.demo_receiver, name="demo_webhook_receiver"),
     # Every Registry App page and fragment answers 404 while ENABLE_REGISTRY_UI is off.
     path("", include(behind_registry_ui_flag("apps.registries.urls"))),
     # Before collections: `…/<registry>/automations/` would otherwise be read as a collection.

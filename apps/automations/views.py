@@ -1,12 +1,17 @@
 """Automation pages of a registry, and the organization's webhook and secret settings."""
 
+import logging
+
+from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import ValidationError
 from django.db.models import OuterRef, Subquery
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseClientRedirect
@@ -17,6 +22,8 @@ from apps.automations.models import Automation, AutomationRun, Secret, Webhook
 from apps.orgs.models import Organization
 from apps.orgs.permissions import require
 from apps.registries.models import Registry
+
+logger = logging.getLogger(__name__)
 
 RUNS_PAGE_SIZE = 25
 
@@ -355,3 +362,14 @@ def secret_delete(request: HttpRequest, org_slug: str, pk: int) -> HttpResponse:
         messages.error(request, " ".join(error.messages))
         return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
     return _done(request, url, f"Secret {secret.name} deleted.")
+
+
+@csrf_exempt
+@login_not_required
+@require_POST
+def demo_receiver(request: HttpRequest) -> HttpResponse:
+    """A webhook receiver for the demo (`make run`), so its automation fires without network. DEBUG only."""
+    if not settings.DEBUG:
+        raise Http404
+    logger.info("Demo receiver got %s bytes: %s", len(request.body), request.body[:500].decode(errors="replace"))
+    return JsonResponse({"received": len(request.body), "signed": "X-Wandb-Signature" in request.headers})

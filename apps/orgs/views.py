@@ -39,7 +39,7 @@ def shell_context(request: HttpRequest) -> dict:
     context.update(
         shell_orgs=orgs,
         shell_org=current,
-        shell_in_registry=bool(match and {"registries", "collections"} & set(match.namespaces)),
+        shell_in_registry=bool(match and {"registries", "collections", "automations"} & set(match.namespaces)),
     )
     return context
 

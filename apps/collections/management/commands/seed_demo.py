@@ -98,6 +98,36 @@ class Command(BaseCommand):
             users[username] = user
         return users
 
+    def seed_automation(self, admin, org, registry) -> None:
+        """A signed webhook fired when `production` moves in Models (DEMO_WEBHOOK_URL, default httpbin)."""
+        from django.core.exceptions import ValidationError
+
+        from apps.automations import services as automations
+
+        url = os.environ.get("DEMO_WEBHOOK_URL", "https://httpbin.org/post")
+        signing = automations.create_secret(
+            actor=admin, org=org, name="DEMO_SIGNING_KEY", value=secrets.token_urlsafe(24)
+        )
+        try:
+            hook = automations.create_webhook(
+                actor=admin, org=org, name="demo receiver", url=url, signing_secret=signing
+            )
+        except ValidationError as error:  # e.g. no network to resolve the host: the demo goes on without it
+            self.stdout.write(f"Skipped the demo automation ({'; '.join(error.messages)}).")
+            return
+        automations.create_automation(
+            actor=admin,
+            registry=registry,
+            name="Deploy on production alias",
+            event_type="ADD_ARTIFACT_ALIAS",
+            alias_regex="^production$",
+            webhook=hook,
+            payload_template=(
+                '{"event_type": "${event_type}", "version": "${artifact_version_string}", '
+                '"author": "${event_author}", "accuracy": "${artifact_metadata.accuracy}"}'
+            ),
+        )
+
     def seed(self, u: dict) -> None:
         admin = u["admin"]
         acme = orgs.create_organization(actor=admin, slug="acme", name="Acme ML")
@@ -144,6 +174,7 @@ class Command(BaseCommand):
         registries.add_registry_types(actor=admin, registry=datasets, artifact_types=["eval-set"])
         registries.star_registry(actor=u["member"], registry=models)
         registries.star_registry(actor=admin, registry=golden)
+        self.seed_automation(admin, acme, models)
 
         rnd = random.Random(7)
         specs = [  # registry, project, collection, type, versions
