@@ -59,14 +59,21 @@ class World:
     def version(self, name="model-a", type="model", content=b"weights", **kwargs):
         """Log and commit a small version in the world's project (as org_admin)."""
         return artifacts.log_artifact(
-            actor=self.users["org_admin"], project=self.project, name=name, type=type,
-            files={"model.bin": content, **kwargs.pop("files", {})}, **kwargs,
+            actor=self.users["org_admin"],
+            project=self.project,
+            name=name,
+            type=type,
+            files={"model.bin": content, **kwargs.pop("files", {})},
+            **kwargs,
         )
 
     def link(self, version=None, collection="classifier", aliases=None, registry=None):
         return collections.link_version(
-            actor=self.users["org_admin"], version=version or self.version(),
-            registry=registry or self.registry, collection_name=collection, aliases=aliases,
+            actor=self.users["org_admin"],
+            version=version or self.version(),
+            registry=registry or self.registry,
+            collection_name=collection,
+            aliases=aliases,
         )
 
 
@@ -90,7 +97,9 @@ def world(db) -> World:
         actor=staff, org=org, name="Golden Models", visibility=Visibility.RESTRICTED, artifact_types=["model"]
     )
     for persona, role in [
-        ("registry_admin", "admin"), ("member", "member"), ("viewer", "viewer"),
+        ("registry_admin", "admin"),
+        ("member", "member"),
+        ("viewer", "viewer"),
         ("restricted_viewer", "restricted_viewer"),
     ]:
         registries.grant_registry_role(actor=staff, registry=registry, principal=users[persona], role=role)
