@@ -36,7 +36,7 @@ lint: bootstrap
 	$(DEV_ENV) $(PY) manage.py makemigrations --check --dry-run
 
 test: lint
-	$(DEV_ENV) $(PY) -m pytest
+	$(DEV_ENV) $(PY) -m pytest -n auto --maxprocesses 4
 
 fmt: bootstrap
 	$(PY) -m ruff format .
