@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "django.forms",  # Django's form templates, for the TemplatesSetting renderer (overrides: templates/django/forms/)
     "guardian",
     "django_htmx",
     "template_partials",
