@@ -81,13 +81,10 @@ def can_download(user, version: ArtifactVersion) -> bool:
     """Whether `user` may read the files of a version: from its project, or through a
     registry it is linked into where the user holds Viewer or more."""
     from django.apps import apps
-    from guardian.shortcuts import get_objects_for_user
 
     if ArtifactVersion.objects.visible_to(user).filter(pk=version.pk).exists():
         return True
-    registries = get_objects_for_user(
-        user, "registries.download_registry", klass=apps.get_model("registries", "Registry"), accept_global_perms=False
-    )
+    registries = apps.get_model("registries", "Registry").objects.with_perm(user, "download")
     return version.links.filter(collection__registry__in=registries.values("pk")).exists()
 
 

@@ -20,7 +20,7 @@ from apps.automations import services
 from apps.automations.forms import AutomationForm, SecretForm, SecretValueForm, WebhookForm, WebhookTestForm
 from apps.automations.models import Automation, AutomationRun, Secret, Webhook
 from apps.orgs.models import Organization
-from apps.orgs.permissions import require
+from apps.orgs.permissions import has_perm, require
 from apps.registries.models import Registry
 
 logger = logging.getLogger(__name__)
@@ -53,7 +53,7 @@ def _admin_org(request: HttpRequest, org_slug: str) -> Organization:
 
 
 def _can_write(request: HttpRequest, registry: Registry) -> bool:
-    return request.user.has_perm("registries.write_registry", registry)
+    return has_perm(request.user, "registries.write_registry", registry)
 
 
 def _form_error(form, error: ValidationError) -> None:

@@ -2,7 +2,7 @@
 
 import datetime
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import Http404, HttpRequest
 from ninja import Field, Router, Schema, Status
@@ -239,18 +239,20 @@ def collection_delete(request: HttpRequest, path: str):
 
 
 def _source_version(user, payload: LinkIn) -> ArtifactVersion:
+    """The version to link. By id it is not read here: the service reads it once, checking the caller sees it."""
     if (payload.source is None) == (payload.version_id is None):
         raise ValidationError({"source": "Give exactly one of “source” (a path) or “version_id”."})
     if payload.source is not None:
         return resolve_or_404(user, payload.source)[0]
-    # Visible from its project, or through a registry it is linked into (the service then decides).
-    versions = ArtifactVersion.objects.select_related("sequence__project__team")
-    version = versions.visible_to(user).filter(pk=payload.version_id).first() or (
-        versions.filter(pk=payload.version_id, links__in=Link.objects.visible_to(user).values("pk")).first()
+    return ArtifactVersion(pk=payload.version_id)
+
+
+def _visible_anywhere(user, version_id: int) -> bool:
+    """Whether `user` sees a version from its project or through a registry it is linked into."""
+    return (
+        ArtifactVersion.objects.visible_to(user).filter(pk=version_id).exists()
+        or Link.objects.visible_to(user).filter(version_id=version_id).exists()
     )
-    if version is None:
-        raise Http404(f"No artifact version {payload.version_id} that you can see.")
-    return version
 
 
 @router.post("/links", response={200: VersionOut, 201: VersionOut})
@@ -264,20 +266,20 @@ def link_create(request: HttpRequest, payload: LinkIn):
     registry = find_registry(request.user, target.org, target.registry)
     if registry is None:
         raise Http404(f"No registry “{target.registry[:120]}” that you can see.")
-    version = _source_version(request.user, payload)
-    existed = Link.objects.filter(
-        collection__registry=registry, collection__name__iexact=target.name, version=version
-    ).exists()
-    link = services.link_version(
-        actor=request.user,
-        version=version,
-        registry=registry,
-        collection_name=target.name,
-        aliases=payload.aliases,
-    )
-    # Reuse what is loaded instead of fetching the link again with all its relations.
-    link.collection.registry, link.version = registry, version
-    return Status(200 if existed else 201, _linked_out(link))
+    try:
+        link = services.link_version(
+            actor=request.user,
+            version=_source_version(request.user, payload),
+            registry=registry,
+            collection_name=target.name,
+            aliases=payload.aliases,
+        )
+    except PermissionDenied:
+        # Only now tell "cannot see it" (404) from "may not link it" (403): the happy path pays nothing.
+        if payload.version_id is not None and not _visible_anywhere(request.user, payload.version_id):
+            raise Http404(f"No artifact version {payload.version_id} that you can see.") from None
+        raise
+    return Status(201 if link.is_new else 200, _linked_out(link))
 
 
 @router.delete("/links", response={204: None})

@@ -4,6 +4,7 @@ from django import forms
 
 from apps.artifacts.forms import ServiceForm
 from apps.collections.services import DESCRIPTION_MAX
+from apps.orgs.permissions import has_perm
 from apps.registries.models import Registry
 
 
@@ -90,7 +91,7 @@ class LinkToRegistryForm(ServiceForm):
     def clean(self) -> dict:
         # A friendly message in place of a 403 the dialog could not show; link_version still decides.
         registry, aliases = self.cleaned_data.get("registry"), self.cleaned_data.get("aliases") or []
-        if registry and aliases and not self.user.has_perm("registries.admin_registry", registry):
+        if registry and aliases and not has_perm(self.user, "registries.admin_registry", registry):
             protected = sorted(set(aliases) & set(registry.protected_aliases.values_list("alias", flat=True)))
             if protected:
                 self.add_error("aliases", f"Only registry admins can apply protected aliases: {', '.join(protected)}.")

@@ -14,7 +14,7 @@ from apps.artifacts.models import (
 from apps.audit.models import Action
 from apps.audit.services import record
 from apps.collections.models import Collection, CollectionTag, Link, LinkAlias
-from apps.orgs.permissions import require
+from apps.orgs.permissions import has_perm, require
 from apps.registries.models import Registry
 from apps.registries.services import validate_alias
 
@@ -25,7 +25,7 @@ DESCRIPTION_MAX = 100_000
 
 
 def _is_admin(user, registry: Registry) -> bool:
-    return user.has_perm("registries.admin_registry", registry)
+    return has_perm(user, "registries.admin_registry", registry)
 
 
 def _audit(actor, collection: Collection, action: Action, data=None, target=None, link: Link | None = None):
@@ -112,7 +112,12 @@ def link_version(
     collection_name: str,
     aliases: list[str] | None = None,
 ) -> Link:
-    """Link a committed version into a collection (created on first link). Linking twice returns the existing link."""
+    """Link a committed version into a collection (created on first link). Linking twice returns the existing link.
+
+    `version` is read again here (its pk is all that counts), checking that `actor` sees it. The link
+    comes back with its collection, registry and version loaded, and `is_new` telling whether this
+    call made it.
+    """
     require(actor, "registries.write_registry", registry)
     # One query: the visibility check also brings the version's sequence, project and team.
     version = (
@@ -188,6 +193,7 @@ def link_version(
                     "moved_from": previous.version_label if previous else None,
                 },
             )
+    link.collection, link.version, link.is_new = collection, version, created
     return link
 
 

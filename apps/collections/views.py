@@ -13,7 +13,6 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseClientRedirect
-from guardian.core import ObjectPermissionChecker
 
 from apps.artifacts.models import ArtifactVersion, Project, lineage, numeric_metadata, render_markdown
 from apps.artifacts.views import entries_page, file_response, file_rows, thumbnail_response
@@ -21,7 +20,7 @@ from apps.audit.models import Action, AuditEvent
 from apps.collections import services
 from apps.collections.forms import AliasForm, DeleteCollectionForm, DescriptionForm, LinkToRegistryForm, TagForm
 from apps.collections.models import Collection, Link, aliases_by_link, events_page, links_page, tags_by_version
-from apps.orgs.permissions import require
+from apps.orgs.permissions import has_perm, held_perms, require
 from apps.registries.models import Registry
 
 PAGE_SIZE = 50
@@ -37,7 +36,7 @@ def _int(value: str | None) -> int | None:
 
 def _perms(user, registry: Registry) -> dict[str, bool]:
     """What the user may do here, for the template (guardian's two queries answer all three)."""
-    held = set(ObjectPermissionChecker(user).get_perms(registry))
+    held = held_perms(user, registry)
     return {
         "can_download": "download_registry" in held,
         "can_write": "write_registry" in held,
@@ -569,7 +568,7 @@ def _version_edit(request, link: Link, form, service, fragment: str, form_name: 
 
 def _locked_aliases(user, registry: Registry) -> frozenset[str]:
     """Protected aliases this user may not apply (none for registry admins)."""
-    if user.has_perm("registries.admin_registry", registry):
+    if has_perm(user, "registries.admin_registry", registry):
         return frozenset()
     return frozenset(_protected(registry))
 

@@ -1,10 +1,14 @@
 """Roles as django-guardian object permissions, and the one place that grants them."""
 
+import itertools
+
 from django.contrib.auth.models import Group
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied
 from django.db import models
 from guardian.core import ObjectPermissionChecker
 from guardian.shortcuts import assign_perm, get_perms_for_model, remove_perm
+from guardian.utils import get_group_obj_perms_model, get_user_obj_perms_model
 
 
 class Role(models.TextChoices):
@@ -31,9 +35,61 @@ def perm_name(action: str, obj: models.Model) -> str:
     return f"{obj._meta.app_label}.{action}_{obj._meta.model_name}"
 
 
+# Bumped whenever an object permission or a group membership changes in this process (see
+# OrgsConfig.ready), so a user object never answers from permissions read before the change.
+_grants_changed = itertools.count()
+_generation = next(_grants_changed)
+
+
+def grants_changed(**kwargs) -> None:
+    global _generation
+    _generation = next(_grants_changed)
+
+
+def _codenames(user, obj: models.Model) -> frozenset[str]:
+    """Bare codenames held on `obj` directly and through groups (teams, org roles), in one query."""
+    if user.is_superuser:
+        return frozenset(p.codename for p in get_perms_for_model(obj))
+    rows = []
+    for model, principal in ((get_user_obj_perms_model(obj), "user"), (get_group_obj_perms_model(obj), "group__user")):
+        where = {principal: user}
+        if model.objects.is_generic():
+            where.update(content_type=ContentType.objects.get_for_model(obj), object_pk=str(obj.pk))
+        else:
+            where["content_object_id"] = obj.pk
+        rows.append(model.objects.filter(**where).values_list("permission__codename", flat=True).order_by())
+    return frozenset(rows[0].union(rows[1]))
+
+
+def held_perms(user, obj: models.Model) -> frozenset[str]:
+    """The bare codenames `user` holds on `obj` from every source.
+
+    Read once per user object (each request loads its own) and remembered until a grant or
+    membership changes, so a view or service that checks several actions on one registry pays
+    one query. Not a cross-request cache: nothing outlives the user object.
+    """
+    if not user.is_authenticated or not user.is_active:
+        return frozenset()
+    generation, cache = user.__dict__.get("_held_perms", (None, None))
+    if generation != _generation:
+        cache = {}
+        user.__dict__["_held_perms"] = (_generation, cache)
+    key = (obj._meta.label, obj.pk)
+    if key not in cache:
+        cache[key] = _codenames(user, obj)
+    return cache[key]
+
+
+def has_perm(user, perm: str, obj: models.Model) -> bool:
+    """Whether `user` holds `perm` ("app_label.codename") on `obj`."""
+    return perm.partition(".")[2] in held_perms(user, obj)
+
+
 def require(user, perm: str, obj: models.Model | None = None) -> None:
     """Raise PermissionDenied unless `user` holds `perm` (on `obj`)."""
-    if not user.is_authenticated or not user.has_perm(perm, obj):
+    if not user.is_authenticated:
+        raise PermissionDenied
+    if not (has_perm(user, perm, obj) if obj is not None else user.has_perm(perm)):
         raise PermissionDenied
 
 
@@ -51,8 +107,7 @@ def effective_role(user, obj: models.Model, checker: ObjectPermissionChecker | N
     """The highest role `user` holds on `obj` from any source (direct, teams, org)."""
     if not user.is_authenticated:
         return None
-    checker = checker or ObjectPermissionChecker(user)
-    return role_from_perms(checker.get_perms(obj))
+    return role_from_perms(checker.get_perms(obj) if checker else held_perms(user, obj))
 
 
 def direct_role(principal, obj: models.Model) -> Role | None:
@@ -75,15 +130,18 @@ def grant_role(principal, role: Role, obj: models.Model) -> None:
     revoke_role(principal, obj)
     for action in ROLE_ACTIONS[role]:
         assign_perm(perm_name(action, obj), principal, obj)
+    grants_changed()
 
 
 def revoke_role(principal, obj: models.Model) -> None:
     """Take away whatever role a user or group holds directly on `obj`."""
     for codename in _role_codenames(obj):
         remove_perm(f"{obj._meta.app_label}.{codename}", principal, obj)
+    grants_changed()
 
 
 def grant_perms(principal, obj: models.Model, codenames: list[str]) -> None:
     """Grant plain object permissions (for objects without roles, e.g. organizations)."""
     for codename in codenames:
         assign_perm(f"{obj._meta.app_label}.{codename}", principal, obj)
+    grants_changed()

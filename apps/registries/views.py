@@ -20,7 +20,6 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseClientRedirect
-from guardian.core import ObjectPermissionChecker
 
 from apps.artifacts.models import VersionTag
 from apps.audit.models import AuditEvent
@@ -28,7 +27,7 @@ from apps.audit.views import audit_page_context, export_response
 from apps.collections.models import Collection, CollectionTag, Link, LinkAlias
 from apps.collections.services import create_collection, link_version
 from apps.orgs.models import Organization, RegistryUI, Team, UserPreference
-from apps.orgs.permissions import ROLE_ORDER, Role, require, role_from_perms
+from apps.orgs.permissions import ROLE_ORDER, Role, has_perm, held_perms, require, role_from_perms
 from apps.orgs.services import set_registry_ui_preference
 from apps.registries import forms
 from apps.registries import services as registry_services
@@ -76,8 +75,7 @@ def _registry(request: HttpRequest, org_slug: str, reg_slug: str) -> Registry:
 
 def _perms(request: HttpRequest, registry: Registry) -> set[str]:
     """The user's registry actions (view, download, write, admin) in one permission query."""
-    codenames = ObjectPermissionChecker(request.user).get_perms(registry)
-    return {codename.split("_", 1)[0] for codename in codenames}
+    return {codename.split("_", 1)[0] for codename in held_perms(request.user, registry)}
 
 
 def _form_error(form, error: ValidationError) -> None:
@@ -186,7 +184,7 @@ def landing(request: HttpRequest, org_slug: str) -> HttpResponse:
         .select_related("registry")
         .order_by("-updated_at", "-pk")[:RECENT_COLLECTIONS]
     )
-    can_create = request.user.has_perm("orgs.create_registry", org)
+    can_create = has_perm(request.user, "orgs.create_registry", org)
     context = {
         "org": org,
         "starred": [r for r in registries if r.is_starred],

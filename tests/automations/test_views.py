@@ -357,11 +357,11 @@ def test_automation_list_queries_do_not_grow(login, world, make_automation, webh
     # session, user, registry (with the guardian visibility subquery), automations with their last run
     # (subqueries), the user's and the teams' registry permissions (can_write), the create dialog's
     # webhook choices, the shell's organizations
-    assert count_queries(client, url) == 8
+    assert count_queries(client, url) == 7
     link = world.link()
     for n in range(1, 10):
         make_automation(name=f"a{n}", collection=link.collection)
-    assert count_queries(client, url) == 8
+    assert count_queries(client, url) == 7
 
 
 def link_versions(world, n, capture):
@@ -376,7 +376,7 @@ def test_history_queries_do_not_grow(login, world, automation, django_capture_on
     link_versions(world, 1, django_capture_on_commit_callbacks)
     # session, user, registry, runs with their automations, write permission (user, teams), shell orgs
     expected = count_queries(client, url)
-    assert expected == 7
+    assert expected == 6
     link_versions(world, 9, django_capture_on_commit_callbacks)
     assert AutomationRun.objects.count() == 10
     assert count_queries(client, url) == expected
@@ -388,7 +388,7 @@ def test_detail_queries_do_not_grow(login, world, automation, django_capture_on_
     link_versions(world, 1, django_capture_on_commit_callbacks)
     # session, user, registry, automation, runs, write permission (user, teams), shell orgs
     expected = count_queries(client, url)
-    assert expected == 8
+    assert expected == 7
     link_versions(world, 9, django_capture_on_commit_callbacks)
     assert count_queries(client, url) == expected
 
@@ -401,7 +401,7 @@ def test_settings_lists_queries_do_not_grow(login, world, receiver):
     services.create_webhook(actor=world["org_admin"], org=world.org, name="w0", url=receiver.url)
     # session, user, organization, org admin permission (user, groups), rows (+ the form's secrets), shell orgs
     one = (count_queries(client, webhooks_url), count_queries(client, secrets_url))
-    assert one == (9, 7)  # the webhook form lists the secrets twice (access token, secret)
+    assert one == (8, 6)  # the webhook form lists the secrets twice (access token, secret)
     for n in range(1, 10):
         secret = services.create_secret(actor=world["org_admin"], org=world.org, name=f"S{n}", value="x")
         services.create_webhook(

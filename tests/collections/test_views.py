@@ -231,7 +231,7 @@ def _page_queries(client, world, django_assert_num_queries, count, headers=None)
     # annotations), 6 history page, 7 guardian user perms, 8 guardian group perms, 9 protected
     # aliases, 10 collection tags, 11 aliases of the page's links, 12 tags of the page's
     # versions, 13 the shell's organizations.
-    with django_assert_num_queries(13):
+    with django_assert_num_queries(12):
         response = client.get(page, headers=headers or {})
     assert response.status_code == 200
 

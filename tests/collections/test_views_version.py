@@ -518,11 +518,11 @@ def test_history_tab_query_count_is_constant(client, world, link, django_assert_
     # team, run, creator and linker, 4 guardian user perms, 5 group perms, 6 protected aliases,
     # 7 aliases held, 8 whether the source project is visible, 9 history page (visible
     # registries as a subquery), 10 the shell's organizations.
-    with django_assert_num_queries(10):
+    with django_assert_num_queries(9):
         assert client.get(page, {"tab": "history"}, headers=HTMX).status_code == 200
     # The Version tab instead of History: 9 version tags, 10 other links the user sees,
     # 11 whether the source project is visible.
-    with django_assert_num_queries(11):
+    with django_assert_num_queries(10):
         assert client.get(page).status_code == 200
 
 
@@ -533,5 +533,5 @@ def test_files_tab_query_count_is_constant(client, world, django_assert_num_quer
     client.force_login(world["viewer"])
     client.get(page)  # warm per-process caches
     # session, user, link, 2 guardian perms, protected aliases, aliases held, entries page, shell orgs.
-    with django_assert_num_queries(9):
+    with django_assert_num_queries(8):
         assert client.get(page, {"tab": "files"}).status_code == 200

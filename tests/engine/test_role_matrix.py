@@ -93,3 +93,53 @@ def test_role_matrix(world, persona, operation):
     else:
         ok = attempt(lambda: fn(world, actor, link))
     assert ok == allowed(persona, minimum), f"{persona} {operation}"
+
+
+# --- permissions remembered on the user object (orgs.permissions.held_perms) ---
+
+
+def test_held_perms_are_read_once_per_user_object(world, django_assert_num_queries):
+    from apps.orgs.permissions import has_perm, held_perms
+
+    member = world.users["member"]
+    with django_assert_num_queries(1):
+        held = held_perms(member, world.registry)
+        assert has_perm(member, "registries.write_registry", world.registry)
+        assert not has_perm(member, "registries.admin_registry", world.registry)
+    assert held == {"view_registry", "download_registry", "write_registry"}
+
+
+def test_a_new_grant_is_seen_by_a_user_object_that_already_checked(world):
+    from apps.orgs.permissions import has_perm
+
+    viewer, staff = world.users["viewer"], world.users["org_admin"]
+    assert not has_perm(viewer, "registries.write_registry", world.registry)
+    registries.grant_registry_role(actor=staff, registry=world.registry, principal=viewer, role="admin")
+    assert has_perm(viewer, "registries.admin_registry", world.registry)
+    registries.revoke_registry_role(actor=staff, registry=world.registry, principal=viewer)
+    assert not has_perm(viewer, "registries.view_registry", world.registry)
+
+
+def test_joining_or_leaving_a_team_is_seen_by_a_user_object_that_already_checked(world):
+    from apps.orgs import services as orgs
+    from apps.orgs.permissions import has_perm
+
+    viewer, staff = world.users["viewer"], world.users["org_admin"]
+    registries.revoke_registry_role(actor=staff, registry=world.registry, principal=viewer)
+    assert not has_perm(viewer, "registries.view_registry", world.registry)
+    orgs.add_team_member(actor=staff, team=world.team, user=viewer)  # `vision` holds Member
+    assert has_perm(viewer, "registries.write_registry", world.registry)
+    world.team.group.user_set.remove(viewer)  # outside the services too
+    assert not has_perm(viewer, "registries.write_registry", world.registry)
+
+
+def test_inactive_and_anonymous_users_hold_nothing(world):
+    from django.contrib.auth.models import AnonymousUser
+
+    from apps.orgs.permissions import held_perms
+
+    member = world.users["member"]
+    member.is_active = False
+    assert held_perms(member, world.registry) == frozenset()
+    assert not Registry.objects.visible_to(member).exists()
+    assert held_perms(AnonymousUser(), world.registry) == frozenset()

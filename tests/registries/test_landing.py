@@ -86,7 +86,7 @@ def test_landing_query_count_is_constant(client, world, django_assert_num_querie
     client.get(landing_url())  # warm caches (content types)
     # session, user, org, registries (visible_to, both counts and the star as subqueries),
     # can_create (user perms, group perms), preference, recent collections, shell orgs.
-    with django_assert_num_queries(9):
+    with django_assert_num_queries(8):
         response = client.get(landing_url())
     assert response.status_code == 200
 
