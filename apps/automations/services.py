@@ -458,6 +458,7 @@ def queue_runs_for_event(event: AuditEvent) -> list[AutomationRun]:
         for automation in Automation.objects.filter(enabled=True, event_type=event_type, registry_id=event.registry_pk)
         .filter(Q(collection__isnull=True) | Q(collection_id=event.collection_pk))
         .only("pk", "event_type", "alias_regex")
+        .order_by()
         if automation.matches(event)
     ]
     if not candidates:

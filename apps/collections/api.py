@@ -6,6 +6,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import Http404, HttpRequest
 from ninja import Field, Router, Schema, Status
+from pydantic import BaseModel
 
 from apps.artifacts.api import VersionOut, resolve_or_404, version_out
 from apps.artifacts.models import ArtifactVersion, VersionTag
@@ -20,6 +21,7 @@ from apps.collections.models import (
     parse_artifact_path,
 )
 from apps.registries.api import visible_registries
+from apps.registries.models import REGISTRY_PREFIX
 from apps.registries.search import Field as FilterField
 from apps.registries.search import apply_filter, check_order, keyset_page, parse_json_param, tags_of
 
@@ -70,7 +72,7 @@ class CollectionPage(Schema):
     next_cursor: str | None
 
 
-class VersionPage(Schema):
+class VersionPage(BaseModel):
     items: list[VersionOut]
     next_cursor: str | None
 
@@ -182,18 +184,75 @@ def version_list(
     links = Link.objects.filter(collection__registry__in=registries.values("pk"))
     collection_spec = parse_json_param(collection_filter, "collection_filter")
     if collection_spec:
-        collections = apply_filter(
-            Collection.objects.visible_to(request.user), collection_spec, COLLECTION_FIELDS, "collection"
-        )
+        # Visibility is already on the links (their registries); the filter only narrows collections.
+        collections = apply_filter(Collection.objects.all(), collection_spec, COLLECTION_FIELDS, "collection")
         links = links.filter(collection__in=collections.values("pk"))
     links = apply_filter(links, parse_json_param(filter, "filter"), VERSION_FIELDS, "version")
-    links = links.select_related("collection__registry__org", "version__sequence__project__team").prefetch_related(
-        "aliases", "version__tags"
-    )
     # Newest collection first, newest version first: one backward walk of the (collection, index)
     # unique index, no sort, however many links a collection holds (mixed directions would sort).
-    rows, next_cursor = keyset_page(links, "-collection_id", cursor, per_page, then="-index")
-    return {"items": [version_out(link.version, link) for link in rows], "next_cursor": next_cursor}
+    rows, next_cursor = keyset_page(links.values(*LINK_ROW), "-collection_id", cursor, per_page, then="-index")
+    return {"items": linked_versions_out(rows), "next_cursor": next_cursor}
+
+
+# The columns of a Version as linked (what version_out reads from seven related objects), fetched as
+# plain rows: building eight model instances per row, and prefetching through them, was 90 % of a page.
+LINK_ROW = (
+    "pk",
+    "collection_id",
+    "index",
+    "created_at",
+    "version_id",
+    "collection__name",
+    "collection__registry__name",
+    "collection__registry__org__slug",
+    "version__index",
+    "version__state",
+    "version__metadata",
+    "version__description",
+    "version__size",
+    "version__digest",
+    "version__sequence__name",
+    "version__sequence__type",
+    "version__sequence__project__name",
+    "version__sequence__project__team__name",
+)
+
+
+def linked_versions_out(rows: list[dict]) -> list[dict]:
+    """Version objects (as version_out makes them for links) for rows of LINK_ROW; two more queries."""
+    aliases, tags = {}, {}
+    for link_id, alias in LinkAlias.objects.filter(link__in=[r["pk"] for r in rows]).values_list("link_id", "alias"):
+        aliases.setdefault(link_id, []).append(alias)
+    version_ids = {r["version_id"] for r in rows}
+    for version_id, tag in VersionTag.objects.filter(version__in=version_ids).values_list("version_id", "name"):
+        tags.setdefault(version_id, []).append(tag)
+    items = []
+    for r in rows:
+        collection_path = f"{r['collection__registry__org__slug']}/{REGISTRY_PREFIX}{r['collection__registry__name']}"
+        collection_path += f"/{r['collection__name']}"
+        source = f"{r['version__sequence__project__team__name']}/{r['version__sequence__project__name']}"
+        source += f"/{r['version__sequence__name']}:v{r['version__index']}"
+        items.append(
+            {
+                "id": r["version_id"],
+                "name": r["collection__name"],
+                "type": r["version__sequence__type"],
+                "version": f"v{r['index']}",
+                "aliases": sorted(aliases.get(r["pk"], ())),
+                "tags": sorted(tags.get(r["version_id"], ())),
+                "metadata": r["version__metadata"],
+                "description": r["version__description"],
+                "size": r["version__size"],
+                "digest": r["version__digest"],
+                "created_at": r["created_at"],
+                "state": r["version__state"],
+                "path": f"{collection_path}:v{r['index']}",
+                "source_path": source,  # linked versions are always committed
+                "link_id": r["pk"],
+                "collection": collection_path,
+            }
+        )
+    return items
 
 
 # --- Collections ---

@@ -89,18 +89,25 @@ def create_collection(
     return collection
 
 
-def _move_alias(collection: Collection, link: Link, alias: str) -> Link | None:
-    """Point `alias` at `link`; return the link that held it before, if another."""
-    existing = LinkAlias.objects.filter(collection=collection, alias=alias).select_related("link").first()
+def _move_alias(collection: Collection, link: Link, alias: str) -> tuple[LinkAlias, Link | None]:
+    """Point `alias` at `link`; return it and the link that held it before (`link` itself if unchanged)."""
+    existing = LinkAlias.objects.filter(collection=collection, alias=alias).select_related("link").order_by().first()
     if existing is None:
-        LinkAlias.objects.create(collection=collection, link=link, alias=alias)
-        return None
+        return LinkAlias.objects.create(collection=collection, link=link, alias=alias), None
     if existing.link_id == link.pk:
-        return link
+        return existing, link
     previous = existing.link
     existing.link = link
     existing.save(update_fields=["link"])
-    return previous
+    return existing, previous
+
+
+def _check_protected(actor, registry: Registry, aliases, message: str) -> None:
+    """Protected aliases need a registry admin (admins skip reading the list)."""
+    if aliases and not _is_admin(actor, registry):
+        protected = _protected(registry) & set(aliases)
+        if protected:
+            raise PermissionDenied(message.format(", ".join(sorted(protected))))
 
 
 @transaction.atomic
@@ -133,9 +140,7 @@ def link_version(
     if version.sequence.project.team.org_id != registry.org_id:
         raise ValidationError({"version": "Only artifacts logged by a team of this organization can be linked."})
     aliases = [validate_alias(a) for a in dict.fromkeys(aliases or [])]
-    protected = (_protected(registry) & set(aliases)) if aliases else set()
-    if protected and not _is_admin(actor, registry):
-        raise PermissionDenied(f"Only registry admins can apply protected aliases: {', '.join(sorted(protected))}.")
+    _check_protected(actor, registry, aliases, "Only registry admins can apply protected aliases: {}.")
     name = _check_collection_name(collection_name, field="collection")
     # Lock the collection row: concurrent links queue here, so indexes stay unique and gapless.
     collection = Collection.objects.select_for_update().filter(registry=registry, name__iexact=name).first()
@@ -179,7 +184,7 @@ def link_version(
             },
         )
     for alias in aliases:
-        previous = _move_alias(collection, link, alias)
+        _, previous = _move_alias(collection, link, alias)
         if previous is not link:
             _audit(
                 actor,
@@ -233,9 +238,8 @@ def add_alias(*, actor, link: Link, alias: str) -> LinkAlias:
     registry = link.collection.registry
     require(actor, "registries.write_registry", registry)
     alias = validate_alias(alias)
-    if alias in _protected(registry) and not _is_admin(actor, registry):
-        raise PermissionDenied(f"“{alias}” is a protected alias; only registry admins can apply it.")
-    previous = _move_alias(link.collection, link, alias)
+    _check_protected(actor, registry, [alias], "“{}” is a protected alias; only registry admins can apply it.")
+    link_alias, previous = _move_alias(link.collection, link, alias)
     if previous is not link:
         _audit(
             actor,
@@ -249,7 +253,7 @@ def add_alias(*, actor, link: Link, alias: str) -> LinkAlias:
                 "moved_from": previous.version_label if previous else None,
             },
         )
-    return LinkAlias.objects.get(collection=link.collection, alias=alias)
+    return link_alias
 
 
 @transaction.atomic
@@ -259,8 +263,7 @@ def remove_alias(*, actor, link: Link, alias: str) -> None:
     require(actor, "registries.write_registry", registry)
     if alias == LATEST:
         raise ValidationError({"alias": "“latest” always points at the newest version and cannot be removed."})
-    if alias in _protected(registry) and not _is_admin(actor, registry):
-        raise PermissionDenied(f"“{alias}” is a protected alias; only registry admins can remove it.")
+    _check_protected(actor, registry, [alias], "“{}” is a protected alias; only registry admins can remove it.")
     deleted, _ = LinkAlias.objects.filter(link=link, alias=alias).delete()
     if not deleted:
         raise ValidationError({"alias": f"v{link.index} has no alias “{alias}”."})

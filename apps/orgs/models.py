@@ -183,7 +183,8 @@ class ApiKeyQuerySet(models.QuerySet):
         """The active key (with its user) whose secret is `raw`, or None."""
         if not raw or len(raw) > 256:
             return None
-        return self.active().filter(hashed_key=hash_api_key(raw), user__is_active=True).select_related("user").first()
+        keys = self.active().filter(hashed_key=hash_api_key(raw), user__is_active=True).select_related("user")
+        return next(iter(keys.order_by()[:1]), None)
 
 
 class ApiKey(models.Model):

@@ -339,4 +339,5 @@ def keyset_page(
     if len(rows) <= per_page:
         return rows, None
     last_row = rows[per_page - 1]
-    return rows[:per_page], _encode_cursor(getattr(last_row, field), getattr(last_row, tie))
+    value_of = dict.__getitem__ if isinstance(last_row, dict) else getattr  # .values() rows or instances
+    return rows[:per_page], _encode_cursor(value_of(last_row, field), value_of(last_row, tie))

@@ -175,3 +175,15 @@ def test_version_list_query_count_is_constant(api, world, django_assert_max_num_
     # key lookup, links page (visibility as subqueries), aliases prefetch, tags prefetch
     with django_assert_max_num_queries(4):
         assert len(versions(client)["items"]) == count
+
+
+def test_version_list_items_match_the_version_objects_of_resolve(api, catalog):
+    """The search page builds its items from plain rows; they must equal what resolve answers."""
+    client = api("viewer")
+    items = versions(client, collection_filter={"name": "classifier"})["items"]
+    assert [item["version"] for item in items] == ["v2", "v1", "v0"]
+    assert items[0]["aliases"] == ["latest", "production"] and items[1]["tags"] == ["reviewed"]
+    for item in items:
+        resolved = client.get("artifacts/resolve", {"path": item["path"]}).json()
+        resolved.pop("files")
+        assert item == resolved
