@@ -2,6 +2,7 @@
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import OuterRef, Subquery
 
 from apps.artifacts.models import (
     ArtifactVersion,
@@ -110,6 +111,13 @@ def _check_protected(actor, registry: Registry, aliases, message: str) -> None:
             raise PermissionDenied(message.format(", ".join(sorted(protected))))
 
 
+def _locked_collection(registry: Registry, name: str, version: ArtifactVersion) -> Collection | None:
+    """The collection row, locked, with `existing_link_id`: the version's link in it, if any (one query)."""
+    existing = Link.objects.filter(collection=OuterRef("pk"), version=version.pk).values("pk")[:1]
+    collections = Collection.objects.select_for_update().filter(registry=registry, name__iexact=name)
+    return collections.annotate(existing_link_id=Subquery(existing)).order_by().first()
+
+
 @transaction.atomic
 def link_version(
     *,
@@ -143,14 +151,14 @@ def link_version(
     _check_protected(actor, registry, aliases, "Only registry admins can apply protected aliases: {}.")
     name = _check_collection_name(collection_name, field="collection")
     # Lock the collection row: concurrent links queue here, so indexes stay unique and gapless.
-    collection = Collection.objects.select_for_update().filter(registry=registry, name__iexact=name).first()
+    collection = _locked_collection(registry, name, version)
     if collection is None:
         try:
             with transaction.atomic():  # savepoint: another linker may create it first
                 collection = create_collection(actor=actor, registry=registry, name=name, type=version.sequence.type)
         except (IntegrityError, ValidationError):
             # A concurrent linker may have created it first; otherwise the error stands.
-            collection = Collection.objects.select_for_update().filter(registry=registry, name__iexact=name).first()
+            collection = _locked_collection(registry, name, version)
             if collection is None:
                 raise
     if collection.type != version.sequence.type:
@@ -162,7 +170,8 @@ def link_version(
         )
     _check_type(registry, version.sequence.type)
     collection.registry = registry
-    link = Link.objects.filter(collection=collection, version=version).first()
+    existing = getattr(collection, "existing_link_id", None)
+    link = Link.objects.get(pk=existing) if existing else None
     created = link is None
     if created:
         link = Link.objects.create(collection=collection, version=version, index=collection.next_index, linked_by=actor)
