@@ -154,6 +154,17 @@ def _request(port: int, method: str, url: str, key: str | None = None, body=None
     return conn, conn.getresponse()
 
 
+def _peak_rss_mb(pid: int) -> float | None:
+    """The process's peak resident memory (Linux VmHWM), to show the server streams instead of buffering."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        pass
+    return None
+
+
 def measure_throughput(key: str, size_mb: int) -> dict:
     """Upload and download one big file over HTTP through runserver; compare with `cp`."""
     source = Path(tmp) / "big.bin"
@@ -186,6 +197,10 @@ def measure_throughput(key: str, size_mb: int) -> dict:
                 break
             except OSError:
                 time.sleep(0.2)
+        conn, response = _request(port, "GET", "/api/v1/viewer", key)  # warm the server up
+        response.read()
+        conn.close()
+        rss_before = _peak_rss_mb(server.pid)
         manifest = {"path": "big.bin", "sha256": sha.hexdigest(), "size": size}
         body = {"project": "bench-team/p", "name": "big", "type": "model", "files": [manifest]}
         conn, response = _request(port, "POST", "/api/v1/artifacts", key, body)
@@ -214,6 +229,7 @@ def measure_throughput(key: str, size_mb: int) -> dict:
         conn.close()
         subprocess.run(["sync"], check=False)
         download_seconds = time.perf_counter() - started
+        rss_after = _peak_rss_mb(server.pid)
     finally:
         server.terminate()
         server.wait(timeout=10)
@@ -222,6 +238,8 @@ def measure_throughput(key: str, size_mb: int) -> dict:
         "cp_mb_per_s": round(size_mb / cp_seconds),
         "upload_mb_per_s": round(size_mb / upload_seconds),
         "download_mb_per_s": round(size_mb / download_seconds),
+        "server_peak_rss_mb_before": rss_before,
+        "server_peak_rss_mb_after": rss_after,
         "server": "manage.py runserver --nothreading (wsgiref), loopback HTTP, SHA-256 + MD5 verified on upload",
     }
 
