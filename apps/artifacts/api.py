@@ -223,6 +223,70 @@ def _project(user, path: str, *, create: bool) -> Project:
     return create_project(actor=user, team=team, name=name)
 
 
+# --- Source projects ---
+
+
+class ProjectOut(BaseModel):
+    team: str
+    name: str
+    path: str
+    description: str
+    created_at: datetime.datetime
+
+
+class ProjectPage(BaseModel):
+    items: list[ProjectOut]
+    next_cursor: str | None
+
+
+class SourceVersionPage(BaseModel):
+    items: list[VersionOut]
+    next_cursor: str | None
+
+
+@router.get("/projects", response=ProjectPage)
+def project_list(request: HttpRequest, team: str | None = None, cursor: str | None = None, per_page: int = 50) -> dict:
+    """Projects of the caller's teams (every project of orgs they administer), by name."""
+    from apps.registries.search import keyset_page
+
+    projects = Project.objects.visible_to(request.user).select_related("team")
+    if team:
+        projects = projects.filter(team__name=team)
+    rows, next_cursor = keyset_page(projects, "name", cursor, per_page)
+    items = [
+        {
+            "team": p.team.name,
+            "name": p.name,
+            "path": f"{p.team.name}/{p.name}",
+            "description": p.description,
+            "created_at": p.created_at,
+        }
+        for p in rows
+    ]
+    return {"items": items, "next_cursor": next_cursor}
+
+
+@router.get("/projects/{team}/{project}/versions", response=SourceVersionPage)
+def project_versions(
+    request: HttpRequest,
+    team: str,
+    project: str,
+    name: str | None = None,
+    cursor: str | None = None,
+    per_page: int = 50,
+) -> dict:
+    """Committed source versions logged to a project (`name=` narrows to one artifact), newest first."""
+    from apps.registries.search import keyset_page
+
+    found = _project(request.user, f"{team}/{project}", create=False)
+    versions = ArtifactVersion.objects.filter(sequence__project=found, state=VersionState.COMMITTED)
+    if name:
+        versions = versions.filter(sequence__name=name)
+    versions = versions.select_related("sequence__project__team").prefetch_related("tags")
+    rows, next_cursor = keyset_page(versions, "-pk", cursor, per_page)
+    return {"items": [version_out(v) for v in rows], "next_cursor": next_cursor}
+
+
 # --- Runs ---
 
 

@@ -102,6 +102,10 @@ class AliasIn(Schema):
     alias: str
 
 
+class VersionPatch(Schema):
+    description: str = Field(max_length=100_000)
+
+
 class TagIn(Schema):
     path: str
     tag: str
@@ -345,6 +349,14 @@ def link_create(request: HttpRequest, payload: LinkIn):
 def link_delete(request: HttpRequest, path: str):
     services.unlink_version(actor=request.user, link=_link_at(request.user, path))
     return Status(204, None)
+
+
+@router.patch("/versions", response=VersionOut)
+def version_update(request: HttpRequest, path: str, payload: VersionPatch):
+    """Edit a registry version's description (shared with the source version and its other links)."""
+    link = _link_at(request.user, path)
+    services.update_version_description(actor=request.user, link=link, description=payload.description)
+    return _linked_out(link)
 
 
 # --- Aliases and tags ---

@@ -43,6 +43,21 @@ CASES = [
         expect(200, **ADMINS_ONLY),
     ),
     ("star", "put", "registries/acme/Golden Models/star", None, expect(204)),
+    ("protected_alias_list", "get", "registries/acme/Golden Models/protected-aliases", None, expect(200)),
+    (
+        "protected_alias_add",
+        "post",
+        "registries/acme/Golden Models/protected-aliases",
+        {"alias": "staging"},
+        expect(201, **ADMINS_ONLY),
+    ),
+    (
+        "protected_alias_remove",
+        "delete",
+        "registries/acme/Golden Models/protected-aliases",
+        {"alias": "production"},
+        expect(200, **ADMINS_ONLY),
+    ),
     ("collection_list", "get", "collections", None, expect(200, outsider=200)),
     (
         "collection_create",
@@ -60,6 +75,16 @@ CASES = [
     ),
     ("collection_delete", "delete", f"collections?path={REG}/classifier", None, expect(204, **NO_READERS)),
     ("version_list", "get", "versions", None, expect(200, outsider=200)),
+    ("version_update", "patch", f"versions?path={V0}", {"description": "x"}, expect(200, **NO_READERS)),
+    # Source projects: the team that owns them (vision: member, team_member) and org admins.
+    ("project_list", "get", "projects", None, expect(200, outsider=200)),
+    (
+        "project_versions",
+        "get",
+        "projects/vision/detector/versions",
+        None,
+        expect(200, registry_admin=404, viewer=404, restricted_viewer=404),
+    ),
     ("resolve", "get", "artifacts/resolve", {"path": V0}, expect(200)),
     ("file", "get", "artifacts/file", {"path": V0, "name": "model.bin"}, expect(302, restricted_viewer=403)),
     ("alias_add", "post", "aliases", {"path": V0, "alias": "staging"}, expect(200, **NO_READERS)),
