@@ -239,6 +239,10 @@ class Version(_Resource):
         """
         return self._client._download(self, root, progress=progress, workers=workers)
 
+    def set_description(self, description: str) -> Version:
+        """Set this registry version's description; returns the updated Version."""
+        return self._client.set_description(self.path, description)
+
     def link(self, target_path: str, aliases: Iterable[str] | None = None) -> Version:
         """Link this version into a registry collection (`[<org>/]wandb-registry-<r>/<c>`)."""
         return self._client.link_artifact(self, target_path, aliases=aliases)
@@ -382,6 +386,34 @@ class CollectionPaginator(Paginator):
             org=self.params.get("org"),
             per_page=per_page,
         )
+
+
+class Project(_Resource):
+    """A source project (`path` is `<team>/<project>`) that runs log artifact versions into."""
+
+    _fields = ("team", "name", "path", "description", "created_at")
+
+    def versions(self, name: str | None = None, per_page: int = 50) -> SourceVersionPaginator:
+        """Committed versions logged to this project (`name`: one artifact), newest first (lazy)."""
+        return SourceVersionPaginator(self._client, self.team, self.name, name=name, per_page=per_page)
+
+    def __repr__(self) -> str:
+        return f"<Project {self.path}>"
+
+
+class ProjectPaginator(Paginator):
+    endpoint = "projects"
+    wrap = Project
+
+
+class SourceVersionPaginator(Paginator):
+    """The committed source versions of one project, newest first."""
+
+    wrap = Version
+
+    def __init__(self, client, team: str, project: str, *, name=None, per_page=50):
+        super().__init__(client, name=name, per_page=per_page)
+        self.endpoint = f"projects/{quote(team, safe='')}/{quote(project, safe='')}/versions"
 
 
 class RegistryPaginator(Paginator):
@@ -759,6 +791,29 @@ class Client:
     def remove_tag(self, path: str, tag: str) -> Any:
         return self._request("DELETE", "tags", params={"path": path, "tag": tag})
 
+    def set_description(self, path: str, description: str) -> Version:
+        """Set a registry version's description (Markdown; it is the source version's, shared by its links)."""
+        return Version(
+            self, self._request("PATCH", "versions", params={"path": path}, json={"description": description})
+        )
+
+    def protected_aliases(self, registry: str) -> list[str]:
+        """The aliases only admins of a registry (`[<org>/]wandb-registry-<name>`) may apply or remove."""
+        return self._request("GET", self._protected_url(registry))
+
+    def protect_alias(self, registry: str, alias: str) -> list[str]:
+        """Make `alias` protected in a registry (registry admins); returns the protected aliases."""
+        return self._request("POST", self._protected_url(registry), json={"alias": alias})
+
+    def unprotect_alias(self, registry: str, alias: str) -> list[str]:
+        """Stop protecting `alias` (versions keep it as an ordinary alias); returns the protected aliases."""
+        return self._request("DELETE", self._protected_url(registry), params={"alias": alias})
+
+    def _protected_url(self, registry: str) -> str:
+        head, _, name = registry.strip().rpartition("/")
+        org = head or self._default_org()
+        return f"registries/{quote(org, safe='')}/{quote(strip_registry_prefix(name), safe='')}/protected-aliases"
+
     # -- reading -----------------------------------------------------------------------------------------------
 
     def artifact(self, path: str) -> Artifact:
@@ -771,6 +826,10 @@ class Client:
     ) -> RegistryPaginator:
         """Registries visible to you (lazy); chain `.collections(filter=)` and `.versions(filter=)`."""
         return RegistryPaginator(self, filter=filter, org=org, order=order, per_page=per_page)
+
+    def projects(self, team: str | None = None, per_page: int = 50) -> ProjectPaginator:
+        """Source projects of your teams (all projects of orgs you administer), by name (lazy)."""
+        return ProjectPaginator(self, team=team, per_page=per_page)
 
     def registry(self, path: str) -> Registry:
         """One registry by `[<org>/]wandb-registry-<name>` or `<org>/<name>`."""

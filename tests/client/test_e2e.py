@@ -165,3 +165,30 @@ def test_aliases_tags_and_unlink(world, as_persona):
     member.unlink(path)
     with pytest.raises(NotFound):
         member.artifact(path)
+
+
+def test_descriptions_protected_aliases_and_source_projects(world, as_persona):
+    for i in range(3):
+        world.version(content=f"w{i}".encode())
+    world.link()
+    member, admin = as_persona("member"), as_persona("registry_admin")
+    path = f"{GOLDEN}/classifier:v0"
+
+    linked = member.artifact(path).set_description("Evaluated on **holdout-7**")
+    assert linked.description == "Evaluated on **holdout-7**"
+    assert member.artifact(linked.source_path).description == "Evaluated on **holdout-7**"
+
+    assert admin.protected_aliases(GOLDEN) == ["production"]
+    assert admin.protect_alias(GOLDEN, "staging") == ["production", "staging"]
+    with pytest.raises(PermissionDenied):
+        member.protect_alias(GOLDEN, "qa")
+    with pytest.raises(PermissionDenied):
+        member.add_alias(path, "staging")
+    assert admin.unprotect_alias(GOLDEN, "staging") == ["production"]
+    assert "staging" in member.add_alias(path, "staging").aliases
+
+    [project] = list(member.projects())
+    assert (project.path, repr(project)) == ("vision/detector", "<Project vision/detector>")
+    assert [v.version for v in project.versions(per_page=2)] == ["v3", "v2", "v1", "v0"]
+    assert [v.version for v in project.versions(name="nope")] == []
+    assert list(as_persona("viewer").projects()) == []
