@@ -218,6 +218,9 @@ def cmd_ls(args, parser, out) -> int:
         elif kind == "registry":
             registry = client.registry(target.registry_path)
             _emit(args, registry.collections(), _collection_rows, out)
+        elif kind == "project":
+            team, project, name = target
+            _emit(args, client.project(f"{team}/{project}").versions(name=name), _version_rows, out)
         elif kind == "collection":
             org = target.org or client._default_org()
             registry = client.registry(f"{org}/{target.registry}")
@@ -303,10 +306,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "ls",
         parents=[common],
-        help="list registries (of an org), collections (of a registry), versions (of a collection), files (of a "
-        "version)",
+        help="list registries (of an org), collections (of a registry), versions (of a collection or of a source "
+        "project or artifact), files (of a version)",
     )
-    p.add_argument("path", metavar="PATH_OR_ORG", nargs="?", help="org, registry, collection or version path")
+    p.add_argument(
+        "path",
+        metavar="PATH_OR_ORG",
+        nargs="?",
+        help="org, registry, collection, <team>/<project>[/<artifact>] or version path",
+    )
     p.add_argument("--limit", type=int, default=0, help="show at most this many rows")
     p.set_defaults(func=cmd_ls)
 

@@ -831,6 +831,11 @@ class Client:
         """Source projects of your teams (all projects of orgs you administer), by name (lazy)."""
         return ProjectPaginator(self, team=team, per_page=per_page)
 
+    def project(self, path: str) -> Project:
+        """A source project by `<team>/<project>` (nothing is fetched until you list its versions)."""
+        team, project = _split_project(path)
+        return Project(self, {"team": team, "name": project, "path": f"{team}/{project}"})
+
     def registry(self, path: str) -> Registry:
         """One registry by `[<org>/]wandb-registry-<name>` or `<org>/<name>`."""
         head, _, name = path.strip().rpartition("/")

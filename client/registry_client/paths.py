@@ -128,9 +128,10 @@ def parse_version_path(text: str) -> SourcePath | RegistryPath:
     )
 
 
-def parse_browse_path(text: str) -> tuple[str, str | RegistryPath | SourcePath]:
+def parse_browse_path(text: str) -> tuple[str, str | RegistryPath | SourcePath | tuple]:
     """What `registry ls` lists: ("org", slug), ("registry" | "collection" | "version", RegistryPath),
-    or ("version", SourcePath)."""
+    ("version", SourcePath), or ("project", (team, project, artifact name or None)) for
+    `<team>/<project>[/<artifact>]`."""
     if not isinstance(text, str) or not text.strip():
         raise InvalidInput("The path is empty.")
     text = text.strip().rstrip("/")
@@ -138,6 +139,11 @@ def parse_browse_path(text: str) -> tuple[str, str | RegistryPath | SourcePath]:
     parts = head.split("/")
     if version is None and len(parts) == 1 and not parts[0].startswith(REGISTRY_PREFIX):
         return "org", _check_segment(parts[0], "organization", text)
+    if version is None and len(parts) in (2, 3) and not any(p.startswith(REGISTRY_PREFIX) for p in parts):
+        team = _check_segment(parts[0], "team", text)
+        project = _check_segment(parts[1], "project", text)
+        name = _check_segment(parts[2], "artifact name", text) if len(parts) == 3 else None
+        return "project", (team, project, name)
     if parts[0].startswith(REGISTRY_PREFIX):
         parts = [None, *parts]
     if len(parts) < 2 or not parts[1] or not parts[1].startswith(REGISTRY_PREFIX) or len(parts) > 3:

@@ -96,6 +96,16 @@ def test_upload_link_ls_get_search(world, cli, model_dir, tmp_path):
     code, out, _ = cli("member", "ls", f"{GOLDEN}/resnet:staging")
     assert code == 0 and "config/params.json" in out and "weights-copy.bin" in out
 
+    code, out, _ = cli("member", "ls", "vision/detector", "--json")
+    assert code == 0 and [v["path"] for v in json.loads(out)] == [
+        "vision/detector/resnet:v1",
+        "vision/detector/resnet:v0",
+    ]
+    code, out, _ = cli("member", "ls", "vision/detector/resnet", "--limit", "1")
+    assert code == 0 and "vision/detector/resnet:v1" in out and "resnet:v0" not in out
+    code, _, err = cli("viewer", "ls", "vision/detector")
+    assert code == 1 and err.startswith("error: ")  # not in the team: the project is invisible
+
     code, out, err = cli("member", "get", f"{GOLDEN}/resnet:staging", "--root", str(tmp_path / "got"))
     assert (code, out.strip()) == (0, str(tmp_path / "got")), err
     assert (tmp_path / "got" / "weights.bin").read_bytes() == (model_dir / "weights.bin").read_bytes()

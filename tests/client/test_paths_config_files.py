@@ -70,13 +70,15 @@ def test_registry_path_round_trips():
         ("acme/wandb-registry-model/clf", "collection", RegistryPath("acme", "model", "clf")),
         ("wandb-registry-model/clf:v1", "version", RegistryPath(None, "model", "clf", "v1")),
         ("vision/detector/model-a:latest", "version", SourcePath("vision", "detector", "model-a", "latest")),
+        ("vision/detector", "project", ("vision", "detector", None)),
+        ("vision/detector/model-a/", "project", ("vision", "detector", "model-a")),
     ],
 )
 def test_parse_browse_path(text, kind, target):
     assert parse_browse_path(text) == (kind, target)
 
 
-@pytest.mark.parametrize("text", ["acme/registry", "acme/wandb-registry-x:v0", "a/b/c/d", ""])
+@pytest.mark.parametrize("text", ["acme/wandb-registry-x:v0", "a/b/c/d", "", "vision/..", "vision/ detector"])
 def test_parse_browse_path_rejects(text):
     with pytest.raises(InvalidInput):
         parse_browse_path(text)
