@@ -74,13 +74,25 @@ def _apply(request: HttpRequest, form, service, **target) -> bool:
 # --- Collection page ---
 
 
+def _visible_or_404(user, obj, registry: Registry):
+    """`obj` if `user` may view its registry; the same 404 as a missing one otherwise.
+
+    Checked with the user's registry permissions (one query, which the page's own checks reuse)
+    rather than visibility subqueries in the lookup, which cost more to build than to run.
+    """
+    if not has_perm(user, "registries.view_registry", registry):
+        raise Http404(f"No {type(obj).__name__} matches the given query.")
+    return obj
+
+
 def _collection_or_404(request: HttpRequest, org_slug: str, reg_slug: str, name: str) -> Collection:
-    return get_object_or_404(
-        Collection.objects.visible_to(request.user).select_related("registry__org", "created_by"),
+    collection = get_object_or_404(
+        Collection.objects.select_related("registry__org", "created_by"),
         registry__org__slug=org_slug,
         registry__slug=reg_slug,
         name=name,
     )
+    return _visible_or_404(request.user, collection, collection.registry)
 
 
 def _number(value: int | float | None) -> str | None:
@@ -304,8 +316,8 @@ def collection_delete(request: HttpRequest, org_slug: str, reg_slug: str, name: 
 
 
 def _link_or_404(request: HttpRequest, org_slug: str, reg_slug: str, name: str, index: int) -> Link:
-    return get_object_or_404(
-        Link.objects.visible_to(request.user).select_related(
+    link = get_object_or_404(
+        Link.objects.select_related(
             "collection__registry__org",
             "version__sequence__project__team",
             "version__run",
@@ -317,6 +329,7 @@ def _link_or_404(request: HttpRequest, org_slug: str, reg_slug: str, name: str, 
         collection__name=name,
         index=index,
     )
+    return _visible_or_404(request.user, link, link.collection.registry)
 
 
 def _version_tab(request: HttpRequest, link: Link, context: dict) -> dict:

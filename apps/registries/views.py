@@ -66,11 +66,13 @@ def _org(request: HttpRequest, org_slug: str) -> Organization:
 
 
 def _registry(request: HttpRequest, org_slug: str, reg_slug: str) -> Registry:
-    return get_object_or_404(
-        Registry.objects.visible_to(request.user).with_starred(request.user).select_related("org", "owner"),
-        org__slug=org_slug,
-        slug=reg_slug,
+    """The registry, if the user may view it (the permission query is the one the page's checks reuse)."""
+    registry = get_object_or_404(
+        Registry.objects.with_starred(request.user).select_related("org", "owner"), org__slug=org_slug, slug=reg_slug
     )
+    if not has_perm(request.user, "registries.view_registry", registry):
+        raise Http404("No Registry matches the given query.")
+    return registry
 
 
 def _perms(request: HttpRequest, registry: Registry) -> set[str]:
