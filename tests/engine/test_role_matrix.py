@@ -143,3 +143,18 @@ def test_inactive_and_anonymous_users_hold_nothing(world):
     assert held_perms(member, world.registry) == frozenset()
     assert not Registry.objects.visible_to(member).exists()
     assert held_perms(AnonymousUser(), world.registry) == frozenset()
+
+
+def test_superusers_hold_every_registry_permission_and_resolve_paths_without_membership(world):
+    from django.contrib.auth import get_user_model
+
+    from apps.collections.models import find_collection, find_registry, find_version
+    from apps.orgs.permissions import held_perms
+
+    root = get_user_model().objects.create_superuser("root", password="x")
+    link = world.link()
+    assert held_perms(root, world.registry) >= {"view_registry", "download_registry", "write_registry", "admin_registry"}
+    assert find_registry(root, None, "Golden Models") == world.registry
+    assert find_collection(root, "wandb-registry-Golden Models/classifier") == link.collection
+    assert find_version(root, "acme/wandb-registry-Golden Models/classifier:latest")[1] == link
+    assert Registry.objects.visible_to(root).filter(pk=world.registry.pk).exists()
