@@ -100,7 +100,10 @@ class VersionState(models.TextChoices):
 class ArtifactVersionQuerySet(models.QuerySet):
     def visible_to(self, user) -> "ArtifactVersionQuerySet":
         """Versions in projects `user` can see (source side; registry access is per link)."""
-        return self.filter(sequence__project__in=Project.objects.visible_to(user).values("pk"))
+        if not user.is_authenticated:
+            return self.none()
+        # The teams subquery of Project.visible_to, one level down (a nested subquery costs more to build).
+        return self.filter(sequence__project__team__in=Team.objects.filter(_team_q(user, "")).values("pk"))
 
     def committed(self) -> "ArtifactVersionQuerySet":
         return self.filter(state=VersionState.COMMITTED)

@@ -92,8 +92,9 @@ def create_collection(
 
 def _move_alias(collection: Collection, link: Link, alias: str) -> tuple[LinkAlias, Link | None]:
     """Point `alias` at `link`; return it and the link that held it before (`link` itself if unchanged)."""
-    existing = LinkAlias.objects.filter(collection=collection, alias=alias).select_related("link").order_by().first()
-    if existing is None:
+    try:  # (collection, alias) is unique
+        existing = LinkAlias.objects.select_related("link").get(collection=collection, alias=alias)
+    except LinkAlias.DoesNotExist:
         return LinkAlias.objects.create(collection=collection, link=link, alias=alias), None
     if existing.link_id == link.pk:
         return existing, link
@@ -115,7 +116,10 @@ def _locked_collection(registry: Registry, name: str, version: ArtifactVersion) 
     """The collection row, locked, with `existing_link_id`: the version's link in it, if any (one query)."""
     existing = Link.objects.filter(collection=OuterRef("pk"), version=version.pk).values("pk")[:1]
     collections = Collection.objects.select_for_update().filter(registry=registry, name__iexact=name)
-    return collections.annotate(existing_link_id=Subquery(existing)).order_by().first()
+    try:  # names are unique per registry, case-insensitively (a constraint)
+        return collections.annotate(existing_link_id=Subquery(existing)).get()
+    except Collection.DoesNotExist:
+        return None
 
 
 @transaction.atomic
@@ -135,14 +139,10 @@ def link_version(
     """
     require(actor, "registries.write_registry", registry)
     # One query: the visibility check also brings the version's sequence, project and team.
-    version = (
-        ArtifactVersion.objects.visible_to(actor)
-        .select_related("sequence__project__team")
-        .filter(pk=version.pk)
-        .first()
-    )
-    if version is None:
-        raise PermissionDenied("You cannot see this artifact version.")
+    try:
+        version = ArtifactVersion.objects.visible_to(actor).select_related("sequence__project__team").get(pk=version.pk)
+    except ArtifactVersion.DoesNotExist:
+        raise PermissionDenied("You cannot see this artifact version.") from None
     if version.state != VersionState.COMMITTED:
         raise ValidationError({"version": "Only committed versions can be linked."})
     if version.sequence.project.team.org_id != registry.org_id:

@@ -153,7 +153,12 @@ def test_superusers_hold_every_registry_permission_and_resolve_paths_without_mem
 
     root = get_user_model().objects.create_superuser("root", password="x")
     link = world.link()
-    assert held_perms(root, world.registry) >= {"view_registry", "download_registry", "write_registry", "admin_registry"}
+    assert held_perms(root, world.registry) >= {
+        "view_registry",
+        "download_registry",
+        "write_registry",
+        "admin_registry",
+    }
     assert find_registry(root, None, "Golden Models") == world.registry
     assert find_collection(root, "wandb-registry-Golden Models/classifier") == link.collection
     assert find_version(root, "acme/wandb-registry-Golden Models/classifier:latest")[1] == link
