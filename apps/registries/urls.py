@@ -36,6 +36,11 @@ urlpatterns = [
     ),
     path(registry_settings + "members/add/", views.registry_settings_member_add, name="registry_settings_member_add"),
     path(
+        registry_settings + "members/suggest/",
+        views.registry_settings_member_suggest,
+        name="registry_settings_member_suggest",
+    ),
+    path(
         registry_settings + "members/role/", views.registry_settings_member_role, name="registry_settings_member_role"
     ),
     path(

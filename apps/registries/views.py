@@ -16,6 +16,7 @@ from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
@@ -26,7 +27,7 @@ from apps.audit.models import AuditEvent
 from apps.audit.views import audit_page_context, export_response
 from apps.collections.models import Collection, CollectionTag, Link, LinkAlias
 from apps.collections.services import create_collection, link_version
-from apps.orgs.models import Organization, RegistryUI, Team, UserPreference
+from apps.orgs.models import Membership, Organization, RegistryUI, Team, UserPreference
 from apps.orgs.permissions import ROLE_ORDER, Role, has_perm, held_perms, require, role_from_perms
 from apps.orgs.services import set_registry_ui_preference
 from apps.registries import forms
@@ -498,6 +499,31 @@ def registry_settings(request: HttpRequest, org_slug: str, reg_slug: str) -> Htt
     """Settings: everyone who can view the registry sees them; only admins get the controls."""
     registry = _registry(request, org_slug, reg_slug)
     return render(request, "registries/registry_settings.html", _settings_context(request, registry))
+
+
+SUGGESTIONS = 20
+
+
+@require_GET
+def registry_settings_member_suggest(request: HttpRequest, org_slug: str, reg_slug: str) -> HttpResponse:
+    """`<option>`s for the add-member field: the organization's users or teams whose name contains
+    what was typed (registry admins only, like the form it serves)."""
+    registry = _registry(request, org_slug, reg_slug)
+    require(request.user, "registries.admin_registry", registry)
+    typed = request.GET.get("name", "").strip()[:150]
+    if request.GET.get("kind") == "team":
+        teams = Team.objects.filter(org=registry.org, name__icontains=typed).order_by("name")[:SUGGESTIONS]
+        options = [(team.name, "Team") for team in teams]
+    else:
+        memberships = (
+            Membership.objects.filter(org=registry.org)
+            .filter(Q(user__username__icontains=typed) | Q(user__first_name__icontains=typed))
+            .select_related("user")
+            .order_by("user__username")[:SUGGESTIONS]
+        )
+        options = [(m.user.username, m.user.get_full_name() or m.get_role_display()) for m in memberships]
+    # No request context: the options need none of the page's context processors (and their queries).
+    return HttpResponse(render_to_string("registries/_member_suggestions.html", {"options": options}))
 
 
 def settings_action(form_class, form_name: str, section: str, message: str):

@@ -139,3 +139,28 @@ def test_phone_width_layout(chromium, live_server, world, models_link):
         path=str(__import__("tests.browser.conftest", fromlist=["SCREENSHOTS"]).SCREENSHOTS / "13-phone.png")
     )
     context.close()
+
+
+def test_admin_adds_a_member_from_suggestions(browser_page, screenshot, world):
+    from django.urls import reverse
+
+    from apps.orgs.permissions import direct_role
+
+    page = browser_page
+    log_in(page, "registry_admin")
+    page.goto(reverse("registries:registry_settings", args=[world.org.slug, world.registry.slug]))
+    registry_id = world.registry.pk
+    field = page.get_by_label("Username or team name")
+    field.fill("team_")
+    expect(page.locator("#member-suggestions option")).to_have_count(1)  # typed "team_": team_member
+    assert page.locator("#member-suggestions option").first.get_attribute("value") == "team_member"
+    page.get_by_label("Add a").select_option("team")
+    expect(page.locator("#member-suggestions option")).to_have_count(0)  # no team is called "team_…"
+    page.get_by_label("Add a").select_option("user")
+    field.fill("team_member")
+    page.locator("#id_member_role").select_option("viewer")
+    page.get_by_role("button", name="Add access").click()
+    expect(page.get_by_text("Access granted.").or_(page.get_by_role("status"))).to_be_visible()
+    screenshot("12-member-added-from-suggestions")
+    registry = Registry.objects.get(pk=registry_id)
+    assert direct_role(world["team_member"], registry) == "viewer"

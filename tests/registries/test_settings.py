@@ -225,3 +225,50 @@ def test_settings_action_on_another_orgs_registry_is_404(login, world):
 
 def test_settings_actions_need_post(login, world):
     assert login("registry_admin").get(url(world.registry, "description")).status_code == 405
+
+
+# --- add-member suggestions ---
+
+
+def suggest(client, registry, **params):
+    return client.get(url(registry, "member_suggest"), params, headers={"HX-Request": "true"})
+
+
+@pytest.mark.parametrize(("persona", "status"), statuses(200, writers=403, org_viewers=403))
+def test_member_suggestions_permissions(login, world, persona, status):
+    assert_status(suggest(login(persona), world.registry, name="v"), persona, status)
+
+
+def test_member_suggestions_are_the_orgs_users_and_teams_matching_what_was_typed(login, world):
+    from apps.orgs import services as orgs
+
+    orgs.create_team(actor=world["org_admin"], org=world.org, name="vision-eval")
+    client = login("registry_admin")
+    html = suggest(client, world.registry, kind="user", name="VIEW").content.decode()
+    assert '<option value="viewer">' in html and '<option value="restricted_viewer">' in html
+    assert "member" not in html
+    html = suggest(client, world.registry, kind="user", name="").content.decode()
+    assert '<option value="org_admin">' in html and "outsider" not in html  # only this org's members
+    html = suggest(client, world.registry, kind="team", name="vis").content.decode()
+    assert html.count("<option") == 2 and '<option value="vision-eval">' in html
+    assert suggest(client, world.registry, kind="team", name="zzz").content.decode().strip() == ""
+
+
+@pytest.mark.parametrize("extra", [1, 10])
+def test_member_suggestions_query_count_is_constant(login, world, django_assert_num_queries, extra):
+    from apps.orgs import services as orgs
+    from tests.factories import UserFactory
+
+    for i in range(extra):
+        orgs.add_org_member(
+            actor=world["org_admin"], org=world.org, user=UserFactory(username=f"ann{i}"), role="member"
+        )
+    client = login("registry_admin")
+    # session, user, registry, permissions, suggestions
+    with django_assert_num_queries(5):
+        assert suggest(client, world.registry, name="ann").content.decode().count("<option") == extra
+
+
+def test_settings_page_offers_suggestions_to_admins(login, world):
+    html = login("registry_admin").get(url(world.registry)).content.decode()
+    assert 'list="member-suggestions"' in html and url(world.registry, "member_suggest") in html
