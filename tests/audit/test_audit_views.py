@@ -63,12 +63,13 @@ def test_registry_audit_query_count_is_constant(client, world, django_assert_num
     client.force_login(world["viewer"])
     url = reverse("registries:registry_audit", args=["acme", world.registry.slug])
     client.get(url)  # warm per-process caches (content types, permissions)
-    # session, user, registry (with starred flag), events page, the shell's organizations
-    with django_assert_num_queries(5):
+    # session, user, registry (with starred flag), the viewer's permissions on it, events page, the shell's
+    # organizations
+    with django_assert_num_queries(6):
         client.get(url)
     for i in range(10):
         world.link(version=world.version(content=str(i).encode()))
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(6):
         client.get(url)
 
 
