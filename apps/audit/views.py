@@ -29,10 +29,14 @@ class AuditFilterForm(forms.Form):
     start = forms.DateField(required=False, label="From", widget=forms.DateInput(attrs={"type": "date"}))
     end = forms.DateField(required=False, label="To (inclusive)", widget=forms.DateInput(attrs={"type": "date"}))
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, actions: list[Action] | None = None, **kwargs):
+        """`actions` narrows the Action choices (a History list offers only what can appear in it)."""
         super().__init__(*args, **kwargs)
-        prefixes = sorted({value.split(":")[0] + ":" for value in Action.values})
-        self.fields["action"].choices = [("", "Any action")] + [(p, f"{p}*") for p in prefixes] + list(Action.choices)
+        actions = actions or list(Action)
+        prefixes = sorted({action.value.split(":")[0] + ":" for action in actions})
+        self.fields["action"].choices = (
+            [("", "Any action")] + [(p, f"{p}*") for p in prefixes] + [(a.value, a.label) for a in actions]
+        )
 
     def apply(self, events: AuditEventQuerySet) -> AuditEventQuerySet:
         """The events matching the valid filters (invalid fields are ignored and shown as errors)."""

@@ -17,6 +17,7 @@ from django_htmx.http import HttpResponseClientRedirect
 from apps.artifacts.models import ArtifactVersion, Project, lineage, numeric_metadata, render_markdown
 from apps.artifacts.views import entries_page, file_response, file_rows, thumbnail_response
 from apps.audit.models import Action, AuditEvent
+from apps.audit.views import AuditFilterForm
 from apps.collections import services
 from apps.collections.forms import AliasForm, DeleteCollectionForm, DescriptionForm, LinkToRegistryForm, TagForm
 from apps.collections.models import Collection, Link, aliases_by_link, events_page, links_page, tags_by_version
@@ -217,8 +218,11 @@ def _collection_context(request: HttpRequest, collection: Collection, **override
     # filtering by collection again keeps SQLite on the primary key instead of the whole index.
     table = Link.objects.for_table().annotate(source_visible=source_visible)
     links, next_before = links_page(collection.links.all(), table, before, PAGE_SIZE)
+    history_form = _history_form(request)
     events, next_event = events_page(
-        AuditEvent.objects.for_collection(collection.pk), _int(request.GET.get("history_before")), HISTORY_PAGE_SIZE
+        history_form.apply(AuditEvent.objects.for_collection(collection.pk)),
+        _int(request.GET.get("history_before")),
+        HISTORY_PAGE_SIZE,
     )
     compare = _compare(collection, request.GET.getlist("compare"))
     perms, protected = _perms(request.user, registry), _protected(registry)
@@ -237,6 +241,7 @@ def _collection_context(request: HttpRequest, collection: Collection, **override
         "next_before": next_before,
         "compare": compare,
         "history": _history(events),
+        "history_form": history_form,
         "next_event": next_event,
         "tag_form": TagForm(),
         "description_form": DescriptionForm(initial={"description": collection.description}),
@@ -393,10 +398,38 @@ def _history_tab(request: HttpRequest, link: Link, context: dict) -> dict:
     seen = Q(registry_pk__in=Registry.objects.visible_to(request.user).values("pk"))
     if _visible_projects(request.user, [link.version]):
         seen |= Q(registry_pk__isnull=True)
+    history_form = _history_form(request)
     events, next_event = events_page(
-        AuditEvent.objects.filter(seen, version_pk=link.version_id), _int(request.GET.get("history_before")), 25
+        history_form.apply(AuditEvent.objects.filter(seen, version_pk=link.version_id)),
+        _int(request.GET.get("history_before")),
+        25,
     )
-    return {"history": _history(events), "next_event": next_event}
+    return {"history": _history(events), "history_form": history_form, "next_event": next_event}
+
+
+# What a collection's or a version's History can hold (describe_event words each of them).
+HISTORY_ACTIONS = [
+    Action.COLLECTION_CREATE,
+    Action.COLLECTION_LINK,
+    Action.COLLECTION_UNLINK,
+    Action.COLLECTION_RENAME,
+    Action.COLLECTION_UPDATE,
+    Action.COLLECTION_ADD_TAG,
+    Action.COLLECTION_REMOVE_TAG,
+    Action.ALIAS_ADD,
+    Action.ALIAS_REMOVE,
+    Action.VERSION_ADD_TAG,
+    Action.VERSION_REMOVE_TAG,
+    Action.VERSION_UPDATE,
+    Action.ARTIFACT_CREATE,
+    Action.ARTIFACT_COMMIT,
+    Action.RUN_USE_ARTIFACT,
+]
+
+
+def _history_form(request: HttpRequest) -> AuditFilterForm:
+    """The audit pages' filters (actor, action) for a History list, as `history-<field>` parameters."""
+    return AuditFilterForm(request.GET or None, prefix="history", actions=HISTORY_ACTIONS)
 
 
 LINEAGE_COLUMN, LINEAGE_ROW, NODE_W, NODE_H = 230, 58, 190, 42

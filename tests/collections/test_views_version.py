@@ -535,3 +535,24 @@ def test_files_tab_query_count_is_constant(client, world, django_assert_num_quer
     # session, user, link, 2 guardian perms, protected aliases, aliases held, entries page, shell orgs.
     with django_assert_num_queries(8):
         assert client.get(page, {"tab": "files"}).status_code == 200
+
+
+def test_history_tab_filters_by_action_and_actor(client, world, link):
+    services.add_version_tag(actor=world["member"], link=link, tag="gold")
+    services.add_version_tag(actor=world["org_admin"], link=link, tag="silver")
+    client.force_login(world["team_member"])
+    page = url("version_detail", link)
+    body = client.get(page, {"tab": "history", "history-action": "version:add_tag"}).content.decode()
+    assert "tagged v0 “gold”" in body and "tagged v0 “silver”" in body and "linked v0" not in body
+    body = client.get(page, {"tab": "history", "history-actor": "member"}).content.decode()
+    assert "“gold”" in body and "“silver”" not in body
+    body = client.get(page, {"tab": "history", "history-actor": "nobody"}).content.decode()
+    assert "No events match these filters." in body
+    # htmx: the tab panel alone, with its filters kept on the way
+    html = client.get(
+        page,
+        {"tab": "history", "history-action": "version:"},
+        headers={"HX-Request": "true", "HX-Target": "version-tab"},
+    ).content.decode()
+    assert not html.lstrip().startswith("<!doctype") and "“gold”" in html and "linked v0" not in html
+    assert 'name="tab" value="history"' in html
