@@ -20,7 +20,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
-from django_htmx.http import HttpResponseClientRedirect
+from django_htmx.http import HttpResponseClientRedirect, HttpResponseClientRefresh
 
 from apps.artifacts.models import VersionTag
 from apps.audit.models import AuditEvent
@@ -356,6 +356,8 @@ def registry_star(request: HttpRequest, org_slug: str, reg_slug: str) -> HttpRes
         registry_services.star_registry(actor=request.user, registry=registry)
     else:
         registry_services.unstar_registry(actor=request.user, registry=registry)
+    if request.POST.get("from") == "landing":  # a landing card: the registry moves in or out of Starred
+        return HttpResponseClientRefresh() if request.htmx else redirect("registries:landing", registry.org.slug)
     if not request.htmx:
         return redirect(registry)
     context = {"org": registry.org, "registry": registry, "is_starred": starred}

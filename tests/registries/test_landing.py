@@ -56,6 +56,24 @@ def test_landing_shows_starred_registries_first(login, world):
     assert html.index("Golden Models") < html.index("Datasets")
 
 
+def test_landing_cards_star_and_unstar(login, world):
+    from apps.registries.models import Star
+
+    client = login("member")
+    html = client.get(landing_url()).content.decode()
+    assert 'aria-label="Star Golden Models"' in html and 'aria-pressed="false"' in html
+    star = reverse("registries:registry_star", args=[world.org.slug, world.registry.slug])
+    response = client.post(star, {"starred": "1", "from": "landing"})
+    assert (response.status_code, response["Location"]) == (302, landing_url())
+    assert Star.objects.filter(user=world["member"], registry=world.registry).exists()
+    html = client.get(landing_url()).content.decode()
+    assert 'aria-label="Unstar Golden Models"' in html
+    assert html.index("Starred") < html.index("Golden Models") < html.index("Other registries")
+    response = client.post(star, {"starred": "0", "from": "landing"}, headers={"HX-Request": "true"})
+    assert response.headers["HX-Refresh"] == "true"  # the page re-sorts its sections
+    assert not Star.objects.filter(user=world["member"], registry=world.registry).exists()
+
+
 def test_landing_has_empty_states(login, world):
     html = login("viewer").get(landing_url()).content.decode()
     assert "No collections yet" in html
