@@ -33,6 +33,7 @@ from apps.artifacts.services import (
 )
 from apps.artifacts.storage import CHUNK, get_store, unsign_download, unsign_upload
 from apps.orgs.models import Team
+from apps.registries.search import keyset_page
 
 router = Router(tags=["artifacts"])
 
@@ -247,8 +248,6 @@ class SourceVersionPage(BaseModel):
 @router.get("/projects", response=ProjectPage)
 def project_list(request: HttpRequest, team: str | None = None, cursor: str | None = None, per_page: int = 50) -> dict:
     """Projects of the caller's teams (every project of orgs they administer), by name."""
-    from apps.registries.search import keyset_page
-
     projects = Project.objects.visible_to(request.user).select_related("team")
     if team:
         projects = projects.filter(team__name=team)
@@ -276,8 +275,6 @@ def project_versions(
     per_page: int = 50,
 ) -> dict:
     """Committed source versions logged to a project (`name=` narrows to one artifact), newest first."""
-    from apps.registries.search import keyset_page
-
     found = _project(request.user, f"{team}/{project}", create=False)
     versions = ArtifactVersion.objects.filter(sequence__project=found, state=VersionState.COMMITTED)
     if name:

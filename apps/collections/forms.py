@@ -92,7 +92,7 @@ class LinkToRegistryForm(ServiceForm):
         # A friendly message in place of a 403 the dialog could not show; link_version still decides.
         registry, aliases = self.cleaned_data.get("registry"), self.cleaned_data.get("aliases") or []
         if registry and aliases and not has_perm(self.user, "registries.admin_registry", registry):
-            protected = sorted(set(aliases) & set(registry.protected_aliases.values_list("alias", flat=True)))
+            protected = sorted(set(aliases) & registry.protected_alias_names())
             if protected:
                 self.add_error("aliases", f"Only registry admins can apply protected aliases: {', '.join(protected)}.")
         return self.cleaned_data

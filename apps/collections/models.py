@@ -275,9 +275,7 @@ def _in_orgs(user, rows: models.QuerySet, org_field: str, org: str | None) -> mo
 
 
 def _viewable(user, rows, registry_of) -> list:
-    from apps.orgs.permissions import has_perm
-
-    return [row for row in rows if has_perm(user, "registries.view_registry", registry_of(row))]
+    return [row for row in rows if registry_of(row).is_visible_to(user)]
 
 
 def find_registry(user, org: str | None, name: str) -> Registry | None:

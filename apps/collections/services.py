@@ -42,10 +42,6 @@ def _audit(actor, collection: Collection, action: Action, data=None, target=None
     )
 
 
-def _protected(registry: Registry) -> set[str]:
-    return set(registry.protected_aliases.values_list("alias", flat=True))
-
-
 def _clean_description(description: str) -> str:
     description = description or ""
     if len(description) > DESCRIPTION_MAX:
@@ -107,7 +103,7 @@ def _move_alias(collection: Collection, link: Link, alias: str) -> tuple[LinkAli
 def _check_protected(actor, registry: Registry, aliases, message: str) -> None:
     """Protected aliases need a registry admin (admins skip reading the list)."""
     if aliases and not _is_admin(actor, registry):
-        protected = _protected(registry) & set(aliases)
+        protected = registry.protected_alias_names() & set(aliases)
         if protected:
             raise PermissionDenied(message.format(", ".join(sorted(protected))))
 
@@ -218,7 +214,7 @@ def unlink_version(*, actor, link: Link) -> None:
     registry = collection.registry
     require(actor, "registries.write_registry", registry)
     held = set(link.aliases.values_list("alias", flat=True))
-    if held & _protected(registry) and not _is_admin(actor, registry):
+    if held & registry.protected_alias_names() and not _is_admin(actor, registry):
         raise PermissionDenied("This version holds a protected alias; only registry admins can unlink it.")
     collection = Collection.objects.select_for_update().get(pk=collection.pk)
     _audit(
@@ -391,7 +387,7 @@ def delete_collection(*, actor, collection: Collection) -> None:
     """Delete a collection and its links (source versions stay). Protected versions need an admin."""
     registry = collection.registry
     require(actor, "registries.write_registry", registry)
-    protected = _protected(registry)
+    protected = registry.protected_alias_names()
     if protected and collection.aliases.filter(alias__in=protected).exists() and not _is_admin(actor, registry):
         raise PermissionDenied(
             "A version in this collection holds a protected alias; only registry admins can delete it."

@@ -45,10 +45,6 @@ def _perms(user, registry: Registry) -> dict[str, bool]:
     }
 
 
-def _protected(registry: Registry) -> set[str]:
-    return set(registry.protected_aliases.values_list("alias", flat=True))
-
-
 def _visible_projects(user, versions) -> set[int]:
     """Which source projects the user may open, so source links never lead to a 404."""
     ids = {version.sequence.project_id for version in versions}
@@ -81,7 +77,7 @@ def _visible_or_404(user, obj, registry: Registry):
     Checked with the user's registry permissions (one query, which the page's own checks reuse)
     rather than visibility subqueries in the lookup, which cost more to build than to run.
     """
-    if not has_perm(user, "registries.view_registry", registry):
+    if not registry.is_visible_to(user):
         raise Http404(f"No {type(obj).__name__} matches the given query.")
     return obj
 
@@ -225,7 +221,7 @@ def _collection_context(request: HttpRequest, collection: Collection, **override
         HISTORY_PAGE_SIZE,
     )
     compare = _compare(collection, request.GET.getlist("compare"))
-    perms, protected = _perms(request.user, registry), _protected(registry)
+    perms, protected = _perms(request.user, registry), registry.protected_alias_names()
     context = {
         "org": registry.org,
         "registry": registry,
@@ -564,7 +560,7 @@ TAB_BUILDERS = {
 def _version_context(request: HttpRequest, link: Link, tab: str = "version", **overrides) -> dict:
     collection = link.collection
     registry = collection.registry
-    perms, protected = _perms(request.user, registry), _protected(registry)
+    perms, protected = _perms(request.user, registry), registry.protected_alias_names()
     held = list(link.aliases.values_list("alias", flat=True))
     context = {
         "org": registry.org,
@@ -616,7 +612,7 @@ def _locked_aliases(user, registry: Registry) -> frozenset[str]:
     """Protected aliases this user may not apply (none for registry admins)."""
     if has_perm(user, "registries.admin_registry", registry):
         return frozenset()
-    return frozenset(_protected(registry))
+    return frozenset(registry.protected_alias_names())
 
 
 @require_POST

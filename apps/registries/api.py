@@ -234,21 +234,17 @@ class ProtectedAliasIn(Schema):
     alias: str
 
 
-def _protected_aliases(registry: Registry) -> list[str]:
-    return sorted(registry.protected_aliases.values_list("alias", flat=True))
-
-
 @router.get("/registries/{org}/{name}/protected-aliases", response=list[str])
 def protected_alias_list(request: HttpRequest, org: str, name: str):
     """Aliases only registry admins may apply or remove (e.g. `production`)."""
-    return _protected_aliases(get_registry(request.user, org, name))
+    return sorted(get_registry(request.user, org, name).protected_alias_names())
 
 
 @router.post("/registries/{org}/{name}/protected-aliases", response={201: list[str]})
 def protected_alias_add(request: HttpRequest, org: str, name: str, payload: ProtectedAliasIn):
     registry = get_registry(request.user, org, name)
     services.declare_protected_alias(actor=request.user, registry=registry, alias=payload.alias)
-    return Status(201, _protected_aliases(registry))
+    return Status(201, sorted(registry.protected_alias_names()))
 
 
 @router.delete("/registries/{org}/{name}/protected-aliases", response=list[str])
@@ -256,7 +252,7 @@ def protected_alias_remove(request: HttpRequest, org: str, name: str, alias: str
     """Stop protecting an alias; versions that hold it keep it as an ordinary alias."""
     registry = get_registry(request.user, org, name)
     services.remove_protected_alias(actor=request.user, registry=registry, alias=alias)
-    return _protected_aliases(registry)
+    return sorted(registry.protected_alias_names())
 
 
 # --- Stars ---

@@ -8,6 +8,7 @@ from django.urls import reverse
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
 from apps.orgs.models import Organization
+from apps.orgs.permissions import has_perm
 
 REGISTRY_PREFIX = "wandb-registry-"
 REGISTRY_NAME_MAX = 113  # the full project name `wandb-registry-<name>` is at most 128
@@ -110,6 +111,15 @@ class Registry(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("registries:registry_detail", args=[self.org.slug, self.slug])
+
+    def is_visible_to(self, user) -> bool:
+        """The one-object form of `Registry.objects.visible_to(user)`, answered from the request's
+        permission read (orgs.permissions.held_perms), which later checks reuse."""
+        return has_perm(user, "registries.view_registry", self)
+
+    def protected_alias_names(self) -> set[str]:
+        """The aliases only this registry's admins may apply or remove (one query)."""
+        return set(self.protected_aliases.values_list("alias", flat=True))
 
     @property
     def full_name(self) -> str:

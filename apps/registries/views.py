@@ -71,7 +71,7 @@ def _registry(request: HttpRequest, org_slug: str, reg_slug: str) -> Registry:
     registry = get_object_or_404(
         Registry.objects.with_starred(request.user).select_related("org", "owner"), org__slug=org_slug, slug=reg_slug
     )
-    if not has_perm(request.user, "registries.view_registry", registry):
+    if not registry.is_visible_to(request.user):
         raise Http404("No Registry matches the given query.")
     return registry
 
