@@ -1,14 +1,15 @@
 """Benchmark the API: link and alias calls, path resolution, a cursor walk, and file throughput.
 
-Usage: .venv/bin/python bench/api.py [--links 10000] [--samples 200] [--file-mb 1024]
+Usage: .venv/bin/python bench/api.py [--links 10000] [--samples 200] [--file-mb 1024] [--rounds 3]
 Builds its data in a throwaway SQLite file (or DATABASE_URL) and prints JSON figures.
-Server times are measured in-process through Django's full request stack (middleware, auth,
-handler, JSON); throughput goes over real HTTP to gunicorn and is compared with `cp`.
+Server times are measured in-process through Django's WSGI handler (request signals, middleware,
+auth, view, JSON), as gunicorn calls it; throughput goes over real HTTP to gunicorn and is compared with `cp`.
 """
 
 import argparse
 import hashlib
 import http.client
+import io
 import json
 import os
 import shutil
@@ -19,7 +20,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -38,7 +39,6 @@ django.setup()
 from django.contrib.auth import get_user_model  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
-from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
 REGISTRY = "bench/wandb-registry-Big"
@@ -87,31 +87,59 @@ def build(links: int, samples: int):
     return admin, versions[links:], key
 
 
-def measure_api(client: Client, admin, spare_versions, links: int) -> dict:
+class WsgiClient:
+    """Calls Django's WSGI handler directly: the server's own work per request (request signals and
+    connection handling included, as under gunicorn) without sockets or the test client's extras."""
+
+    def __init__(self, key: str):
+        from django.core.handlers.wsgi import WSGIHandler
+
+        self.handler, self.key = WSGIHandler(), key
+
+    def __call__(self, method: str, path: str, body: dict | None = None, query: dict | None = None):
+        data = json.dumps(body).encode() if body is not None else b""
+        environ = {
+            "REQUEST_METHOD": method,
+            "PATH_INFO": path,
+            "QUERY_STRING": urlencode(query or {}),
+            "SERVER_NAME": "127.0.0.1",
+            "SERVER_PORT": "80",
+            "SERVER_PROTOCOL": "HTTP/1.1",
+            "REMOTE_ADDR": "127.0.0.1",
+            "HTTP_HOST": "127.0.0.1",
+            "HTTP_AUTHORIZATION": f"Bearer {self.key}",
+            "CONTENT_TYPE": "application/json",
+            "CONTENT_LENGTH": str(len(data)),
+            "wsgi.input": io.BytesIO(data),
+            "wsgi.errors": sys.stderr,
+            "wsgi.url_scheme": "http",
+            "wsgi.version": (1, 0),
+            "wsgi.multithread": False,
+            "wsgi.multiprocess": True,
+            "wsgi.run_once": False,
+        }
+        statuses = []
+        content = b"".join(self.handler(environ, lambda status, headers: statuses.append(status)))
+        return int(statuses[0][:3]), json.loads(content)
+
+
+def measure_api(client: WsgiClient, admin, spare_versions, links: int) -> dict:
     from apps.collections.models import find_version
 
     link_times = []
     for version in spare_versions:
         started = time.perf_counter()
-        response = client.post(
-            "/api/v1/links",
-            {"version_id": version.pk, "target_path": f"{REGISTRY}/big"},
-            content_type="application/json",
-        )
+        status, body = client("POST", "/api/v1/links", {"version_id": version.pk, "target_path": f"{REGISTRY}/big"})
         link_times.append(time.perf_counter() - started)
-        assert response.status_code == 201, response.content
+        assert status == 201, body
     alias_times = []
     for i in range(len(spare_versions)):
         started = time.perf_counter()
-        response = client.post(
-            "/api/v1/aliases",
-            {"path": f"{REGISTRY}/big:v{(i * 37) % links}", "alias": "candidate"},
-            content_type="application/json",
+        status, body = client(
+            "POST", "/api/v1/aliases", {"path": f"{REGISTRY}/big:v{(i * 37) % links}", "alias": "candidate"}
         )
         alias_times.append(time.perf_counter() - started)
-        assert response.status_code == 200, response.content
-    # Count right away: CaptureQueriesContext reads the connection's log lazily, and the next
-    # request clears it.
+        assert status == 200, body
     with CaptureQueriesContext(connection) as captured:
         assert find_version(admin, f"{REGISTRY}/big:production") is not None
     resolve_queries = len(captured)
@@ -120,7 +148,8 @@ def measure_api(client: Client, admin, spare_versions, links: int) -> dict:
         params = {"per_page": 100, "collection_filter": json.dumps({"name": "big"})}
         if cursor:
             params["cursor"] = cursor
-        body = client.get("/api/v1/versions", params).json()
+        status, body = client("GET", "/api/v1/versions", query=params)
+        assert status == 200, body
         pages, seen, cursor = pages + 1, seen + len(body["items"]), body["next_cursor"]
         if not cursor:
             break
@@ -181,6 +210,7 @@ def _through_the_client(port: int, key: str, source: Path, size_mb: int) -> dict
     with source.open("rb") as src, other.open("wb") as out:
         out.write(b"client")  # shifts every block: a new blob
         shutil.copyfileobj(src, out, MB)
+    subprocess.run(["sync"], check=False)
     client = RegistryClient(base_url=f"http://127.0.0.1:{port}", api_key=key)
     started = time.perf_counter()
     version = client.log_artifact(other, name="big-client", type="model", project="bench-team/p", progress=False)
@@ -196,26 +226,69 @@ def _through_the_client(port: int, key: str, source: Path, size_mb: int) -> dict
     }
 
 
-def measure_throughput(key: str, size_mb: int) -> dict:
-    """Upload and download one big file over HTTP through gunicorn; compare with `cp` + `sync`."""
-    source = Path(tmp) / "big.bin"
-    sha = hashlib.sha256()
-    block = os.urandom(MB)
-    with source.open("wb") as out:
+def _write_source(path: Path, size_mb: int, variant: int) -> str:
+    """A file of distinct 1 MiB blocks (a new blob for every `variant`); returns its SHA-256."""
+    sha, block = hashlib.sha256(), os.urandom(MB)
+    with path.open("wb") as out:
         for i in range(size_mb):
-            chunk = block[i % 251 :] + block[: i % 251]  # distinct blocks without generating GBs of randomness
+            chunk = bytes([variant]) + block[i % 251 + 1 :] + block[: i % 251]
             sha.update(chunk)
             out.write(chunk)
-    size = size_mb * MB
-    cp_runs = []
-    for _ in range(3):  # the disk and page cache vary run to run: compare with the median of three
-        started = time.perf_counter()
-        subprocess.run(["cp", str(source), str(Path(tmp) / "copy.bin")], check=True)
-        subprocess.run(["sync"], check=False)
-        cp_runs.append(time.perf_counter() - started)
-        (Path(tmp) / "copy.bin").unlink()
-    cp_seconds = statistics.median(cp_runs)
+    subprocess.run(["sync"], check=False)
+    return sha.hexdigest()
 
+
+def _cp_seconds(source: Path) -> float:
+    started = time.perf_counter()
+    subprocess.run(["cp", str(source), str(Path(tmp) / "copy.bin")], check=True)
+    subprocess.run(["sync"], check=False)
+    seconds = time.perf_counter() - started
+    (Path(tmp) / "copy.bin").unlink()
+    return seconds
+
+
+def _upload_download(port: int, key: str, source: Path, sha256: str, size: int, name: str) -> tuple[float, float]:
+    """Seconds to PUT the file to its upload URL, and to GET it back into a file and `sync`."""
+    body = {"project": "bench-team/p", "name": name, "type": "model"}
+    body["files"] = [{"path": "big.bin", "sha256": sha256, "size": size}]
+    conn, response = _request(port, "POST", "/api/v1/artifacts", key, body)
+    created = json.loads(response.read())
+    conn.close()
+    started = time.perf_counter()
+    with source.open("rb") as handle:
+        conn, response = _request(port, "PUT", created["uploads"][0]["url"], body=handle, length=size)
+        response.read()
+        assert response.status == 204, response.status
+        conn.close()
+    upload_seconds = time.perf_counter() - started
+    conn, response = _request(port, "POST", f"/api/v1/artifacts/{created['version']['id']}/commit", key)
+    assert response.status == 200, response.read()
+    conn.close()
+    path = quote(f"bench-team/p/{name}:latest", safe="")
+    conn, response = _request(port, "GET", f"/api/v1/artifacts/resolve?path={path}", key)
+    url = json.loads(response.read())["files"][0]["url"]
+    conn.close()
+    target = Path(tmp) / "download.bin"
+    started = time.perf_counter()
+    conn, response = _request(port, "GET", url)
+    with target.open("wb") as out:
+        while chunk := response.read(MB):
+            out.write(chunk)
+    conn.close()
+    subprocess.run(["sync"], check=False)
+    download_seconds = time.perf_counter() - started
+    target.unlink()
+    return upload_seconds, download_seconds
+
+
+def measure_throughput(key: str, size_mb: int, rounds: int) -> dict:
+    """Upload and download one big file over HTTP through gunicorn, against `cp` + `sync` of the same file.
+
+    This machine's disk speed drifts by 2x within minutes, so each round times `cp`, an upload and a
+    download back to back on fresh bytes, and the ratios are taken per round (then the median).
+    """
+    source = Path(tmp) / "big.bin"
+    size = size_mb * MB
     port = _free_port()
     # The production server (README "Production"): one sync gunicorn worker, so its memory is one process's.
     server = subprocess.Popen(
@@ -225,6 +298,7 @@ def measure_throughput(key: str, size_mb: int) -> dict:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+    cp, up, down = [], [], []
     try:
         for _ in range(100):
             try:
@@ -237,34 +311,12 @@ def measure_throughput(key: str, size_mb: int) -> dict:
         conn.close()
         worker = _gunicorn_worker(server.pid)
         rss_before = _peak_rss_mb(worker)
-        manifest = {"path": "big.bin", "sha256": sha.hexdigest(), "size": size}
-        body = {"project": "bench-team/p", "name": "big", "type": "model", "files": [manifest]}
-        conn, response = _request(port, "POST", "/api/v1/artifacts", key, body)
-        created = json.loads(response.read())
-        conn.close()
-        upload = created["uploads"][0]
-        started = time.perf_counter()
-        with source.open("rb") as handle:
-            conn, response = _request(port, "PUT", upload["url"], body=handle, length=size)
-            response.read()
-            assert response.status == 204, response.status
-            conn.close()
-        upload_seconds = time.perf_counter() - started
-        conn, response = _request(port, "POST", f"/api/v1/artifacts/{created['version']['id']}/commit", key)
-        assert response.status == 200, response.read()
-        conn.close()
-        path = quote("bench-team/p/big:latest", safe="")
-        conn, response = _request(port, "GET", f"/api/v1/artifacts/resolve?path={path}", key)
-        url = json.loads(response.read())["files"][0]["url"]
-        conn.close()
-        started = time.perf_counter()
-        conn, response = _request(port, "GET", url)
-        with (Path(tmp) / "download.bin").open("wb") as out:
-            while chunk := response.read(MB):
-                out.write(chunk)
-        conn.close()
-        subprocess.run(["sync"], check=False)
-        download_seconds = time.perf_counter() - started
+        for round_ in range(rounds):
+            sha256 = _write_source(source, size_mb, round_)
+            cp.append(_cp_seconds(source))
+            upload_seconds, download_seconds = _upload_download(port, key, source, sha256, size, f"big{round_}")
+            up.append(upload_seconds)
+            down.append(download_seconds)
         client_figures = _through_the_client(port, key, source, size_mb)
         rss_after = _peak_rss_mb(worker)
     finally:
@@ -272,9 +324,12 @@ def measure_throughput(key: str, size_mb: int) -> dict:
         server.wait(timeout=10)
     return {
         "file_mb": size_mb,
-        "cp_mb_per_s": round(size_mb / cp_seconds),
-        "upload_mb_per_s": round(size_mb / upload_seconds),
-        "download_mb_per_s": round(size_mb / download_seconds),
+        "rounds": rounds,
+        "cp_mb_per_s": [round(size_mb / s) for s in cp],
+        "upload_mb_per_s": [round(size_mb / s) for s in up],
+        "download_mb_per_s": [round(size_mb / s) for s in down],
+        "upload_vs_cp_median": round(statistics.median(c / u for c, u in zip(cp, up, strict=True)), 2),
+        "download_vs_cp_median": round(statistics.median(c / d for c, d in zip(cp, down, strict=True)), 2),
         **client_figures,
         "server_peak_rss_mb_before": rss_before,
         "server_peak_rss_mb_after": rss_after,
@@ -287,16 +342,16 @@ def main() -> None:
     parser.add_argument("--links", type=int, default=10_000)
     parser.add_argument("--samples", type=int, default=200)
     parser.add_argument("--file-mb", type=int, default=1024)
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     call_command("migrate", verbosity=0)
     started = time.perf_counter()
     admin, spare, key = build(args.links, args.samples)
     figures = {"database": connection.vendor, "links_in_collection": args.links}
     figures["build_seconds"] = round(time.perf_counter() - started, 1)
-    client = Client(headers={"Authorization": f"Bearer {key}"})
-    figures.update(measure_api(client, admin, spare, args.links))
+    figures.update(measure_api(WsgiClient(key), admin, spare, args.links))
     if args.file_mb:
-        figures.update(measure_throughput(key, args.file_mb))
+        figures.update(measure_throughput(key, args.file_mb, args.rounds))
     shutil.rmtree(tmp, ignore_errors=True)
     print(json.dumps(figures, indent=2))
 

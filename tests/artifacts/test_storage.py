@@ -36,6 +36,28 @@ def test_put_verifies_and_stores_content_addressed(store):
         assert handle.read() == data
 
 
+def test_put_starts_writing_big_uploads_to_disk_as_they_arrive(store, monkeypatch):
+    """Each WRITEBACK_EVERY bytes the kernel is asked to start writing the range just received, so the
+    final fsync does not write the whole file while the client waits; the blob is intact."""
+    import os
+
+    from apps.artifacts import storage
+
+    monkeypatch.setattr(storage, "WRITEBACK_EVERY", 2 * storage.CHUNK)
+    advised, real = [], os.posix_fadvise
+    monkeypatch.setattr(
+        os,
+        "posix_fadvise",
+        lambda fd, offset, length, advice: advised.append((offset, length, advice)) or real(fd, offset, length, advice),
+    )
+    data = bytes(range(256)) * (storage.CHUNK // 256) * 5 + b"tail"  # five chunks and a bit
+    digest, _, size = store.put(io.BytesIO(data), expected_sha256=sha(data), size=len(data))
+    chunk = storage.CHUNK
+    assert advised == [(0, 2 * chunk, os.POSIX_FADV_DONTNEED), (2 * chunk, 2 * chunk, os.POSIX_FADV_DONTNEED)]
+    with store.open(digest) as handle:
+        assert handle.read() == data and size == len(data)
+
+
 @pytest.mark.parametrize(("expected", "size"), [("0" * 64, None), (None, 3), (None, 100)])
 def test_put_refuses_wrong_digest_or_size_and_leaves_nothing(store, expected, size):
     data = b"0123456789"
