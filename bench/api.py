@@ -33,6 +33,7 @@ os.environ.setdefault("REGISTRY_VAR_DIR", tmp)
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "registry_site.settings")
 
 import django  # noqa: E402
+import machine  # noqa: E402  (bench/machine.py, beside this script)
 
 django.setup()
 
@@ -126,6 +127,13 @@ class WsgiClient:
 def measure_api(client: WsgiClient, admin, spare_versions, links: int) -> dict:
     from apps.collections.models import find_version
 
+    # The floor: an authenticated call that reads nothing else (key lookup, middleware, ninja, JSON).
+    noop_times = []
+    for _ in range(len(spare_versions)):
+        started = time.perf_counter()
+        status, body = client("GET", "/api/v1/viewer")
+        noop_times.append(time.perf_counter() - started)
+        assert status == 200, body
     link_times = []
     for version in spare_versions:
         started = time.perf_counter()
@@ -155,6 +163,7 @@ def measure_api(client: WsgiClient, admin, spare_versions, links: int) -> dict:
             break
     walk_seconds = time.perf_counter() - started
     return {
+        "authenticated_noop_ms_median": median_ms(noop_times),
         "link_call_ms_median": median_ms(link_times),
         "link_call_ms_p95": round(sorted(link_times)[int(len(link_times) * 0.95)] * 1000, 2),
         "alias_change_ms_median": median_ms(alias_times),
@@ -347,7 +356,7 @@ def main() -> None:
     call_command("migrate", verbosity=0)
     started = time.perf_counter()
     admin, spare, key = build(args.links, args.samples)
-    figures = {"database": connection.vendor, "links_in_collection": args.links}
+    figures = {"database": connection.vendor, **machine.reference(), "links_in_collection": args.links}
     figures["build_seconds"] = round(time.perf_counter() - started, 1)
     figures.update(measure_api(WsgiClient(key), admin, spare, args.links))
     if args.file_mb:

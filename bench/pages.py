@@ -27,6 +27,7 @@ os.environ.setdefault("REGISTRY_VAR_DIR", tmp)
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "registry_site.settings")
 
 import django  # noqa: E402
+import machine  # noqa: E402  (bench/machine.py, beside this script)
 
 django.setup()
 
@@ -190,6 +191,7 @@ def main() -> None:
     }
     figures = {
         "database": settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1],
+        **machine.reference(),
         "links": args.links,
         "requests_per_page": args.requests,
         "build_seconds": round(build_seconds, 1),

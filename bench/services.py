@@ -22,6 +22,7 @@ os.environ.setdefault("REGISTRY_VAR_DIR", tmp)
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "registry_site.settings")
 
 import django  # noqa: E402
+import machine  # noqa: E402  (bench/machine.py, beside this script)
 
 django.setup()
 
@@ -84,6 +85,7 @@ def main() -> None:
         json.dumps(
             {
                 "database": connection.vendor,
+                **machine.reference(),
                 "links_in_collection": args.links,
                 "build_seconds": round(build_seconds, 1),
                 "link_version_ms_median": round(statistics.median(link_times) * 1000, 2),

@@ -137,7 +137,7 @@ AUTH_PASSWORD_VALIDATORS = [
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
-USE_I18N = True
+USE_I18N = False  # English only: no translation lookup for every number and date a page renders
 USE_TZ = True
 
 STATIC_URL = "static/"
