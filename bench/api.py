@@ -1,6 +1,6 @@
 """Benchmark the API: link and alias calls, path resolution, a cursor walk, and file throughput.
 
-Usage: .venv/bin/python bench/api.py [--links 10000] [--samples 200] [--file-mb 1024] [--rounds 3]
+Usage: .venv/bin/python bench/api.py [--links 10000] [--samples 200] [--file-mb 1024] [--rounds 3] [--breakdown]
 Builds its data in a throwaway SQLite file (or DATABASE_URL) and prints JSON figures.
 Server times are measured in-process through Django's WSGI handler (request signals, middleware,
 auth, view, JSON), as gunicorn calls it; throughput goes over real HTTP to gunicorn and is compared with `cp`.
@@ -172,6 +172,38 @@ def measure_api(client: WsgiClient, admin, spare_versions, links: int) -> dict:
         "cursor_walk_pages": pages,
         "cursor_walk_seconds": round(walk_seconds, 2),
     }
+
+
+def _bucket(filename: str, name: str) -> str:
+    if filename == "~" and any(word in name for word in ("execute", "fetch", "commit", "sqlite3", "psycopg")):
+        return "sql_in_the_driver"
+    if "/django/db/" in filename:
+        return "orm_building_and_rows"
+    if "/ninja/" in filename or "pydantic" in filename or "pydantic" in name:
+        return "ninja_and_pydantic"
+    if "/django/" in filename or "/django_htmx/" in filename or "/whitenoise/" in filename:
+        return "django_request_stack"
+    if "/apps/" in filename or "/registry_site/" in filename:
+        return "our_code"
+    return "builtins_and_stdlib (called mostly by the ORM)"
+
+
+def link_time_breakdown(client: WsgiClient, versions) -> dict:
+    """Where a link call's time goes, as shares of profiled time (cProfile inflates Python-heavy parts)."""
+    import cProfile
+    import pstats
+
+    profile = cProfile.Profile()
+    profile.enable()
+    for version in versions:
+        client("POST", "/api/v1/links", {"version_id": version.pk, "target_path": f"{REGISTRY}/big"})
+    profile.disable()
+    totals: dict[str, float] = {}
+    for (filename, _, name), (_, _, tottime, _, _) in pstats.Stats(profile).stats.items():
+        bucket = _bucket(filename, name)
+        totals[bucket] = totals.get(bucket, 0.0) + tottime
+    whole = sum(totals.values())
+    return {bucket: round(100 * t / whole, 1) for bucket, t in sorted(totals.items(), key=lambda kv: -kv[1])}
 
 
 def _free_port() -> int:
@@ -352,13 +384,19 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=200)
     parser.add_argument("--file-mb", type=int, default=1024)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--breakdown", action="store_true", help="also profile link calls by layer (percent)")
     args = parser.parse_args()
     call_command("migrate", verbosity=0)
     started = time.perf_counter()
-    admin, spare, key = build(args.links, args.samples)
+    admin, spare, key = build(args.links, args.samples + (100 if args.breakdown else 0))
     figures = {"database": connection.vendor, **machine.reference(), "links_in_collection": args.links}
     figures["build_seconds"] = round(time.perf_counter() - started, 1)
-    figures.update(measure_api(WsgiClient(key), admin, spare, args.links))
+    client = WsgiClient(key)
+    if args.breakdown:
+        spare, profiled = spare[:-100], spare[-100:]
+    figures.update(measure_api(client, admin, spare, args.links))
+    if args.breakdown:
+        figures["link_call_profile_percent"] = link_time_breakdown(client, profiled)
     if args.file_mb:
         figures.update(measure_throughput(key, args.file_mb, args.rounds))
     shutil.rmtree(tmp, ignore_errors=True)
