@@ -15,7 +15,7 @@ def keep_freed_buffers() -> bool:
     A streamed upload allocates and frees 1 MiB buffers thousands of times (gunicorn's body reader copies
     every chunk through its own buffers). With glibc's defaults each is mmap'd, or the heap is trimmed and
     grown again, and faulting those pages back in cost as much CPU as hashing the bytes: a 1 GB upload spent
-    2.5 s in the kernel instead of 1.3 s and ran at 200 instead of 300 MB/s. Here allocations up to 32 MiB
+    about 2.5 s in the kernel instead of about 1 s and ran at 200 instead of 300 MB/s. Here allocations up to 32 MiB
     come from the heap and up to 64 MiB of free heap is kept for reuse; live memory, and so the peak, is
     unchanged. An operator's own `MALLOC_*` environment variables win. Returns whether it applied.
     """
