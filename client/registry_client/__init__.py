@@ -2,20 +2,7 @@
 
 __version__ = "0.1.0"
 
-from .client import (  # noqa: E402
-    Artifact,
-    Client,
-    Collection,
-    CollectionPaginator,
-    File,
-    Project,
-    ProjectPaginator,
-    Registry,
-    RegistryPaginator,
-    Run,
-    Version,
-    VersionPaginator,
-)
+from .client import Client  # noqa: E402
 from .errors import (  # noqa: E402
     AuthError,
     ChecksumMismatch,
@@ -27,7 +14,9 @@ from .errors import (  # noqa: E402
     RegistryError,
     ServerError,
 )
+from .pagination import CollectionPaginator, ProjectPaginator, RegistryPaginator, VersionPaginator  # noqa: E402
 from .paths import RegistryPath, SourcePath, parse_version_path  # noqa: E402
+from .resources import Artifact, Collection, File, Project, Registry, Run, Version  # noqa: E402
 
 __all__ = [
     "Artifact",

@@ -17,10 +17,11 @@ from dataclasses import asdict
 from itertools import islice
 
 from . import __version__
-from .client import Client, Collection, Registry, Version
+from .client import Client
 from .config import DEFAULT_BASE_URL, ENV_BASE_URL, normalize_base_url, read_config, write_config
 from .errors import RegistryError
 from .paths import SourcePath, parse_browse_path
+from .resources import Collection, Registry, Version
 
 # -- output helpers -------------------------------------------------------------------------------------------
 

@@ -73,6 +73,14 @@ def strip_registry_prefix(name: str) -> str:
     return name[len(REGISTRY_PREFIX) :] if name.startswith(REGISTRY_PREFIX) else name
 
 
+def split_project(project: str) -> tuple[str, str]:
+    """`vision/detector` → (`vision`, `detector`)."""
+    parts = project.split("/") if isinstance(project, str) else []
+    if len(parts) != 2 or not all(p.strip() for p in parts):
+        raise InvalidInput(f"Invalid project {project!r}: expected <team>/<project>.")
+    return parts[0], parts[1]
+
+
 def version_index(version: str) -> int | None:
     """`v3` → 3; an alias → None."""
     match = _VERSION_INDEX.match(version)

@@ -7,7 +7,7 @@ import json
 import httpx
 import pytest
 
-from registry_client import Client, NotFound, PermissionDenied
+from registry_client import Client, NotFound, PermissionDenied, Run
 from registry_client.errors import (
     AuthError,
     ChecksumMismatch,
@@ -125,6 +125,57 @@ def test_paginator_is_lazy_and_follows_cursors():
     assert seen[0].keys() >= {"registry_filter", "collection_filter", "filter"}
     assert json.loads(seen[0]["filter"]) == {"alias": "production"}
     assert json.loads(seen[0]["collection_filter"]) == {"tag": "x"}
+
+
+def test_every_list_and_named_object_sends_its_endpoint_and_query():
+    seen = []
+
+    def handler(request):
+        params = dict(request.url.params)
+        for key in ("filter", "registry_filter", "collection_filter"):
+            if key in params:
+                params[key] = json.loads(params[key])
+        seen.append((request.method, request.url.raw_path.decode().split("?")[0], params))
+        if request.url.path.endswith("/viewer"):
+            return httpx.Response(200, json={"username": "m", "orgs": [{"slug": "acme"}]})
+        if request.url.path.endswith("/protected-aliases"):
+            return httpx.Response(200, json=["production"])
+        if request.url.path.endswith("/use"):
+            return httpx.Response(200, json=version_json({}))
+        if "/registries/" in request.url.path:
+            return httpx.Response(200, json={"id": 5, "org": "acme", "name": "Golden Models"})
+        return httpx.Response(200, json={"items": [{"id": 9, "org": "acme", "name": "c"}], "next_cursor": None})
+
+    client = make_client(handler)
+    registry = client.registry("wandb-registry-Golden Models")  # one org: it is the default
+    assert seen[-1] == ("GET", "/api/v1/registries/acme/Golden%20Models", {})
+    list(registry.collections(filter={"tag": "x"}, order="name"))
+    assert seen[-1] == (
+        "GET",
+        "/api/v1/collections",
+        {"registry_filter": {"id": 5}, "filter": {"tag": "x"}, "order": "name", "org": "acme", "per_page": "50"},
+    )
+    list(registry.versions(per_page=3))
+    assert seen[-1] == ("GET", "/api/v1/versions", {"registry_filter": {"id": 5}, "org": "acme", "per_page": "3"})
+    [collection] = client.collections()
+    list(collection.versions(filter={"alias": "production"}))
+    assert seen[-1][2] == {
+        "collection_filter": {"id": 9},
+        "filter": {"alias": "production"},
+        "org": "acme",
+        "per_page": "50",
+    }
+    list(client.registries(filter={"name": "a"}, org="acme").versions())
+    assert seen[-1] == ("GET", "/api/v1/versions", {"registry_filter": {"name": "a"}, "org": "acme", "per_page": "50"})
+    list(client.project("vision/det ector").versions(name="clf", per_page=2))
+    assert seen[-1] == ("GET", "/api/v1/projects/vision/det%20ector/versions", {"name": "clf", "per_page": "2"})
+    assert client.protected_aliases("acme/Golden Models") == ["production"]
+    assert seen[-1][1] == "/api/v1/registries/acme/Golden%20Models/protected-aliases"
+    run = Run(client, {"run_id": "r/1", "project": "vision/detector"})
+    run.use_artifact("vision/detector/clf:v0")
+    assert seen[-1] == ("POST", "/api/v1/runs/vision/detector/r%2F1/use", {})
+    with pytest.raises(InvalidInput, match="expected <team>/<project>"):
+        client.project("vision")
 
 
 def test_log_artifact_uploads_only_listed_blobs_streaming_without_credentials(tmp_path):
