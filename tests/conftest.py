@@ -1,8 +1,10 @@
 """Shared fixtures. A "world" is built through the services, as a real organization would be."""
 
+import copy
 from dataclasses import dataclass, field
 
 import pytest
+from django.apps import apps as django_apps
 from django.contrib.auth.models import AnonymousUser
 
 from apps.artifacts import services as artifacts
@@ -77,8 +79,8 @@ class World:
         )
 
 
-@pytest.fixture
-def world(db) -> World:
+def build_world() -> World:
+    """Build the world through the services, as a real organization would be (~700 queries)."""
     staff = UserFactory(username="org_admin", is_staff=True)
     org = orgs.create_organization(actor=staff, slug="acme", name="Acme ML")
     users = {"org_admin": staff}
@@ -106,3 +108,47 @@ def world(db) -> World:
     registries.grant_registry_role(actor=staff, registry=registry, principal=team, role="member")
     registries.declare_protected_alias(actor=staff, registry=registry, alias="production")
     return World(org=org, other_org=other, team=team, project=project, registry=registry, users=users)
+
+
+class _WorldSnapshot:
+    """The rows the first `build_world()` of this test process wrote, replayed for every later test.
+
+    Building the world through the services costs ~700 queries; replaying its rows costs one INSERT
+    per table. Each test still gets its own copy inside its own transaction (rolled back after it),
+    so nothing is shared between tests but Python objects deep-copied from the first build. The
+    services themselves stay covered: the first test of each process builds the world for real.
+    """
+
+    def __init__(self):
+        self.rows: list[tuple[type, list[dict]]] = []
+        self.world: World | None = None
+
+    @staticmethod
+    def _tables() -> list[type]:
+        models = django_apps.get_models(include_auto_created=True)
+        return [m for m in models if m._meta.managed and not m._meta.proxy]
+
+    def record(self) -> World:
+        before = {model: set(model._base_manager.values_list("pk", flat=True)) for model in self._tables()}
+        world = build_world()
+        for model, pks in before.items():
+            rows = [
+                row for row in model._base_manager.order_by("pk").values() if row[model._meta.pk.attname] not in pks
+            ]
+            if rows:
+                self.rows.append((model, rows))
+        self.world = copy.deepcopy(world)
+        return world
+
+    def replay(self) -> World:
+        for model, rows in self.rows:
+            model._base_manager.bulk_create([model(**row) for row in rows])
+        return copy.deepcopy(self.world)
+
+
+_snapshot = _WorldSnapshot()
+
+
+@pytest.fixture
+def world(db) -> World:
+    return _snapshot.replay() if _snapshot.world else _snapshot.record()

@@ -33,7 +33,7 @@ from apps.artifacts.services import (
 )
 from apps.artifacts.storage import CHUNK, get_store, unsign_download, unsign_upload
 from apps.orgs.models import Team
-from apps.registries.search import keyset_page
+from lib.pagination import cursor_page
 
 router = Router(tags=["artifacts"])
 
@@ -251,7 +251,7 @@ def project_list(request: HttpRequest, team: str | None = None, cursor: str | No
     projects = Project.objects.visible_to(request.user).select_related("team")
     if team:
         projects = projects.filter(team__name=team)
-    rows, next_cursor = keyset_page(projects, "name", cursor, per_page)
+    rows, next_cursor = cursor_page(projects, order="name", cursor=cursor, per_page=per_page)
     items = [
         {
             "team": p.team.name,
@@ -280,7 +280,7 @@ def project_versions(
     if name:
         versions = versions.filter(sequence__name=name)
     versions = versions.select_related("sequence__project__team").prefetch_related("tags")
-    rows, next_cursor = keyset_page(versions, "-pk", cursor, per_page)
+    rows, next_cursor = cursor_page(versions, order="-pk", cursor=cursor, per_page=per_page)
     return {"items": [version_out(v) for v in rows], "next_cursor": next_cursor}
 
 

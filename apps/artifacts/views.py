@@ -14,6 +14,7 @@ from PIL import Image
 
 from apps.artifacts.models import ArtifactVersion, ManifestEntry, Project, render_markdown
 from apps.artifacts.storage import get_store
+from lib.pagination import keyset_page
 
 PAGE_SIZE = 50
 FILES_PAGE_SIZE = 500
@@ -47,11 +48,8 @@ def file_rows(entries: list[ManifestEntry]) -> list[dict]:
 
 def entries_page(version: ArtifactVersion, after: str | None) -> tuple[list[ManifestEntry], str | None]:
     """One keyset page of a version's files by path (versions can hold 100,000s of files)."""
-    entries = version.entries.order_by("path")
-    if after:
-        entries = entries.filter(path__gt=after)
-    rows = list(entries[: FILES_PAGE_SIZE + 1])
-    return rows[:FILES_PAGE_SIZE], (rows[FILES_PAGE_SIZE - 1].path if len(rows) > FILES_PAGE_SIZE else None)
+    page = keyset_page(version.entries.all(), order=("path",), size=FILES_PAGE_SIZE, after=(after,) if after else None)
+    return page.rows, page.next[0] if page.next else None
 
 
 def file_response(entry: ManifestEntry) -> FileResponse:
@@ -153,16 +151,15 @@ def sequence_detail(request: HttpRequest, team: str, project: str, name: str) ->
     """Every committed version of one artifact, newest first, keyset-paginated by index."""
     project = _project_or_404(request, team, project)
     sequence = get_object_or_404(project.sequences, name=name)
-    versions = sequence.versions.committed().select_related("created_by").prefetch_related("tags").order_by("-index")
-    if (before := _int(request.GET.get("before"))) is not None:
-        versions = versions.filter(index__lt=before)
-    rows = list(versions[: PAGE_SIZE + 1])
+    versions = sequence.versions.committed().select_related("created_by").prefetch_related("tags")
+    before = _int(request.GET.get("before"))
+    page = keyset_page(versions, order=("-index",), size=PAGE_SIZE, after=None if before is None else (before,))
     context = {
         "project": project,
         "team": project.team,
         "sequence": sequence,
-        "versions": rows[:PAGE_SIZE],
-        "next_before": rows[PAGE_SIZE - 1].index if len(rows) > PAGE_SIZE else None,
+        "versions": page.rows,
+        "next_before": page.next[0] if page.next else None,
     }
     return render(request, "artifacts/sequence_detail.html", context)
 

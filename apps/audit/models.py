@@ -3,6 +3,8 @@
 from django.conf import settings
 from django.db import models
 
+from lib.pagination import keyset_page
+
 
 class Action(models.TextChoices):
     """What happened. `<object>:<verb>`, as in W&B's audit log."""
@@ -97,11 +99,8 @@ class AuditEventQuerySet(models.QuerySet):
 
     def page(self, before: int | None, size: int) -> tuple[list["AuditEvent"], int | None]:
         """Keyset page, newest first: events with id < `before`. Returns (events, next cursor)."""
-        qs = self.order_by("-id")
-        if before:
-            qs = qs.filter(id__lt=before)
-        rows = list(qs[: size + 1])
-        return rows[:size], (rows[size - 1].id if len(rows) > size else None)
+        page = keyset_page(self, order=("-id",), size=size, after=(before,) if before else None)
+        return page.rows, page.next[0] if page.next else None
 
 
 class AuditEvent(models.Model):

@@ -22,6 +22,7 @@ from apps.automations.models import Automation, AutomationRun, Secret, Webhook
 from apps.orgs.models import Organization
 from apps.orgs.permissions import has_perm, require
 from apps.registries.models import Registry
+from lib.pagination import keyset_page
 
 logger = logging.getLogger(__name__)
 
@@ -73,10 +74,9 @@ def _done(request: HttpRequest, url: str, message: str) -> HttpResponse:
 
 def _runs_page(runs, before: str | None) -> tuple[list[AutomationRun], int | None]:
     """One keyset page of runs, newest first, below id `before`; and the next page's cursor."""
-    if before and before.isdigit():
-        runs = runs.filter(pk__lt=int(before))
-    rows = list(runs.newest_first()[: RUNS_PAGE_SIZE + 1])
-    return rows[:RUNS_PAGE_SIZE], (rows[RUNS_PAGE_SIZE - 1].pk if len(rows) > RUNS_PAGE_SIZE else None)
+    after = (int(before),) if before and before.isdigit() else None
+    page = keyset_page(runs, order=("-pk",), size=RUNS_PAGE_SIZE, after=after)
+    return page.rows, page.next[0] if page.next else None
 
 
 def _automation_rows(request: HttpRequest, registry: Registry) -> list[Automation]:

@@ -21,9 +21,10 @@ from apps.collections.models import (
     parse_artifact_path,
 )
 from apps.registries.api import visible_registries
-from apps.registries.models import REGISTRY_PREFIX
-from apps.registries.search import Field as FilterField
-from apps.registries.search import apply_filter, check_order, keyset_page, parse_json_param, tags_of
+from lib.filters import Field as FilterField
+from lib.filters import apply_filter, check_order, parse_json_param, tags_of
+from lib.pagination import cursor_page
+from lib.paths import REGISTRY_PREFIX
 
 router = Router(tags=["collections"])
 
@@ -169,7 +170,7 @@ def collection_list(
     collections = Collection.objects.filter(registry__in=registries.values("pk"))
     collections = apply_filter(collections, parse_json_param(filter, "filter"), COLLECTION_FIELDS, "collection")
     collections = collections.select_related("registry__org").prefetch_related("tags")
-    rows, next_cursor = keyset_page(collections, check_order(order, "name"), cursor, per_page)
+    rows, next_cursor = cursor_page(collections, order=check_order(order, "name"), cursor=cursor, per_page=per_page)
     return {"items": [collection_out(c) for c in rows], "next_cursor": next_cursor}
 
 
@@ -194,7 +195,8 @@ def version_list(
     links = apply_filter(links, parse_json_param(filter, "filter"), VERSION_FIELDS, "version")
     # Newest collection first, newest version first: one backward walk of the (collection, index)
     # unique index, no sort, however many links a collection holds (mixed directions would sort).
-    rows, next_cursor = keyset_page(links.values(*LINK_ROW), "-collection_id", cursor, per_page, then="-index")
+    links = links.values(*LINK_ROW)
+    rows, next_cursor = cursor_page(links, order="-collection_id", cursor=cursor, per_page=per_page, then="-index")
     return {"items": linked_versions_out(rows), "next_cursor": next_cursor}
 
 

@@ -1,17 +1,17 @@
 """Collections in registries, the links (memberships) in them, their aliases and tags."""
 
-import re
-from dataclasses import dataclass
-
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import F, Q, Subquery
+from django.db.models import F, Subquery
 from django.db.models.functions import Lower
 from django.urls import reverse
 
-from apps.artifacts.models import ArtifactVersion, VersionTag
+from apps.artifacts.models import ArtifactVersion, VersionState, VersionTag
 from apps.audit.models import AuditEvent
-from apps.registries.models import Registry, strip_registry_prefix
+from apps.registries.models import Registry
+from lib.pagination import keyset_page
+from lib.paths import parse_artifact_path, strip_registry_prefix
 
 
 class CollectionQuerySet(models.QuerySet):
@@ -180,81 +180,26 @@ def links_page(keys: LinkQuerySet, rows: LinkQuerySet, before: int | None, size:
     just those primary keys, so no planner, however skewed its statistics (one team, one huge
     collection), can turn the join into a sort of the whole collection.
     """
-    if before is not None:
-        keys = keys.filter(index__lt=before)
-    page = list(keys.newest_first().values_list("pk", "index")[: size + 1])
-    found = list(rows.filter(pk__in=[pk for pk, _ in page[:size]]).newest_first())
-    return found, (page[size - 1][1] if len(page) > size else None)
+    page = keyset_page(
+        keys.values("pk", "index"), order=("-index",), size=size, after=None if before is None else (before,)
+    )
+    found = list(rows.filter(pk__in=[row["pk"] for row in page.rows]).newest_first())
+    return found, page.next[0] if page.next else None
 
 
 def events_page(events, before: int | None, size: int) -> tuple[list[AuditEvent], int | None]:
     """One keyset page of audit events, newest first, after the event with id `before`."""
-    if before is not None:
-        # (created_at, id) is the order; the cursor's timestamp is looked up in the same query.
-        anchor = Subquery(AuditEvent.objects.filter(pk=before).values("created_at")[:1])
-        events = events.filter(Q(created_at__lt=anchor) | Q(created_at=anchor, pk__lt=before))
-    rows = list(events.newest_first()[: size + 1])
-    return rows[:size], (rows[size - 1].pk if len(rows) > size else None)
+    # (created_at, id) is the order; the cursor's timestamp is looked up in the same query.
+    anchor = Subquery(AuditEvent.objects.filter(pk=before).values("created_at")[:1])
+    page = keyset_page(events, order=("-created_at", "-pk"), size=size, after=(anchor, before) if before else None)
+    return page.rows, page.next[1] if page.next else None
 
 
-# --- Artifact paths (client, CLI, API, the UI's "Full Name") ---
-
-VERSION_LABEL_RE = re.compile(r"v(\d{1,9})")
-
-
-@dataclass(frozen=True)
-class ArtifactPath:
-    """A parsed path: `[<org>/]wandb-registry-<registry>/<collection>[:<vN|alias>]` or
-    `<team>/<project>/<name>[:<vN|alias>]`. `registry` is None for source paths."""
-
-    name: str
-    version: str | None = None
-    org: str | None = None
-    registry: str | None = None
-    team: str | None = None
-    project: str | None = None
-
-    @property
-    def index(self) -> int | None:
-        match = VERSION_LABEL_RE.fullmatch(self.version or "")
-        return int(match.group(1)) if match else None
-
-
-def parse_artifact_path(path: str) -> ArtifactPath:
-    """Split a path into its parts; ValidationError says which form was expected."""
-    from django.core.exceptions import ValidationError
-
-    from apps.registries.models import REGISTRY_PREFIX
-
-    expected = (
-        "Use “[<org>/]wandb-registry-<registry>/<collection>:<version or alias>” "
-        "or “<team>/<project>/<artifact>:<version or alias>”."
-    )
-    path = (path or "").strip()
-    if not path or len(path) > 1200:
-        raise ValidationError({"path": f"A path is required. {expected}"})
-    rest, colon, version = path.partition(":")
-    if colon and (not version or "/" in version or ":" in version):
-        raise ValidationError({"path": f"“{path[:200]}” has an empty or malformed version. {expected}"})
-    parts = rest.split("/")
-    if any(not part.strip() for part in parts):
-        raise ValidationError({"path": f"“{path[:200]}” has an empty part. {expected}"})
-    version = version or None
-    if len(parts) in (2, 3) and parts[-2].startswith(REGISTRY_PREFIX):
-        registry = parts[-2][len(REGISTRY_PREFIX) :]
-        if not registry.strip():
-            raise ValidationError({"path": f"“{path[:200]}” names no registry. {expected}"})
-        org = parts[0] if len(parts) == 3 else None
-        return ArtifactPath(name=parts[-1], version=version, org=org, registry=registry)
-    if len(parts) == 3 and not any(p.startswith(REGISTRY_PREFIX) for p in parts):
-        return ArtifactPath(name=parts[2], version=version, team=parts[0], project=parts[1])
-    raise ValidationError({"path": f"“{path[:200]}” is not an artifact path. {expected}"})
+# --- Resolving artifact paths (parsing is lib.paths) ---
 
 
 def _one_org(rows: list, org_of) -> object | None:
     """The single match; without an org in the path, a name found in two orgs is ambiguous."""
-    from django.core.exceptions import ValidationError
-
     if len({org_of(row) for row in rows}) > 1:
         raise ValidationError(
             {"path": "That name exists in several of your organizations; start the path with “<org>/”."}
@@ -289,8 +234,6 @@ def find_registry(user, org: str | None, name: str) -> Registry | None:
 
 def find_collection(user, path: str) -> Collection | None:
     """The visible collection at `[<org>/]wandb-registry-<registry>/<collection>`."""
-    from django.core.exceptions import ValidationError
-
     parsed = parse_artifact_path(path)
     if parsed.registry is None or parsed.version is not None:
         raise ValidationError({"path": "Give a collection path: “[<org>/]wandb-registry-<registry>/<collection>”."})
@@ -308,10 +251,6 @@ def find_version(user, path: str) -> tuple[ArtifactVersion, "Link | None"] | Non
     caller's permission query on that registry, which later checks in the request reuse; a source
     path one query. `latest` on a source path is its highest committed index.
     """
-    from django.core.exceptions import ValidationError
-
-    from apps.artifacts.models import VersionState
-
     parsed = parse_artifact_path(path)
     if parsed.version is None:
         raise ValidationError({"path": f"“{path[:200]}” needs a version or alias after “:”, e.g. “:latest”."})

@@ -5,6 +5,8 @@ import datetime
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import CharField, Value
+from django.db.models.functions import Concat
 from django.http import Http404, HttpRequest
 from guardian.core import ObjectPermissionChecker
 from ninja import Field, Router, Schema, Status
@@ -17,9 +19,24 @@ from apps.registries.models import (
     RegistryGroupObjectPermission,
     RegistryUserObjectPermission,
     Visibility,
-    strip_registry_prefix,
 )
-from apps.registries.search import REGISTRY_FIELDS, apply_filter, check_order, keyset_page, parse_json_param
+from lib.filters import Field as FilterField
+from lib.filters import apply_filter, check_order, parse_json_param
+from lib.pagination import cursor_page
+from lib.paths import REGISTRY_PREFIX, strip_registry_prefix
+
+REGISTRY_FIELDS = {
+    "id": FilterField("pk", "int"),
+    "name": FilterField(
+        "name",
+        clean=strip_registry_prefix,
+        regex_on=lambda: Concat(Value(REGISTRY_PREFIX), "name", output_field=CharField()),
+    ),
+    "description": FilterField("description"),
+    "visibility": FilterField("visibility"),
+    "created_at": FilterField("created_at", "datetime"),
+    "updated_at": FilterField("updated_at", "datetime"),
+}
 
 router = Router(tags=["registries"])
 
@@ -118,7 +135,7 @@ def registry_list(
     per_page: int = 50,
 ):
     registries = visible_registries(request.user, org, filter).select_related("org")
-    rows, next_cursor = keyset_page(registries, check_order(order, "name"), cursor, per_page)
+    rows, next_cursor = cursor_page(registries, order=check_order(order, "name"), cursor=cursor, per_page=per_page)
     checker = ObjectPermissionChecker(request.user)
     checker.prefetch_perms(rows)
     items = [registry_out(r, effective_role(request.user, r, checker)) for r in rows]

@@ -9,8 +9,8 @@ from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
 from apps.orgs.models import Organization
 from apps.orgs.permissions import has_perm
+from lib.paths import REGISTRY_PREFIX
 
-REGISTRY_PREFIX = "wandb-registry-"
 REGISTRY_NAME_MAX = 113  # the full project name `wandb-registry-<name>` is at most 128
 REGISTRY_NAME_FORBIDDEN = "/\\#?%:\r\n"
 
@@ -29,11 +29,6 @@ def validate_registry_name(name: str) -> str:
     if name.lower().startswith(REGISTRY_PREFIX):
         raise ValidationError({"name": f"Give the name without the “{REGISTRY_PREFIX}” prefix."})
     return name
-
-
-def strip_registry_prefix(name: str) -> str:
-    """Accept `wandb-registry-<name>` wherever a registry name is expected."""
-    return name[len(REGISTRY_PREFIX) :] if name.startswith(REGISTRY_PREFIX) else name
 
 
 class Visibility(models.TextChoices):

@@ -37,8 +37,8 @@ from apps.registries.models import (
     Registry,
     RegistryGroupObjectPermission,
     RegistryUserObjectPermission,
-    strip_registry_prefix,
 )
+from lib.paths import strip_registry_prefix
 
 User = get_user_model()
 

@@ -3,7 +3,8 @@
 import pytest
 from django.core.exceptions import ValidationError
 
-from apps.collections.models import find_collection, find_version, parse_artifact_path
+from apps.collections.models import find_collection, find_version
+from lib.paths import parse_artifact_path
 
 
 @pytest.mark.parametrize(

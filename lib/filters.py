@@ -1,12 +1,11 @@
-"""Search (spec §8): W&B's Mongo-like filter language compiled to Q objects, and keyset pages.
+"""W&B's Mongo-like filter language (spec §8), compiled to one Q object the database evaluates.
 
-Filters never run in Python: `compile_filter` turns `{"name": {"$regex": "^gold"}, "tag": "x"}`
-into one Q (plus the JSON-key aliases it needs) that the database evaluates, on SQLite and
-PostgreSQL alike. Unknown fields and operators are refused with a message naming them.
+`apply_filter(rows, {"name": {"$regex": "^gold"}, "tag": "x"}, FIELDS, "collection")` narrows a
+queryset without running anything in Python, on SQLite and PostgreSQL alike. Each app declares
+which fields its rows offer (a dict of `Field`); unknown fields and operators are refused with a
+message naming them.
 """
 
-import base64
-import binascii
 import datetime
 import json
 import re
@@ -15,13 +14,10 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import CharField, Exists, OuterRef, Q, Value
+from django.db.models import Exists, OuterRef, Q
 from django.db.models.fields.json import KeyTransform
-from django.db.models.functions import Concat
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
-
-from apps.registries.models import REGISTRY_PREFIX, strip_registry_prefix
 
 MAX_CLAUSES = 200
 MAX_DEPTH = 12
@@ -29,7 +25,6 @@ MAX_REGEX = 500
 COMPARISONS = {"$gt": "gt", "$gte": "gte", "$lt": "lt", "$lte": "lte"}
 FIELD_OPERATORS = {"$eq", "$ne", "$in", "$nin", "$regex", "$exists", "$contains", "$not", *COMPARISONS}
 LOGICAL_OPERATORS = {"$and", "$or", "$nor", "$not"}
-MAX_PER_PAGE = 100
 NESTED_QUANTIFIER_RE = re.compile(r"\([^()]*[+*}][^()]*\)\s*[+*{]")
 METADATA_KEY_RE = re.compile(r"[A-Za-z0-9_\- ]{1,128}")
 
@@ -271,27 +266,11 @@ def apply_filter(queryset: models.QuerySet, spec: dict | None, fields: dict[str,
     return queryset.filter(q)
 
 
-REGISTRY_FIELDS = {
-    "id": Field("pk", "int"),
-    "name": Field(
-        "name",
-        clean=strip_registry_prefix,
-        regex_on=lambda: Concat(Value(REGISTRY_PREFIX), "name", output_field=CharField()),
-    ),
-    "description": Field("description"),
-    "visibility": Field("visibility"),
-    "created_at": Field("created_at", "datetime"),
-    "updated_at": Field("updated_at", "datetime"),
-}
-
-
-# --- Keyset pagination ---
-
 ORDER_FIELDS = {"name", "created_at", "updated_at"}
 
 
 def check_order(order: str | None, default: str) -> str:
-    """`[+-]name|created_at|updated_at` → a Django order field."""
+    """`[+-]name|created_at|updated_at` (the orders every search offers) → a Django order field."""
     order = (order or default).strip()
     field = order.lstrip("+-")
     if field not in ORDER_FIELDS or len(order) - len(field) > 1:
@@ -299,45 +278,3 @@ def check_order(order: str | None, default: str) -> str:
             {"order": f"Order by name, created_at or updated_at, with + or - in front; not “{order[:40]}”."}
         )
     return order.lstrip("+")
-
-
-def _decode_cursor(cursor: str):
-    try:
-        value, tiebreak = json.loads(base64.urlsafe_b64decode(cursor.encode() + b"==").decode())
-    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError) as exc:
-        raise ValidationError({"cursor": "The cursor is not one this server handed out."}) from exc
-    if not isinstance(tiebreak, int) or isinstance(tiebreak, bool) or not isinstance(value, str | int | None):
-        raise ValidationError({"cursor": "The cursor is not one this server handed out."})
-    return value, tiebreak
-
-
-def _encode_cursor(value, tiebreak: int) -> str:
-    if isinstance(value, datetime.datetime):
-        value = value.isoformat()
-    return base64.urlsafe_b64encode(json.dumps([value, tiebreak]).encode()).decode().rstrip("=")
-
-
-def keyset_page(
-    queryset: models.QuerySet, order: str, cursor: str | None, per_page: int, then: str | None = None
-) -> tuple[list, str | None]:
-    """One page ordered by (`order`, `then`), starting after `cursor`; and the next page's cursor.
-
-    `then` is a unique integer tiebreak (default: pk, in `order`'s direction). Walks indexes with
-    WHERE (a, b) > (x, y) instead of OFFSET, so the last page of a huge list costs what the first
-    does; rows added meanwhile are neither skipped nor repeated.
-    """
-    if not 1 <= per_page <= MAX_PER_PAGE:
-        raise ValidationError({"per_page": f"per_page must be between 1 and {MAX_PER_PAGE}."})
-    field, descending = order.lstrip("-"), order.startswith("-")
-    then = then or ("-pk" if descending else "pk")
-    tie, tie_descending = then.lstrip("-"), then.startswith("-")
-    if cursor:
-        value, last = _decode_cursor(cursor)
-        after, tie_after = ("lt" if descending else "gt"), ("lt" if tie_descending else "gt")
-        queryset = queryset.filter(Q(**{f"{field}__{after}": value}) | Q(**{field: value, f"{tie}__{tie_after}": last}))
-    rows = list(queryset.order_by(order, then)[: per_page + 1])
-    if len(rows) <= per_page:
-        return rows, None
-    last_row = rows[per_page - 1]
-    value_of = dict.__getitem__ if isinstance(last_row, dict) else getattr  # .values() rows or instances
-    return rows[:per_page], _encode_cursor(value_of(last_row, field), value_of(last_row, tie))
