@@ -64,8 +64,8 @@ def build(links: int, samples: int):
     from apps.artifacts.models import ArtifactSequence, ArtifactVersion, VersionState
     from apps.artifacts.services import create_project
     from apps.collections.models import Collection, Link, LinkAlias
-    from apps.orgs.services import add_team_member, create_api_key, create_organization, create_team
-    from apps.registries.services import create_registry
+    from apps.orgs.services import add_team_member, create_api_key, create_team
+    from apps.registries.services import create_organization, create_registry
 
     admin = get_user_model().objects.create_user("bench", is_staff=True)
     org = create_organization(actor=admin, slug="bench", name="Bench")

@@ -61,8 +61,13 @@ def build(links: int):
     from apps.artifacts.services import create_project
     from apps.audit.models import Action, AuditEvent
     from apps.collections.models import Collection, Link, LinkAlias
-    from apps.orgs.services import add_org_member, add_team_member, create_organization, create_team
-    from apps.registries.services import create_registry, declare_protected_alias, grant_registry_role
+    from apps.orgs.services import add_org_member, add_team_member, create_team
+    from apps.registries.services import (
+        create_organization,
+        create_registry,
+        declare_protected_alias,
+        grant_registry_role,
+    )
 
     users = get_user_model().objects
     admin = users.create_user("bench", is_staff=True)

@@ -43,8 +43,8 @@ def main() -> None:
     from apps.artifacts.services import create_project
     from apps.collections.models import Collection, Link, LinkAlias
     from apps.collections.services import add_alias, link_version
-    from apps.orgs.services import add_team_member, create_organization, create_team
-    from apps.registries.services import create_registry
+    from apps.orgs.services import add_team_member, create_team
+    from apps.registries.services import create_organization, create_registry
 
     User = get_user_model()
     admin = User.objects.create_user("bench", is_staff=True)

@@ -1,55 +1,21 @@
 """The JSON API (v1): one NinjaAPI that mounts each app's router, authenticates API keys, and
 turns domain exceptions into `{"detail": …}` answers. See docs/api-contract.md."""
 
-import binascii
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, SuspiciousOperation, ValidationError
 from django.db import IntegrityError
-from django.http import Http404, HttpRequest
+from django.http import Http404
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError
 from ninja.errors import ValidationError as SchemaValidationError
-from ninja.security import APIKeyCookie, HttpBasicAuth, HttpBearer
+from ninja.security import APIKeyCookie
 
 from apps.artifacts.api import router as artifacts_router
-from apps.audit.services import AuditContext, set_context
 from apps.collections.api import router as collections_router
+from apps.orgs.api import ApiKeyBasic, ApiKeyBearer
 from apps.orgs.api import router as orgs_router
-from apps.orgs.models import ApiKey
 from apps.registries.api import router as registries_router
-
-
-def _authenticate(request: HttpRequest, raw: str):
-    """The key's user, with the request and its audit events marked as coming from that key."""
-    key = ApiKey.objects.authenticate(raw)
-    if key is None:
-        return None
-    key.touch()
-    request.user = key.user
-    request.api_key = key
-    set_context(AuditContext(ip=request.META.get("REMOTE_ADDR") or None, detail=f"api-key:{key.name}"))
-    return key.user
-
-
-class ApiKeyBearer(HttpBearer):
-    """`Authorization: Bearer <key>`."""
-
-    def authenticate(self, request, token):
-        return _authenticate(request, token)
-
-
-class ApiKeyBasic(HttpBasicAuth):
-    """HTTP Basic with user `api` and the key as password (what W&B's clients send)."""
-
-    def authenticate(self, request, username, password):
-        return _authenticate(request, password) if username == "api" else None
-
-    def decode_authorization(self, value: str):
-        try:
-            return super().decode_authorization(value)
-        except (ValueError, binascii.Error, UnicodeDecodeError):
-            return "", ""
 
 
 class BrowserSession(APIKeyCookie):

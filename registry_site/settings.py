@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "django_tasks",
     "django_tasks_db",
     "apps.automations",
+    "apps.demo",
 ]
 
 MIDDLEWARE = [
@@ -78,6 +79,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "apps.registries.middleware.RegistryUIFlagMiddleware",
     "apps.audit.middleware.AuditContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",

@@ -6,7 +6,6 @@ from django.urls import include, path
 
 from apps.automations import views as automation_views
 from apps.orgs import views as org_views
-from apps.registries.urls import behind_registry_ui_flag
 from registry_site.api import api
 
 urlpatterns = [
@@ -18,10 +17,10 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
     path("demo/webhook-receiver/", automation_views.demo_receiver, name="demo_webhook_receiver"),
-    # Every Registry App page and fragment answers 404 while ENABLE_REGISTRY_UI is off.
-    path("", include(behind_registry_ui_flag("apps.registries.urls"))),
+    # Registry App pages (404 while ENABLE_REGISTRY_UI is off: apps.registries.middleware).
+    path("", include("apps.registries.urls")),
     # Before collections: `…/<registry>/automations/` would otherwise be read as a collection.
-    path("", include(behind_registry_ui_flag("apps.automations.urls"))),
-    path("", include(behind_registry_ui_flag("apps.collections.urls"))),
+    path("", include("apps.automations.urls")),
+    path("", include("apps.collections.urls")),
     path("", include("apps.artifacts.urls")),
 ]

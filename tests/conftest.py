@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 import pytest
 from django.apps import apps as django_apps
 from django.contrib.auth.models import AnonymousUser
+from django.db import transaction
 
 from apps.artifacts import services as artifacts
 from apps.artifacts.storage import get_store
@@ -82,14 +83,14 @@ class World:
 def build_world() -> World:
     """Build the world through the services, as a real organization would be (~700 queries)."""
     staff = UserFactory(username="org_admin", is_staff=True)
-    org = orgs.create_organization(actor=staff, slug="acme", name="Acme ML")
+    org = registries.create_organization(actor=staff, slug="acme", name="Acme ML")
     users = {"org_admin": staff}
     for persona in PERSONAS[1:-1]:
         users[persona] = UserFactory(username=persona)
         role = OrgRole.VIEWER if "viewer" in persona else OrgRole.MEMBER
         orgs.add_org_member(actor=staff, org=org, user=users[persona], role=role)
     outsider = UserFactory(username="outsider", is_staff=True)
-    other = orgs.create_organization(actor=outsider, slug="globex", name="Globex")
+    other = registries.create_organization(actor=outsider, slug="globex", name="Globex")
     users["outsider"] = outsider
     team = orgs.create_team(actor=staff, org=org, name="vision")
     orgs.add_team_member(actor=staff, team=team, user=users["team_member"])
@@ -141,8 +142,11 @@ class _WorldSnapshot:
         return world
 
     def replay(self) -> World:
-        for model, rows in self.rows:
-            model._base_manager.bulk_create([model(**row) for row in rows])
+        # One transaction: foreign keys are checked at its end, so the tables' order does not matter
+        # (transactional tests run in autocommit mode, where each INSERT would be checked alone).
+        with transaction.atomic():
+            for model, rows in self.rows:
+                model._base_manager.bulk_create([model(**row) for row in rows])
         return copy.deepcopy(self.world)
 
 

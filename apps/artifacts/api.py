@@ -1,4 +1,4 @@
-"""API: runs, logging artifact versions (upload protocol), resolving paths, and blob transfer.
+"""API: runs, logging artifact versions (upload protocol), and blob transfer.
 
 Upload: POST /artifacts with the manifest creates a pending version and answers only the
 blobs the store lacks, each with a signed expiring upload URL; the client PUTs them; POST
@@ -14,7 +14,7 @@ from typing import Any
 from django.core import signing
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils.http import content_disposition_header
 from ninja import Field, Router, Schema, Status
@@ -22,14 +22,12 @@ from pydantic import BaseModel
 
 from apps.artifacts.models import ArtifactVersion, Blob, ManifestEntry, Project, Run, VersionState
 from apps.artifacts.services import (
-    can_download,
     commit_version,
     create_project,
     create_run,
     create_version,
     missing_blobs,
     require_project_writer,
-    use_artifact,
 )
 from apps.artifacts.storage import CHUNK, get_store, unsign_download, unsign_upload
 from apps.orgs.models import Team
@@ -198,16 +196,6 @@ def files_out(request: HttpRequest, version: ArtifactVersion, downloadable: bool
     ]
 
 
-def resolve_or_404(user, path: str):
-    """(version, link) for any version path the user can see; 404 otherwise."""
-    from apps.collections.models import find_version
-
-    found = find_version(user, path)
-    if found is None:
-        raise Http404(f"No artifact version “{path[:200]}” that you can see.")
-    return found
-
-
 def _project(user, path: str, *, create: bool) -> Project:
     """`<team>/<project>`; the project is created on first use, as W&B does."""
     team_name, slash, name = (path or "").partition("/")
@@ -301,19 +289,6 @@ def run_create(request: HttpRequest, payload: RunIn):
     return Status(201, {"id": run.pk, "run_id": run.run_id, "project": str(project), "name": run.name})
 
 
-@router.post("/runs/{team}/{project}/{run_id}/use", response=VersionOut)
-def run_use(request: HttpRequest, team: str, project: str, run_id: str, payload: PathIn):
-    run = get_object_or_404(
-        Run.objects.filter(project__in=Project.objects.visible_to(request.user)).select_related("project__team__org"),
-        project__team__name=team,
-        project__name=project,
-        run_id=run_id,
-    )
-    version, link = resolve_or_404(request.user, payload.path)
-    use_artifact(actor=request.user, run=run, version=version)
-    return version_out(version, link)
-
-
 # --- Logging versions ---
 
 
@@ -381,27 +356,6 @@ def artifact_commit(request: HttpRequest, version_id: int):
                 _register(entry.sha256, md5, entry.size)
     commit_version(actor=request.user, version=version)
     return version_out(ArtifactVersion.objects.select_related("sequence__project__team").get(pk=version.pk))
-
-
-@router.get("/artifacts/resolve", response=ResolvedOut)
-def artifact_resolve(request: HttpRequest, path: str):
-    """The version at a source or registry path, with its files and (if allowed) download URLs."""
-    version, link = resolve_or_404(request.user, path)
-    return {**version_out(version, link), "files": files_out(request, version, can_download(request.user, version))}
-
-
-@router.get("/artifacts/file", response={302: None})
-def artifact_file(request: HttpRequest, path: str, name: str):
-    """Redirect to a signed download URL for one file of a version (403 for Restricted Viewers)."""
-    version, _ = resolve_or_404(request.user, path)
-    if not can_download(request.user, version):
-        raise PermissionDenied("Your role lets you see this version but not download its files.")
-    entry = version.entries.filter(path=name).first()
-    if entry is None:
-        raise Http404(f"{version} has no file “{name[:200]}”.")
-    return HttpResponseRedirect(
-        absolute(request, get_store().download_url(entry.sha256, PurePosixPath(entry.path).name))
-    )
 
 
 # --- Blob transfer for the filesystem store (S3 clients use presigned URLs instead) ---

@@ -1,9 +1,11 @@
 """Source artifacts: projects, runs, artifact sequences and versions, blobs and lineage."""
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
+from django.utils.safestring import mark_safe
 
 from apps.orgs.models import OrgRole, Team
 
@@ -236,8 +238,6 @@ METADATA_MAX_BYTES = 1024 * 1024
 
 def validate_artifact_name(name: str, field: str = "name") -> str:
     """Artifact and collection names: 1–128 characters, no '/' or ':'."""
-    from django.core.exceptions import ValidationError
-
     name = (name or "").strip()
     if not name:
         raise ValidationError({field: "A name is required."})
@@ -251,8 +251,6 @@ def validate_artifact_name(name: str, field: str = "name") -> str:
 
 def validate_artifact_type(type_: str, field: str = "type") -> str:
     """Artifact types: 1–128 characters, no '/' or ':'; the `wandb-` prefix is reserved."""
-    from django.core.exceptions import ValidationError
-
     type_ = (type_ or "").strip()
     if not type_:
         raise ValidationError({field: "An artifact type is required."})
@@ -269,8 +267,6 @@ def validate_tag(tag: str, field: str = "tag") -> str:
     """Tags: words of letters, digits, '_' or '-', separated by single spaces."""
     import re
 
-    from django.core.exceptions import ValidationError
-
     tag = (tag or "").strip()
     if not tag:
         raise ValidationError({field: "A tag cannot be empty."})
@@ -285,8 +281,6 @@ def validate_metadata(metadata, field: str = "metadata") -> dict:
     """Metadata: a JSON object with at most 100 top-level keys, ≤ 1 MB, no infinities."""
     import json
     import math
-
-    from django.core.exceptions import ValidationError
 
     if metadata is None:
         return {}
@@ -314,8 +308,6 @@ def validate_metadata(metadata, field: str = "metadata") -> dict:
 
 def validate_manifest_path(path: str) -> str:
     """A file path inside an artifact: relative, '/'-separated, no '..' or empty parts."""
-    from django.core.exceptions import ValidationError
-
     if not isinstance(path, str) or not path:
         raise ValidationError({"path": "A file path is required."})
     if path.startswith("/") or "\\" in path or "\x00" in path or (len(path) > 1 and path[1] == ":"):
@@ -337,7 +329,6 @@ def render_markdown(text: str):
     """Markdown to HTML that is safe to embed: rendered, then sanitized with nh3's allow-list."""
     import markdown
     import nh3
-    from django.utils.safestring import mark_safe
 
     if not text:
         return ""

@@ -29,6 +29,7 @@ from apps.artifacts.storage import get_store
 from apps.audit.models import Action
 from apps.audit.services import record
 from apps.orgs.models import Membership, OrgRole, Team
+from apps.orgs.permissions import has_perm
 
 SHA256_HEX = set("0123456789abcdef")
 
@@ -45,8 +46,7 @@ def require_project_writer(actor, project: Project) -> None:
 def create_project(*, actor, team: Team, name: str, description: str = "") -> Project:
     """Create a project in a team."""
     if not actor.is_authenticated or not (
-        team.memberships.filter(user=actor).exists()
-        or Membership.objects.filter(org=team.org, user=actor, role=OrgRole.ADMIN).exists()
+        team.memberships.filter(user=actor).exists() or has_perm(actor, "orgs.admin_organization", team.org)
     ):
         raise PermissionDenied("You are not in this team.")
     name = validate_artifact_name(name)
@@ -77,15 +77,12 @@ def create_run(*, actor, project: Project, run_id: str = "", name: str = "", con
     return run
 
 
-def can_download(user, version: ArtifactVersion) -> bool:
-    """Whether `user` may read the files of a version: from its project, or through a
-    registry it is linked into where the user holds Viewer or more."""
-    from django.apps import apps
+def can_read_source(user, version: ArtifactVersion) -> bool:
+    """Whether `user` may read a version's files from its source project (a member of its team).
 
-    if ArtifactVersion.objects.visible_to(user).filter(pk=version.pk).exists():
-        return True
-    registries = apps.get_model("registries", "Registry").objects.with_perm(user, "download")
-    return version.links.filter(collection__registry__in=registries.values("pk")).exists()
+    Registry paths are decided by the registry they name (collections.services.can_download).
+    """
+    return ArtifactVersion.objects.visible_to(user).filter(pk=version.pk).exists()
 
 
 def upload_blob(*, actor, stream: BinaryIO, sha256: str | None = None) -> Blob:
@@ -252,11 +249,12 @@ def log_artifact(
 
 
 @transaction.atomic
-def use_artifact(*, actor, run: Run, version: ArtifactVersion) -> ArtifactUsage:
-    """Record that a run used (consumed) a version, for lineage."""
+def record_usage(*, actor, run: Run, version: ArtifactVersion) -> ArtifactUsage:
+    """Record that a run used (consumed) a version, for lineage. The caller has checked the actor may read it.
+
+    Only collections.services.use_artifact calls this: it decides read access by the path used.
+    """
     require_project_writer(actor, run.project)
-    if not can_download(actor, version):
-        raise PermissionDenied("You may not use this artifact version.")
     if version.state != VersionState.COMMITTED:
         raise ValidationError("Only committed versions can be used.")
     try:

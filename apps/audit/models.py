@@ -63,6 +63,15 @@ class Action(models.TextChoices):
 
 
 class AuditEventQuerySet(models.QuerySet):
+    def visible_to(self, user) -> "AuditEventQuerySet":
+        """Events `user` may read as a whole log: every event of the organizations they administer.
+
+        Registry, collection and version histories are narrower: their pages first find the
+        registry (or version) through its own `visible_to`, then read `for_registry` and the like.
+        """
+        organizations = self.model._meta.get_field("org").related_model.objects  # audit imports no app
+        return self.filter(org__in=organizations.administered_by(user).values("pk"))
+
     def for_registry(self, registry_pk: int) -> "AuditEventQuerySet":
         """Events about one registry or anything inside it."""
         return self.filter(registry_pk=registry_pk)
@@ -148,6 +157,45 @@ class AuditEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise RuntimeError("Audit events are append-only")
+
+    def describe(self) -> str:
+        """One line of a History list: what this event did, in words."""
+        data = self.data or {}
+        version = data.get("version", "")
+        match self.action:
+            case Action.COLLECTION_LINK:
+                return f"linked {version} (source {data.get('source', '?')})"
+            case Action.COLLECTION_UNLINK:
+                return f"unlinked {version} (source {data.get('source', '?')})"
+            case Action.ALIAS_ADD:
+                moved = f", moving it from {data['moved_from']}" if data.get("moved_from") else ""
+                return f"added alias “{data.get('alias')}” to {version}{moved}"
+            case Action.ALIAS_REMOVE:
+                return f"removed alias “{data.get('alias')}” from {version}"
+            case Action.COLLECTION_ADD_TAG:
+                return f"tagged the collection “{data.get('tag')}”"
+            case Action.COLLECTION_REMOVE_TAG:
+                return f"removed the collection tag “{data.get('tag')}”"
+            case Action.VERSION_ADD_TAG:
+                return f"tagged {version} “{data.get('tag')}”"
+            case Action.VERSION_REMOVE_TAG:
+                return f"removed tag “{data.get('tag')}” from {version}"
+            case Action.COLLECTION_UPDATE:
+                return "edited the description"
+            case Action.VERSION_UPDATE:
+                return f"edited the description of {version}"
+            case Action.COLLECTION_CREATE:
+                return f"created the collection ({data.get('type', '')})"
+            case Action.COLLECTION_RENAME:
+                return f"renamed the collection from “{data.get('from')}” to “{data.get('to')}”"
+            case Action.ARTIFACT_CREATE:
+                files = data.get("files", 0)
+                return f"logged {data.get('name', 'the artifact')} with {files} file{'' if files == 1 else 's'}"
+            case Action.ARTIFACT_COMMIT:
+                return f"committed {self.target_repr}"
+            case Action.RUN_USE_ARTIFACT:
+                return f"used it in run {self.target_repr}"
+        return f"{self.get_action_display()} {self.target_repr}"
 
     def as_wandb(self, anonymize: bool = False) -> dict:
         """This event in the shape of W&B's audit log entries (spec §5), plus our registry fields."""

@@ -1,15 +1,18 @@
 """API: collections, links, aliases, tags, and collection/version search."""
 
 import datetime
+from pathlib import PurePosixPath
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.http import Http404, HttpRequest
+from django.http import Http404, HttpRequest, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
 from ninja import Field, Router, Schema, Status
 from pydantic import BaseModel
 
-from apps.artifacts.api import VersionOut, resolve_or_404, version_out
-from apps.artifacts.models import ArtifactVersion, VersionTag
+from apps.artifacts.api import PathIn, ResolvedOut, VersionOut, absolute, files_out, version_out
+from apps.artifacts.models import ArtifactVersion, Project, Run, VersionTag
+from apps.artifacts.storage import get_store
 from apps.collections import services
 from apps.collections.models import (
     Collection,
@@ -18,6 +21,7 @@ from apps.collections.models import (
     LinkAlias,
     find_collection,
     find_registry,
+    find_version,
     parse_artifact_path,
 )
 from apps.registries.api import visible_registries
@@ -126,6 +130,14 @@ def collection_out(collection: Collection) -> dict:
         "updated_at": collection.updated_at,
         "path": f"{registry.org.slug}/{registry.full_name}/{collection.name}",
     }
+
+
+def resolve_or_404(user, path: str):
+    """(version, link) for any version path the user can see; 404 otherwise."""
+    found = find_version(user, path)
+    if found is None:
+        raise Http404(f"No artifact version “{path[:200]}” that you can see.")
+    return found
 
 
 def _linked_out(link: Link) -> dict:
@@ -403,3 +415,45 @@ def tag_remove(request: HttpRequest, path: str, tag: str):
     collection = _collection_at(request.user, path)
     services.remove_collection_tag(actor=request.user, collection=collection, tag=tag)
     return collection_out(collection)
+
+
+# --- Resolving paths: registry paths decide access by the registry they name ---
+
+
+@router.get("/artifacts/resolve", response=ResolvedOut)
+def artifact_resolve(request: HttpRequest, path: str):
+    """The version at a source or registry path, with its files and (if allowed) download URLs."""
+    version, link = resolve_or_404(request.user, path)
+    return {
+        **version_out(version, link),
+        "files": files_out(request, version, services.can_download(request.user, version, link)),
+    }
+
+
+@router.get("/artifacts/file", response={302: None})
+def artifact_file(request: HttpRequest, path: str, name: str):
+    """Redirect to a signed download URL for one file of a version (403 for Restricted Viewers)."""
+    version, link = resolve_or_404(request.user, path)
+    # SECURITY: the path decides: a Restricted Viewer of the registry it names may not download,
+    # even when the same version is also linked where they are a Viewer.
+    if not services.can_download(request.user, version, link):
+        raise PermissionDenied("Your role lets you see this version but not download its files.")
+    entry = version.entries.filter(path=name).first()
+    if entry is None:
+        raise Http404(f"{version} has no file “{name[:200]}”.")
+    return HttpResponseRedirect(
+        absolute(request, get_store().download_url(entry.sha256, PurePosixPath(entry.path).name))
+    )
+
+
+@router.post("/runs/{team}/{project}/{run_id}/use", response=VersionOut)
+def run_use(request: HttpRequest, team: str, project: str, run_id: str, payload: PathIn):
+    run = get_object_or_404(
+        Run.objects.filter(project__in=Project.objects.visible_to(request.user)).select_related("project__team__org"),
+        project__team__name=team,
+        project__name=project,
+        run_id=run_id,
+    )
+    version, link = resolve_or_404(request.user, payload.path)
+    services.use_artifact(actor=request.user, run=run, version=version, link=link)
+    return version_out(version, link)

@@ -2,13 +2,15 @@
 
 from django import forms
 
-from apps.artifacts.forms import ServiceForm
+from apps.artifacts.models import ArtifactSequence, ArtifactVersion, Project
 from apps.collections.services import DESCRIPTION_MAX
+from apps.orgs.models import Team
 from apps.orgs.permissions import has_perm
 from apps.registries.models import Registry
+from lib.forms import split_list
 
 
-class AliasForm(ServiceForm):
+class AliasForm(forms.Form):
     alias = forms.CharField(
         max_length=128,
         error_messages={"required": "An alias cannot be empty."},
@@ -27,7 +29,7 @@ class AliasForm(ServiceForm):
         return alias
 
 
-class TagForm(ServiceForm):
+class TagForm(forms.Form):
     tag = forms.CharField(
         max_length=128,
         error_messages={"required": "A tag cannot be empty."},
@@ -35,7 +37,7 @@ class TagForm(ServiceForm):
     )
 
 
-class DescriptionForm(ServiceForm):
+class DescriptionForm(forms.Form):
     description = forms.CharField(
         max_length=DESCRIPTION_MAX,
         required=False,
@@ -43,7 +45,7 @@ class DescriptionForm(ServiceForm):
     )
 
 
-class DeleteCollectionForm(ServiceForm):
+class DeleteCollectionForm(forms.Form):
     """Deleting asks for the collection's name, typed out, as GitHub does for repositories."""
 
     confirm = forms.CharField(max_length=128, label="Type the collection name to confirm")
@@ -63,7 +65,7 @@ def split_names(value: str) -> list[str]:
     return [part for part in value.replace(",", " ").split() if part]
 
 
-class LinkToRegistryForm(ServiceForm):
+class LinkToRegistryForm(forms.Form):
     """Link a source version into a registry collection, existing or new."""
 
     registry = forms.ModelChoiceField(queryset=Registry.objects.none(), empty_label=None)
@@ -96,3 +98,99 @@ class LinkToRegistryForm(ServiceForm):
             if protected:
                 self.add_error("aliases", f"Only registry admins can apply protected aliases: {', '.join(protected)}.")
         return self.cleaned_data
+
+
+class CollectionFilterForm(forms.Form):
+    """The registry page's filters. Invalid values fall back to no filter."""
+
+    q = forms.CharField(required=False, label="Search collections")
+    tag = forms.ChoiceField(required=False, label="Tag")
+    type = forms.ChoiceField(required=False, label="Type")
+    sort = forms.ChoiceField(required=False, label="Sort", choices=[("updated", "Recently updated"), ("name", "Name")])
+
+    def __init__(self, *args, tags=(), types=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["tag"].choices = [("", "Any tag")] + [(t, t) for t in tags]
+        self.fields["type"].choices = [("", "Any type")] + [(t, t) for t in types]
+
+    def filters(self) -> dict:
+        """The valid filters, with defaults for missing or invalid ones."""
+        data = self.cleaned_data if self.is_valid() else {}
+        return {
+            "q": (data.get("q") or "").strip(),
+            "tag": data.get("tag") or "",
+            "type": data.get("type") or "",
+            "sort": data.get("sort") or "updated",
+        }
+
+
+class CollectionCreateForm(forms.Form):
+    name = forms.CharField(max_length=200, help_text="Up to 128 characters, no / or :.")
+    type = forms.CharField(max_length=200, label="Artifact type")
+    description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 4}), help_text="Markdown.")
+    tags = forms.CharField(required=False, help_text="Comma-separated, e.g. vision, baseline.")
+
+    def __init__(self, *args, registry, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not registry.allow_all_types:
+            # The registry limits the types: offer exactly those.
+            self.fields["type"] = forms.ChoiceField(
+                label="Artifact type", choices=[(t, t) for t in registry.artifact_types]
+            )
+
+
+class LinkVersionForm(forms.Form):
+    """Team → project → artifact → version, chained: each choice narrows the next list.
+
+    Every list starts from what the user may see (`visible_to`), so no option leaks.
+    """
+
+    team = forms.ModelChoiceField(queryset=Team.objects.none(), empty_label="Choose a team…")
+    project = forms.ModelChoiceField(queryset=Project.objects.none(), empty_label="Choose a project…")
+    artifact = forms.ModelChoiceField(queryset=ArtifactSequence.objects.none(), empty_label="Choose an artifact…")
+    version = forms.ModelChoiceField(queryset=ArtifactVersion.objects.none(), empty_label="Choose a version…")
+    collection = forms.CharField(
+        max_length=200, help_text="Pick an existing collection or type a new name to create it."
+    )
+    aliases = forms.CharField(required=False, help_text="Comma-separated, e.g. staging, candidate.")
+
+    def __init__(self, *args, user, registry, **kwargs):
+        super().__init__(*args, **kwargs)
+        projects = Project.objects.visible_to(user).filter(team__org=registry.org)
+        self.fields["team"].queryset = Team.objects.filter(pk__in=projects.values("team")).order_by("name")
+        team = self._chosen("team")
+        if team:
+            self.fields["project"].queryset = projects.filter(team=team).order_by("name")
+        project = self._chosen("project")
+        if project:
+            sequences = ArtifactSequence.objects.filter(project=project).order_by("name")
+            if not registry.allow_all_types:
+                sequences = sequences.filter(type__in=registry.artifact_types)
+            self.fields["artifact"].queryset = sequences
+        artifact = self._chosen("artifact")
+        if artifact:
+            self.fields["version"].queryset = (
+                ArtifactVersion.objects.visible_to(user).committed().filter(sequence=artifact).order_by("-index")
+            )
+        self.fields["version"].label_from_instance = lambda v: f"{v.version_label} · {v.created_at:%Y-%m-%d %H:%M}"
+        self.fields["artifact"].label_from_instance = lambda s: f"{s.name} ({s.type})"
+        self.fields["project"].label_from_instance = lambda p: p.name
+
+    def _chosen(self, name: str):
+        """The valid choice for field `name` so far, or None (used to narrow the next list)."""
+        field = self.fields[name]
+        raw = self.data.get(self.add_prefix(name)) if self.is_bound else None
+        if not raw:
+            return None
+        try:
+            return field.queryset.filter(pk=int(raw)).first()
+        except (TypeError, ValueError):
+            return None
+
+    def chained(self):
+        """Yield (bound field, options) for the four chained selects; each list costs at most one query."""
+        for name in ["team", "project", "artifact", "version"]:
+            yield self[name], [(str(value), label) for value, label in self.fields[name].choices]
+
+    def clean_aliases(self) -> list[str]:
+        return split_list(self.cleaned_data.get("aliases", ""))

@@ -5,13 +5,16 @@ from django.db import IntegrityError, transaction
 from django.db.models import OuterRef, Subquery
 
 from apps.artifacts.models import (
+    ArtifactUsage,
     ArtifactVersion,
+    Run,
     VersionState,
     VersionTag,
     validate_artifact_name,
     validate_artifact_type,
     validate_tag,
 )
+from apps.artifacts.services import can_read_source, record_usage
 from apps.audit.models import Action
 from apps.audit.services import record
 from apps.collections.models import Collection, CollectionTag, Link, LinkAlias
@@ -394,3 +397,24 @@ def delete_collection(*, actor, collection: Collection) -> None:
         )
     _audit(actor, collection, Action.COLLECTION_DELETE, {"name": collection.name, "links": collection.links.count()})
     collection.delete()
+
+
+def can_download(user, version: ArtifactVersion, link: Link | None = None) -> bool:
+    """Whether `user` may read the files of `version` reached by a path: through `link`'s registry
+    (Viewer or more there) for a registry path, or from its source project for a source path.
+
+    SECURITY: access is decided by the path the request names, never by another link: a
+    Restricted Viewer of the registry in the path may not download a version that is also linked
+    into a registry where they are a Viewer.
+    """
+    if link is not None:
+        return has_perm(user, "registries.download_registry", link.collection.registry)
+    return can_read_source(user, version)
+
+
+@transaction.atomic
+def use_artifact(*, actor, run: Run, version: ArtifactVersion, link: Link | None = None) -> ArtifactUsage:
+    """Record that a run used a version reached through `link` (a registry path) or its source path."""
+    if not can_download(actor, version, link):
+        raise PermissionDenied("You may not use this artifact version.")
+    return record_usage(actor=actor, run=run, version=version)

@@ -9,8 +9,10 @@ from django.contrib.auth.models import Group
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models.functions import Lower
+from django.urls import reverse
 from django.utils import timezone
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
+from guardian.shortcuts import get_objects_for_user
 
 # Entity names (org slugs, team names) appear in paths like `<team>/<project>/<artifact>`.
 entity_name_validator = RegexValidator(
@@ -33,6 +35,12 @@ class OrganizationQuerySet(models.QuerySet):
         if not user.is_authenticated:
             return self.none()
         return self.filter(memberships__user=user)
+
+    def administered_by(self, user) -> "OrganizationQuerySet":
+        """Organizations `user` administers: the one definition (the org's `admin_organization` permission)."""
+        if not user.is_authenticated:
+            return self.none()
+        return get_objects_for_user(user, "orgs.admin_organization", klass=self, accept_global_perms=False)
 
 
 class Organization(models.Model):
@@ -58,9 +66,7 @@ class Organization(models.Model):
         return self.name
 
     def get_absolute_url(self) -> str:
-        from django.urls import reverse
-
-        return reverse("registries:landing", args=[self.slug])
+        return reverse("collections:landing", args=[self.slug])
 
     def group_for(self, role: str) -> Group:
         """The auth group that holds everyone with this org role."""

@@ -37,9 +37,10 @@ ORG_ROLE_PERMS = {
 
 @transaction.atomic
 def create_organization(*, actor, slug: str, name: str) -> Organization:
-    """Create an organization with `actor` as its admin, and its core registries."""
-    from apps.registries.services import create_core_registries
+    """Create an organization with `actor` as its admin.
 
+    The Registry app adds the core registries: callers use registries.services.create_organization.
+    """
     if not actor.is_authenticated or not actor.is_staff:
         raise PermissionDenied("Only instance staff may create organizations.")
     slug = (slug or "").strip().lower()
@@ -59,7 +60,6 @@ def create_organization(*, actor, slug: str, name: str) -> Organization:
         grant_perms(org.group_for(role), org, codenames)
     record(actor=actor, org=org, action=Action.ORG_CREATE, target=org, data={"slug": slug, "name": name})
     _add_membership(actor=actor, org=org, user=actor, role=OrgRole.ADMIN)
-    create_core_registries(actor=actor, org=org)
     return org
 
 

@@ -1,7 +1,5 @@
 """Site-wide pages: home, the org switcher, the org audit log, and the context every page's shell needs."""
 
-import base64
-import binascii
 import datetime as dt
 import json
 
@@ -19,8 +17,9 @@ from django.views.decorators.vary import vary_on_headers
 
 from apps.audit.models import AuditEvent
 from apps.audit.views import audit_page_context, export_response
+from apps.orgs.api import api_key_user
 from apps.orgs.forms import ApiKeyCreateForm
-from apps.orgs.models import ApiKey, Organization, OrgRole
+from apps.orgs.models import ApiKey, Organization
 from apps.orgs.permissions import require
 from apps.orgs.services import create_api_key, revoke_api_key
 
@@ -79,7 +78,7 @@ def org_audit(request: HttpRequest, org_slug: str) -> HttpResponse:
     context = {
         "org": org,
         "export_url": reverse("org_audit_export", args=[org.slug]),
-        **audit_page_context(request, AuditEvent.objects.filter(org=org)),
+        **audit_page_context(request, AuditEvent.objects.visible_to(request.user).filter(org=org)),
     }
     return render(request, "audit/_events.html" if request.htmx else "orgs/org_audit.html", context)
 
@@ -88,31 +87,10 @@ def org_audit(request: HttpRequest, org_slug: str) -> HttpResponse:
 def org_audit_export(request: HttpRequest, org_slug: str) -> HttpResponse:
     """The organization's filtered audit events as streamed CSV or NDJSON."""
     org = _admin_org(request, org_slug)
-    return export_response(request, AuditEvent.objects.filter(org=org), f"audit-{org.slug}")
+    return export_response(request, AuditEvent.objects.visible_to(request.user).filter(org=org), f"audit-{org.slug}")
 
 
 AUDIT_LOGS_MAX = 20_000
-
-
-def _api_key_user(request: HttpRequest):
-    """The user of an `Authorization: Bearer <key>` or Basic `api:<key>` header, if valid."""
-    header = request.headers.get("Authorization", "")
-    scheme, _, value = header.partition(" ")
-    raw = ""
-    if scheme.lower() == "bearer":
-        raw = value.strip()
-    elif scheme.lower() == "basic":
-        try:
-            username, _, raw = base64.b64decode(value).decode().partition(":")
-        except (ValueError, binascii.Error, UnicodeDecodeError):
-            return None
-        if username != "api":
-            return None
-    key = ApiKey.objects.authenticate(raw) if raw else None
-    if key is None:
-        return None
-    key.touch()
-    return key.user
 
 
 def _json_error(detail: str, status: int) -> JsonResponse:
@@ -127,14 +105,15 @@ def audit_logs(request: HttpRequest) -> HttpResponse:
     `startDate`/`endDate` (YYYY-MM-DD, end inclusive) or `numDays` (default 1) choose the range; with
     `limit` (≤ 20,000) or `cursor` the answer is one JSON page, otherwise an NDJSON stream of the range.
     """
-    user = request.user if request.user.is_authenticated else _api_key_user(request)
+    user = request.user if request.user.is_authenticated else api_key_user(request)
     if user is None:
         return _json_error("Authentication required: an API key (Bearer or Basic api:<key>).", 401)
-    orgs = Organization.objects.filter(memberships__user=user, memberships__role=OrgRole.ADMIN)
+    administered = Organization.objects.administered_by(user)
+    events = AuditEvent.objects.visible_to(user)
     if request.GET.get("org"):
-        orgs = orgs.filter(slug=request.GET["org"])
-    org_ids = list(orgs.values_list("pk", flat=True))
-    if not org_ids:
+        administered = administered.filter(slug=request.GET["org"])
+        events = events.filter(org__slug=request.GET["org"])
+    if not administered.exists():
         return _json_error("Only organization admins can read audit logs.", 403)
     try:
         now = timezone.now()
@@ -159,7 +138,7 @@ def audit_logs(request: HttpRequest) -> HttpResponse:
     if start >= end:
         return _json_error("startDate must be before endDate.", 400)
     anonymize = request.GET.get("anonymize", "").lower() in {"1", "true", "yes"}
-    events = AuditEvent.objects.filter(org_id__in=org_ids).matching(start=start, end=end).select_related("actor")
+    events = events.matching(start=start, end=end).select_related("actor")
     if limit is None and cursor is None:
         rows = (json.dumps(e.as_wandb(anonymize), default=str) + "\n" for e in events.order_by("-id").iterator(2000))
         return StreamingHttpResponse(rows, content_type="application/x-ndjson")

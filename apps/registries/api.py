@@ -11,14 +11,14 @@ from django.http import Http404, HttpRequest
 from guardian.core import ObjectPermissionChecker
 from ninja import Field, Router, Schema, Status
 
-from apps.orgs.models import Organization, Team
-from apps.orgs.permissions import effective_role, require, role_from_perms
+from apps.orgs.models import Organization
+from apps.orgs.permissions import effective_role, require
 from apps.registries import services
 from apps.registries.models import (
     Registry,
-    RegistryGroupObjectPermission,
-    RegistryUserObjectPermission,
     Visibility,
+    find_principal,
+    registry_members,
 )
 from lib.filters import Field as FilterField
 from lib.filters import apply_filter, check_order, parse_json_param
@@ -201,30 +201,18 @@ def registry_delete(request: HttpRequest, org: str, name: str):
 def member_list(request: HttpRequest, org: str, name: str):
     """Users and teams holding a role of their own on the registry (org-wide access not listed)."""
     registry = get_registry(request.user, org, name)
-    by_user: dict[str, set] = {}
-    for perm in RegistryUserObjectPermission.objects.filter(content_object=registry).select_related(
-        "user", "permission"
-    ):
-        by_user.setdefault(perm.user.get_username(), set()).add(perm.permission.codename)
-    by_team: dict[str, set] = {}
-    team_perms = RegistryGroupObjectPermission.objects.filter(content_object=registry, group__team__isnull=False)
-    for perm in team_perms.select_related("group__team", "permission"):
-        by_team.setdefault(perm.group.team.name, set()).add(perm.permission.codename)
-    members = [{"user": u, "team": None, "role": role_from_perms(c)} for u, c in sorted(by_user.items())]
-    members += [{"user": None, "team": t, "role": role_from_perms(c)} for t, c in sorted(by_team.items())]
-    return [m for m in members if m["role"]]
+    return [
+        {"user": row.name if row.kind == "user" else None, "team": row.name if row.kind == "team" else None,
+         "role": row.role}
+        for row in registry_members(registry)
+        if row.role
+    ]  # fmt: skip
 
 
 def _principal(registry: Registry, user: str | None, team: str | None):
     if bool(user) == bool(team):
         raise ValidationError({"principal": "Name exactly one of “user” or “team”."})
-    if user:
-        found = get_user_model().objects.filter(username=user).first()
-    else:
-        found = Team.objects.filter(org=registry.org, name=team).first()
-    if found is None:
-        raise ValidationError({"principal": f"No {'user' if user else 'team'} named “{(user or team)[:150]}”."})
-    return found
+    return find_principal(registry.org, "user" if user else "team", user or team)
 
 
 @router.put("/registries/{org}/{name}/members", response=list[MemberOut])

@@ -1,14 +1,18 @@
 """Registries: curated, permissioned homes for artifact versions in an organization."""
 
+from collections import defaultdict
+from dataclasses import dataclass
+
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Lower
 from django.urls import reverse
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
-from apps.orgs.models import Organization
-from apps.orgs.permissions import has_perm
+from apps.orgs.models import Organization, Team
+from apps.orgs.permissions import ROLE_ORDER, Role, has_perm, role_from_perms
 from lib.paths import REGISTRY_PREFIX
 
 REGISTRY_NAME_MAX = 113  # the full project name `wandb-registry-<name>` is at most 128
@@ -105,7 +109,7 @@ class Registry(models.Model):
         return self.full_name
 
     def get_absolute_url(self) -> str:
-        return reverse("registries:registry_detail", args=[self.org.slug, self.slug])
+        return reverse("collections:registry_detail", args=[self.org.slug, self.slug])
 
     def is_visible_to(self, user) -> bool:
         """The one-object form of `Registry.objects.visible_to(user)`, answered from the request's
@@ -168,3 +172,66 @@ class Star(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} ★ {self.registry}"
+
+
+# --- Who holds roles on a registry ---
+
+
+@dataclass
+class MemberRow:
+    """A user or team holding a role of its own on the registry."""
+
+    kind: str  # "user" or "team"
+    name: str
+    role: Role
+    effective: Role
+    is_owner: bool = False
+
+
+def registry_members(registry: Registry) -> list[MemberRow]:
+    """Users and teams with a direct role on `registry`, with each user's effective role, in four queries.
+
+    The one member listing: the settings page and the API both show it.
+    """
+    user_codes, group_codes = defaultdict(set), defaultdict(set)
+    user_perms = RegistryUserObjectPermission.objects.filter(content_object=registry)
+    for user_id, codename in user_perms.values_list("user_id", "permission__codename"):
+        user_codes[user_id].add(codename)
+    group_perms = RegistryGroupObjectPermission.objects.filter(content_object=registry)
+    for group_id, codename in group_perms.values_list("group_id", "permission__codename"):
+        group_codes[group_id].add(codename)
+    group_roles = {gid: role_from_perms(codes) for gid, codes in group_codes.items()}
+    via_groups = defaultdict(list)
+    memberships = get_user_model().groups.through.objects.filter(user_id__in=user_codes, group_id__in=group_roles)
+    for user_id, group_id in memberships.values_list("user_id", "group_id"):
+        via_groups[user_id].append(group_roles[group_id])
+
+    def highest(roles):
+        return max((r for r in roles if r), key=ROLE_ORDER.index)
+
+    rows = []
+    for user in get_user_model().objects.filter(pk__in=user_codes).order_by("username"):
+        role = role_from_perms(user_codes[user.pk])
+        effective = highest([role, *via_groups[user.pk]])
+        rows.append(MemberRow("user", user.get_username(), role, effective, user.pk == registry.owner_id))
+    # Only team groups: the org role groups (org admins, organization-wide viewers) are not teams.
+    for team in Team.objects.filter(org=registry.org, group_id__in=group_roles).order_by("name"):
+        role = group_roles[team.group_id]
+        rows.append(MemberRow("team", team.name, role, role))
+    return rows
+
+
+def find_principal(org: Organization, kind: str, name: str):
+    """The member (kind "user") or team (kind "team") of `org` called `name`, case-insensitively.
+
+    The one principal lookup for role changes, from the settings page and the API alike.
+    """
+    if kind == "team":
+        team = Team.objects.filter(org=org, name__iexact=name).select_related("group").first()
+        if team is None:
+            raise ValidationError({"name": f"There is no team “{name}” in {org}."})
+        return team
+    user = get_user_model().objects.filter(memberships__org=org, username__iexact=name).first()
+    if user is None:
+        raise ValidationError({"name": f"There is no member “{name}” in {org}."})
+    return user

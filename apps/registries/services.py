@@ -8,6 +8,7 @@ from django.utils.text import slugify
 from apps.artifacts.models import validate_artifact_type
 from apps.audit.models import Action
 from apps.audit.services import record
+from apps.orgs import services as orgs_services
 from apps.orgs.models import Membership, Organization, Team
 from apps.orgs.permissions import Role, direct_role, grant_role, require, revoke_role
 from apps.registries.models import ProtectedAlias, Registry, Star, Visibility, validate_registry_name
@@ -55,7 +56,7 @@ def _grant_org_roles(registry: Registry) -> None:
 
 
 def create_core_registries(*, actor, org: Organization) -> list[Registry]:
-    """Create Models and Datasets for a new organization (called by create_organization)."""
+    """Create the core registries of a new organization (create_organization calls this)."""
     created = []
     for name, type_, description in CORE_REGISTRIES:
         registry = Registry.objects.create(
@@ -73,6 +74,14 @@ def create_core_registries(*, actor, org: Organization) -> list[Registry]:
         _audit(actor, registry, Action.REGISTRY_CREATE, {"name": name, "core": True})
         created.append(registry)
     return created
+
+
+@transaction.atomic
+def create_organization(*, actor, slug: str, name: str) -> Organization:
+    """Create an organization with `actor` as its admin, and its core registries (Model, Dataset)."""
+    org = orgs_services.create_organization(actor=actor, slug=slug, name=name)
+    create_core_registries(actor=actor, org=org)
+    return org
 
 
 @transaction.atomic

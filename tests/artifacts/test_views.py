@@ -147,7 +147,7 @@ def test_unknown_project_is_not_found(client, world):
 
 def test_run_filter_shows_what_a_run_logged_and_used(client, world, version):
     run = artifacts.create_run(actor=world["org_admin"], project=world.project, run_id="r1", name="eval")
-    artifacts.use_artifact(actor=world["org_admin"], run=run, version=version)
+    collections.use_artifact(actor=world["org_admin"], run=run, version=version)
     client.force_login(world["member"])
     body = client.get(reverse("artifacts:artifact_list", args=["vision", "detector"]), {"run": "r1"}).content.decode()
     assert "used (input)" in body and f'href="{version.get_absolute_url()}"' in body

@@ -14,14 +14,16 @@ APPS = ["orgs", "artifacts", "registries", "collections", "automations"]
 
 # Public functions in services modules that are not state changes, or whose write is not domain state.
 EXEMPT = {
-    "artifacts.can_download": "a read: may the user read a version's files",
+    "artifacts.can_read_source": "a read: may the user read a version's files from its project",
+    "artifacts.record_usage": "called only by collections.use_artifact (audited there)",
+    "collections.can_download": "a read: may the user read a version's files through the path used",
     "artifacts.manifest_digest": "a pure function",
     "artifacts.missing_blobs": "a read",
     "artifacts.require_project_writer": "a permission check",
     "artifacts.upload_blob": "content-addressed bytes; the commit that references them is audited",
     "artifacts.log_artifact": "a composition of create_version and commit_version (both audited)",
     "registries.validate_alias": "a validator",
-    "registries.create_core_registries": "runs inside create_organization (its events are checked there)",
+    "registries.create_core_registries": "runs inside registries.create_organization (its events are checked there)",
     "orgs.set_registry_ui_preference": "a personal display preference, not organization state",
     "automations.event_variables": "a pure function (payload variables of an event)",
     "automations.queue_runs_for_event": "the audit subscriber itself; its runs are the automation history",
@@ -51,6 +53,9 @@ def _calls(world):
     newbie = UserFactory(username="newbie")
     calls = {
         "orgs.create_organization": lambda: orgs.create_organization(actor=admin, slug="initech", name="Initech"),
+        "registries.create_organization": lambda: registries.create_organization(
+            actor=admin, slug="umbrella", name="U"
+        ),
         "orgs.add_org_member": lambda: orgs.add_org_member(actor=admin, org=world.org, user=newbie),
         "orgs.change_org_role": lambda: orgs.change_org_role(
             actor=admin, membership=world.org.memberships.get(user=world["viewer"]), role="member"
@@ -71,7 +76,9 @@ def _calls(world):
             actor=admin, project=world.project, name="m3", type="model", files=[]
         ),
         "artifacts.commit_version": lambda: artifacts.commit_version(actor=admin, version=version),
-        "artifacts.use_artifact": lambda: artifacts.use_artifact(actor=admin, run=run, version=link.version),
+        "collections.use_artifact": lambda: collections.use_artifact(
+            actor=admin, run=run, version=link.version, link=link
+        ),
         "registries.create_registry": lambda: registries.create_registry(actor=admin, org=world.org, name="New"),
         "registries.rename_registry": lambda: registries.rename_registry(actor=admin, registry=reg, name="Renamed"),
         "registries.update_registry_description": lambda: registries.update_registry_description(
@@ -198,8 +205,8 @@ def test_every_service_is_either_exercised_here_or_exempt_with_a_reason():
 _CALL_NAMES = {
     *(f"orgs.{n}" for n in ["create_organization", "add_org_member", "change_org_role", "remove_org_member",
                             "create_team", "add_team_member", "remove_team_member", "create_api_key", "revoke_api_key"]),
-    *(f"artifacts.{n}" for n in ["create_project", "create_run", "create_version", "commit_version", "use_artifact"]),
-    *(f"registries.{n}" for n in ["create_registry", "rename_registry", "update_registry_description",
+    *(f"artifacts.{n}" for n in ["create_project", "create_run", "create_version", "commit_version"]),
+    *(f"registries.{n}" for n in ["create_organization", "create_registry", "rename_registry", "update_registry_description",
                                   "change_registry_visibility", "add_registry_types", "delete_registry",
                                   "grant_registry_role", "revoke_registry_role", "set_registry_owner",
                                   "star_registry", "unstar_registry", "declare_protected_alias",
@@ -207,7 +214,7 @@ _CALL_NAMES = {
     *(f"collections.{n}" for n in ["create_collection", "link_version", "unlink_version", "add_alias", "remove_alias",
                                    "add_collection_tag", "remove_collection_tag", "add_version_tag",
                                    "remove_version_tag", "update_collection_description", "rename_collection",
-                                   "update_version_description", "delete_collection"]),
+                                   "update_version_description", "delete_collection", "use_artifact"]),
     *(f"automations.{n}" for n in ["create_secret", "update_secret", "delete_secret", "create_webhook",
                                    "delete_webhook", "create_automation", "update_automation", "delete_automation",
                                    "set_automation_enabled", "replay_run", "send_test_webhook"]),

@@ -6,7 +6,8 @@ import pytest
 from django.urls import reverse
 
 from apps.audit.models import Action, AuditEvent
-from apps.collections import services, views
+from apps.collections import services
+from apps.collections.views import collection as views
 from apps.collections.models import Collection, CollectionTag, Link
 
 HTMX = {"HX-Request": "true"}

@@ -420,10 +420,10 @@ def pipeline(world, link):
     admin, project = world["org_admin"], world.project
     data = world.version(name="data", type="dataset", content=b"rows")
     train = artifacts.create_run(actor=admin, project=project, run_id="train1", name="train")
-    artifacts.use_artifact(actor=admin, run=train, version=data)
+    services.use_artifact(actor=admin, run=train, version=data)
     artifacts.ArtifactUsage.objects.create(run=train, version=link.version, kind="output")
     evaluate = artifacts.create_run(actor=admin, project=project, run_id="eval1", name="evaluate")
-    artifacts.use_artifact(actor=admin, run=evaluate, version=link.version)
+    services.use_artifact(actor=admin, run=evaluate, version=link.version)
     report = world.version(name="report", type="report", content=b"0.9", run=evaluate)
     return {"data": data, "train": train, "evaluate": evaluate, "report": report}
 
@@ -450,7 +450,7 @@ def test_lineage_depth_follows_more_steps(client, world, link, pipeline):
     admin = world["org_admin"]
     raw = world.version(name="raw", type="dataset", content=b"raw")
     prep = artifacts.create_run(actor=admin, project=world.project, run_id="prep1")
-    artifacts.use_artifact(actor=admin, run=prep, version=raw)
+    services.use_artifact(actor=admin, run=prep, version=raw)
     artifacts.ArtifactUsage.objects.create(run=prep, version=pipeline["data"], kind="output")
     client.force_login(world["member"])
     shallow = client.get(url("version_detail", link), {"tab": "lineage", "depth": 1}).content.decode()
@@ -462,7 +462,7 @@ def test_lineage_depth_follows_more_steps(client, world, link, pipeline):
 def test_big_lineage_levels_collapse_into_a_cluster_that_expands(client, world, link):
     for i in range(6):
         run = artifacts.create_run(actor=world["org_admin"], project=world.project, run_id=f"use{i}")
-        artifacts.use_artifact(actor=world["org_admin"], run=run, version=link.version)
+        services.use_artifact(actor=world["org_admin"], run=run, version=link.version, link=link)
     client.force_login(world["member"])
     body = client.get(url("version_detail", link), {"tab": "lineage"}).content.decode()
     assert "6 runs" in body and "use3" not in body

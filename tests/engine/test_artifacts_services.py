@@ -10,6 +10,10 @@ from apps.artifacts import services
 from apps.artifacts.models import ArtifactUsage, ArtifactVersion, Blob, ManifestEntry, UsageKind, VersionState
 from apps.artifacts.storage import get_store
 from apps.audit.models import Action, AuditEvent
+from apps.collections import services as collections
+from apps.collections.services import can_download, use_artifact
+from apps.orgs import services as orgs
+from apps.registries import services as registries
 
 
 def sha(data: bytes) -> str:
@@ -121,8 +125,8 @@ def test_runs_record_lineage(world):
     actor = world["member"]
     run = services.create_run(actor=actor, project=world.project, run_id="train-1", config={"lr": 0.1})
     data = world.version(name="images", type="dataset")
-    services.use_artifact(actor=actor, run=run, version=data)
-    services.use_artifact(actor=actor, run=run, version=data)  # idempotent
+    use_artifact(actor=actor, run=run, version=data)
+    use_artifact(actor=actor, run=run, version=data)  # idempotent
     model = services.log_artifact(
         actor=actor, project=world.project, name="m", type="model", files={"w": b"w"}, run=run
     )
@@ -138,19 +142,29 @@ def test_runs_record_lineage(world):
 
 
 def test_registry_viewer_may_use_a_linked_version_but_restricted_viewer_may_not(world):
-    from apps.artifacts.models import Project
-    from apps.artifacts.services import create_project
-
     link = world.link()
     # A Viewer of the registry, in a team of their own with a project: they may use the linked version.
-    from apps.orgs.services import add_team_member, create_team
-
-    team = create_team(actor=world["org_admin"], org=world.org, name="eval")
-    add_team_member(actor=world["org_admin"], team=team, user=world["team_member"])
-    project = create_project(actor=world["team_member"], team=team, name="evals")
+    team = orgs.create_team(actor=world["org_admin"], org=world.org, name="eval")
+    orgs.add_team_member(actor=world["org_admin"], team=team, user=world["team_member"])
+    project = services.create_project(actor=world["team_member"], team=team, name="evals")
     run = services.create_run(actor=world["team_member"], project=project)
-    assert services.use_artifact(actor=world["team_member"], run=run, version=link.version)
-    assert Project.objects.visible_to(world["team_member"]).filter(pk=project.pk).exists()
-    assert not services.can_download(world["restricted_viewer"], link.version)
-    assert services.can_download(world["viewer"], link.version)
-    assert not services.can_download(world["outsider"], link.version)
+    assert use_artifact(actor=world["team_member"], run=run, version=link.version, link=link)
+    assert not can_download(world["restricted_viewer"], link.version, link)
+    assert can_download(world["viewer"], link.version, link)
+    assert not can_download(world["outsider"], link.version, link)
+
+
+def test_access_is_decided_by_the_path_not_by_another_link(world):
+    """A Restricted Viewer here stays one even when the version is also linked where they are a Viewer."""
+    link = world.link()
+    open_registry = registries.create_registry(actor=world["org_admin"], org=world.org, name="Open")
+    other = collections.link_version(
+        actor=world["org_admin"], version=link.version, registry=open_registry, collection_name="copy"
+    )
+    rviewer = world["restricted_viewer"]
+    assert can_download(rviewer, link.version, other)
+    assert not can_download(rviewer, link.version, link)
+    assert not can_download(rviewer, link.version)  # the source path: not in the team
+    run = services.create_run(actor=world["org_admin"], project=world.project)
+    with pytest.raises(PermissionDenied):
+        use_artifact(actor=rviewer, run=run, version=link.version, link=link)

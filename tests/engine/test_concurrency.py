@@ -79,7 +79,8 @@ sys.path.insert(0, os.getcwd())
 django.setup()
 from django.contrib.auth import get_user_model
 from apps.artifacts.services import create_project, log_artifact
-from apps.orgs.services import add_team_member, create_organization, create_team
+from apps.orgs.services import add_team_member, create_team
+from apps.registries.services import create_organization
 from apps.registries.services import create_registry
 actor = get_user_model().objects.create_user("linker", is_staff=True)
 org = create_organization(actor=actor, slug="conc", name="Conc")

@@ -3,8 +3,8 @@
 import pytest
 from django.core.exceptions import PermissionDenied
 
-from apps.artifacts.services import can_download
 from apps.collections import services as collections
+from apps.collections.services import can_download
 from apps.orgs.permissions import Role, effective_role
 from apps.registries import services as registries
 from apps.registries.models import Registry
@@ -39,7 +39,7 @@ OPERATIONS = {
     "view": (Role.RESTRICTED_VIEWER, lambda w, a, link: Registry.objects.visible_to(a).get(pk=w.registry.pk)),
     "download": (
         Role.VIEWER,
-        lambda w, a, link: can_download(a, link.version) or (_ for _ in ()).throw(PermissionDenied),
+        lambda w, a, link: can_download(a, link.version, link) or (_ for _ in ()).throw(PermissionDenied),
     ),
     "create_collection": (
         Role.MEMBER,

@@ -15,7 +15,7 @@ from tests.factories import UserFactory
 def test_home_sends_members_to_their_registry(client, world):
     client.force_login(world["member"])
     response = client.get(reverse("home"))
-    assert response["Location"] == reverse("registries:landing", args=["acme"])
+    assert response["Location"] == reverse("collections:landing", args=["acme"])
 
 
 def test_home_for_someone_without_an_org(client, db):
@@ -26,7 +26,7 @@ def test_home_for_someone_without_an_org(client, db):
 
 
 def test_anonymous_visitors_go_to_login(client, world):
-    for url in [reverse("home"), reverse("org_switch") + "?org=acme", reverse("registries:landing", args=["acme"])]:
+    for url in [reverse("home"), reverse("org_switch") + "?org=acme", reverse("collections:landing", args=["acme"])]:
         response = client.get(url)
         assert response.status_code == 302 and response["Location"].startswith(reverse("login")), url
 
@@ -39,7 +39,7 @@ def test_org_switch(client, world, persona, org, status):
     response = client.get(reverse("org_switch"), {"org": org})
     assert response.status_code == status
     if status == 302:
-        assert response["Location"] == reverse("registries:landing", args=[org])
+        assert response["Location"] == reverse("collections:landing", args=[org])
 
 
 def test_login_page_and_login(client, world):
@@ -53,10 +53,10 @@ def test_login_page_and_login(client, world):
 
 def test_logout_is_a_post(client, world):
     client.force_login(world["member"])
-    html = client.get(reverse("registries:landing", args=["acme"])).content.decode()
+    html = client.get(reverse("collections:landing", args=["acme"])).content.decode()
     assert f'action="{reverse("logout")}"' in html
     assert client.post(reverse("logout")).status_code == 302
-    assert client.get(reverse("registries:landing", args=["acme"])).status_code == 302
+    assert client.get(reverse("collections:landing", args=["acme"])).status_code == 302
 
 
 def test_friendly_404_and_403_pages(client, world):
@@ -69,7 +69,7 @@ def test_friendly_404_and_403_pages(client, world):
 
 def test_shell_has_org_switcher_and_user_menu(client, world):
     client.force_login(world["member"])
-    html = client.get(reverse("registries:landing", args=["acme"])).content.decode()
+    html = client.get(reverse("collections:landing", args=["acme"])).content.decode()
     assert 'id="org-switcher-select"' in html and "Acme ML" in html
     assert "Log out" in html
     assert 'hx-headers=\'{"x-csrftoken": "' in html

@@ -10,7 +10,7 @@ from tests.registries.conftest import assert_status, statuses
 
 def deep(client, name, selection="", version="", org="acme"):
     params = {k: v for k, v in {"selectionPath": selection, "version": version}.items() if v}
-    return client.get(reverse("registries:registry_deep_link", args=[org, name]), params)
+    return client.get(reverse("collections:registry_deep_link", args=[org, name]), params)
 
 
 @pytest.mark.parametrize(("persona", "status"), statuses(302))

@@ -13,15 +13,15 @@ def registry_urls(world):
     link = world.link()
     org, reg = world.org.slug, world.registry.slug
     return [
-        reverse("registries:landing", args=[org]),
-        reverse("registries:search", args=[org]) + "?q=x",
+        reverse("collections:landing", args=[org]),
+        reverse("collections:search", args=[org]) + "?q=x",
         reverse("registries:registry_create", args=[org]),
         reverse("registries:legacy_registry", args=[org]),
-        reverse("registries:registry_detail", args=[org, reg]),
+        reverse("collections:registry_detail", args=[org, reg]),
         reverse("registries:registry_settings", args=[org, reg]),
-        reverse("registries:registry_link", args=[org, reg]),
-        reverse("registries:collection_create", args=[org, reg]),
-        reverse("registries:registry_deep_link", args=[org, "Golden Models"]),
+        reverse("collections:registry_link", args=[org, reg]),
+        reverse("collections:collection_create", args=[org, reg]),
+        reverse("collections:registry_deep_link", args=[org, "Golden Models"]),
         reverse("collections:collection_detail", args=[org, reg, link.collection.name]),
         reverse("collections:version_detail", args=[org, reg, link.collection.name, link.index]),
     ]
@@ -58,17 +58,17 @@ def test_the_rest_of_the_site_works_when_off(client, world, registry_off):
 
 def test_sidebar_has_registry_when_on(client, world):
     client.force_login(world["member"])
-    html = client.get(reverse("registries:landing", args=["acme"])).content.decode()
+    html = client.get(reverse("collections:landing", args=["acme"])).content.decode()
     assert "Applications" in html
-    assert f'href="{reverse("registries:landing", args=["acme"])}" aria-current="page"' in html
+    assert f'href="{reverse("collections:landing", args=["acme"])}" aria-current="page"' in html
 
 
 def test_registry_pages_work_again_when_switched_back_on(client, world, settings):
     client.force_login(world["member"])
     settings.ENABLE_REGISTRY_UI = False
-    assert client.get(reverse("registries:landing", args=["acme"])).status_code == 404
+    assert client.get(reverse("collections:landing", args=["acme"])).status_code == 404
     settings.ENABLE_REGISTRY_UI = True
-    assert client.get(reverse("registries:landing", args=["acme"])).status_code == 200
+    assert client.get(reverse("collections:landing", args=["acme"])).status_code == 200
 
 
 def _registry_app_routes():

@@ -10,7 +10,7 @@ from tests.registries.conftest import assert_fragment, assert_status, statuses
 
 
 def landing_url(org="acme"):
-    return reverse("registries:landing", args=[org])
+    return reverse("collections:landing", args=[org])
 
 
 def create_url(org="acme"):

@@ -23,7 +23,7 @@ def test_legacy_page_permissions(login, world, persona, status):
 
 def test_choosing_legacy_is_remembered_and_the_landing_invites_back(login, world):
     client = login("member")
-    landing = reverse("registries:landing", args=["acme"])
+    landing = reverse("collections:landing", args=["acme"])
     assert "Use legacy Model Registry" in client.get(landing).content.decode()
     response = client.post(pref_url(), {"registry_ui": "legacy"})
     assert response["Location"] == reverse("registries:legacy_registry", args=["acme"])

@@ -11,7 +11,7 @@ from tests.registries.conftest import assert_status, statuses
 
 
 def search(client, q, org="acme"):
-    return client.get(reverse("registries:search", args=[org]), {"q": q})
+    return client.get(reverse("collections:search", args=[org]), {"q": q})
 
 
 @pytest.mark.parametrize(("persona", "status"), statuses(200))

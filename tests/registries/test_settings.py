@@ -164,7 +164,7 @@ def test_visibility_becomes_restricted_one_way(login, world):
 def test_delete_registry_with_the_right_name(login, world):
     response = login("registry_admin").post(url(world.registry, "delete"), {"confirm_name": "Golden Models"})
     assert response.status_code == 302
-    assert response["Location"] == reverse("registries:landing", args=["acme"])
+    assert response["Location"] == reverse("collections:landing", args=["acme"])
     assert not Registry.objects.filter(pk=world.registry.pk).exists()
     assert AuditEvent.objects.filter(action=Action.REGISTRY_DELETE, registry_pk=world.registry.pk).exists()
 

@@ -13,7 +13,8 @@ from tests.registries.conftest import assert_fragment, assert_status, statuses
 
 def url(world, name="registry_detail", registry=None):
     registry = registry or world.registry
-    return reverse(f"registries:{name}", args=[registry.org.slug, registry.slug])
+    namespace = "registries" if name == "registry_star" else "collections"
+    return reverse(f"{namespace}:{name}", args=[registry.org.slug, registry.slug])
 
 
 @pytest.mark.parametrize(("persona", "status"), statuses(200))
@@ -39,7 +40,7 @@ def test_registry_page_shows_rows_and_link_snippet(login, world):
 
 
 def test_registry_page_for_another_orgs_slug_is_404(login, world):
-    response = login("member").get(reverse("registries:registry_detail", args=["globex", world.registry.slug]))
+    response = login("member").get(reverse("collections:registry_detail", args=["globex", world.registry.slug]))
     assert response.status_code == 404
 
 

@@ -8,11 +8,13 @@ from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from PIL import Image, ImageDraw
 
 from apps.artifacts import services as artifacts
+from apps.automations import services as automations
 from apps.collections import services as collections
 from apps.orgs import services as orgs
 from apps.orgs.models import Organization, OrgRole
@@ -100,10 +102,6 @@ class Command(BaseCommand):
 
     def seed_automation(self, admin, org, registry) -> None:
         """A signed webhook fired when `production` moves in Models (DEMO_WEBHOOK_URL, default httpbin)."""
-        from django.core.exceptions import ValidationError
-
-        from apps.automations import services as automations
-
         url = os.environ.get("DEMO_WEBHOOK_URL", "https://httpbin.org/post")
         signing = automations.create_secret(
             actor=admin, org=org, name="DEMO_SIGNING_KEY", value=secrets.token_urlsafe(24)
@@ -130,10 +128,10 @@ class Command(BaseCommand):
 
     def seed(self, u: dict) -> None:
         admin = u["admin"]
-        acme = orgs.create_organization(actor=admin, slug="acme", name="Acme ML")
+        acme = registries.create_organization(actor=admin, slug="acme", name="Acme ML")
         for username, role, _ in USERS[1:]:
             orgs.add_org_member(actor=admin, org=acme, user=u[username], role=role)
-        globex = orgs.create_organization(actor=admin, slug="globex", name="Globex Research")
+        globex = registries.create_organization(actor=admin, slug="globex", name="Globex Research")
         orgs.add_org_member(actor=admin, org=globex, user=u["outsider"], role=OrgRole.ADMIN)
         orgs.remove_org_member(actor=admin, membership=globex.memberships.get(user=admin))
 
@@ -219,7 +217,7 @@ class Command(BaseCommand):
                     actor=owner, project=project, name=f"{name}-run-{i}", config={"lr": 0.001 * (i + 1)}
                 )
                 if type_ == "model" and dataset_versions:
-                    artifacts.use_artifact(actor=owner, run=run, version=rnd.choice(dataset_versions))
+                    collections.use_artifact(actor=owner, run=run, version=rnd.choice(dataset_versions))
                 accuracy = min(0.99, accuracy + rnd.uniform(0, 0.03))
                 metadata = {
                     "accuracy": round(accuracy, 4),

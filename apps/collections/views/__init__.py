@@ -1,0 +1,1 @@
+"""Registry App pages that show collections, one module per page: registry, collection, version, link."""

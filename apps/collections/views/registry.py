@@ -1,0 +1,215 @@
+"""The Registry landing page, search, a registry's page (its collections) and W&B deep links."""
+
+from collections import defaultdict
+
+from django.core.exceptions import ValidationError
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET
+from django.views.decorators.vary import vary_on_headers
+
+from apps.artifacts.models import VersionTag
+from apps.collections import forms as collection_forms
+from apps.collections.models import Collection, CollectionTag, Link, LinkAlias
+from apps.orgs.models import UserPreference
+from apps.orgs.permissions import has_perm
+from apps.registries import forms
+from apps.registries.models import ProtectedAlias, Registry
+from apps.registries.views.lookups import org_or_404, registry_actions, registry_or_404
+from lib.pagination import decode_cursor, keyset_page
+from lib.paths import strip_registry_prefix
+
+PAGE_SIZE = 25
+SEARCH_LIMIT = 10
+RECENT_COLLECTIONS = 10
+
+
+def _registry_ui_preference(user) -> str | None:
+    return UserPreference.objects.filter(user=user).values_list("registry_ui", flat=True).first()
+
+
+def _with_counts(registries: QuerySet) -> QuerySet:
+    """Annotate collection and linked-version counts as subqueries (no row explosion)."""
+    collections = Collection.objects.filter(registry=OuterRef("pk")).order_by().values("registry")
+    links = Link.objects.filter(collection__registry=OuterRef("pk")).order_by().values("collection__registry")
+    return registries.annotate(
+        collection_count=Coalesce(Subquery(collections.annotate(n=Count("pk")).values("n")), 0),
+        version_count=Coalesce(Subquery(links.annotate(n=Count("pk")).values("n")), 0),
+    )
+
+
+@require_GET
+def landing(request: HttpRequest, org_slug: str) -> HttpResponse:
+    """Starred registries, then all registries as cards, and recently updated collections."""
+    org = org_or_404(request, org_slug)
+    registries = list(
+        _with_counts(Registry.objects.visible_to(request.user).filter(org=org).with_starred(request.user))
+        .select_related("org")
+        .core_first()
+    )
+    recent = (
+        Collection.objects.visible_to(request.user)
+        .filter(registry__org=org)
+        .select_related("registry")
+        .order_by("-updated_at", "-pk")[:RECENT_COLLECTIONS]
+    )
+    can_create = has_perm(request.user, "orgs.create_registry", org)
+    context = {
+        "org": org,
+        "starred": [r for r in registries if r.is_starred],
+        "registries": [r for r in registries if not r.is_starred],
+        "recent_collections": recent,
+        "can_create": can_create,
+        "create_form": forms.RegistryCreateForm() if can_create else None,
+        "registry_ui_preference": _registry_ui_preference(request.user),
+    }
+    return render(request, "collections/landing.html", context)
+
+
+@require_GET
+def search(request: HttpRequest, org_slug: str) -> HttpResponse:
+    """Search registries, collections (name or tag) and linked versions (alias or tag) the user may see."""
+    org = org_or_404(request, org_slug)
+    q = request.GET.get("q", "").strip()[:200]
+    context = {"org": org, "q": q, "limit": SEARCH_LIMIT}
+    if q:
+        registries = (
+            Registry.objects.visible_to(request.user)
+            .filter(org=org, name__icontains=q)
+            .select_related("org")
+            .core_first()
+        )
+        tagged = CollectionTag.objects.filter(collection=OuterRef("pk"), name__icontains=q)
+        collections = (
+            Collection.objects.visible_to(request.user)
+            .filter(Q(name__icontains=q) | Q(Exists(tagged)), registry__org=org)
+            .select_related("registry")
+            .order_by("-updated_at", "-pk")
+        )
+        aliased = LinkAlias.objects.filter(link=OuterRef("pk"), alias__icontains=q)
+        version_tagged = VersionTag.objects.filter(version=OuterRef("version_id"), name__icontains=q)
+        links = (
+            Link.objects.visible_to(request.user)
+            .filter(Q(Exists(aliased)) | Q(Exists(version_tagged)), collection__registry__org=org)
+            .select_related("collection__registry", "version__sequence__project__team")
+            .prefetch_related("aliases", "version__tags")
+            .order_by("-created_at", "-pk")
+        )[: SEARCH_LIMIT + 1]
+        # Protected aliases are drawn differently (gray, with a lock): one query for all rows.
+        protected = defaultdict(set)
+        registry_pks = {link.collection.registry_id for link in links}
+        for registry_pk, alias in ProtectedAlias.objects.filter(registry__in=registry_pks).values_list(
+            "registry_id", "alias"
+        ):
+            protected[registry_pk].add(alias)
+        for link in links:
+            link.protected = protected[link.collection.registry_id]
+        # One row past the limit tells the template there is more.
+        context.update(
+            registries=list(registries[: SEARCH_LIMIT + 1]),
+            collections=list(collections[: SEARCH_LIMIT + 1]),
+            links=links,
+        )
+    return render(request, "collections/search.html", context)
+
+
+def _collection_rows(registry: Registry, filters: dict) -> QuerySet:
+    """The registry's collections, filtered, with version count and latest index annotated."""
+    rows = registry.collections.all()
+    if filters["q"]:
+        tagged = CollectionTag.objects.filter(collection=OuterRef("pk"), name__icontains=filters["q"])
+        rows = rows.filter(Q(name__icontains=filters["q"]) | Q(Exists(tagged)))
+    if filters["tag"]:
+        rows = rows.filter(Exists(CollectionTag.objects.filter(collection=OuterRef("pk"), name=filters["tag"])))
+    if filters["type"]:
+        rows = rows.filter(type=filters["type"])
+    counts = Link.objects.filter(collection=OuterRef("pk")).order_by().values("collection")
+    latest = LinkAlias.objects.filter(collection=OuterRef("pk"), alias="latest").values("link__index")[:1]
+    return rows.annotate(
+        version_count=Coalesce(Subquery(counts.annotate(n=Count("pk")).values("n")), 0),
+        latest_index=Subquery(latest),
+    ).prefetch_related("tags")
+
+
+def _link_snippets(registry: Registry) -> dict:
+    collection = "<collection>"
+    return {
+        "wandb": f'run.link_artifact(artifact, target_path="{registry.full_name}/{collection}")',
+        "client": f'client.link_artifact(version, "{registry.path}/{collection}")',
+    }
+
+
+def _cursor(raw: str | None, rows: QuerySet, order: tuple) -> tuple | None:
+    """A page cursor from the URL; a tampered one means the first page."""
+    try:
+        return decode_cursor(raw, rows, order) if raw else None
+    except ValidationError:
+        return None
+
+
+@require_GET
+@vary_on_headers("HX-Request")
+def registry_detail(request: HttpRequest, org_slug: str, reg_slug: str) -> HttpResponse:
+    """The registry's collections (filter, sort, keyset pages), link snippet, create and link actions."""
+    registry = registry_or_404(request, org_slug, reg_slug)
+    perms = registry_actions(request, registry)
+    tags = CollectionTag.objects.filter(collection__registry=registry).values_list("name", flat=True)
+    types = registry.collections.values_list("type", flat=True)
+    filter_form = collection_forms.CollectionFilterForm(
+        request.GET, tags=tags.distinct().order_by("name")[:200], types=types.distinct().order_by("type")
+    )
+    filters = filter_form.filters()
+    by_name = filters["sort"] == "name"
+    rows = _collection_rows(registry, filters)
+    order = ("name", "pk") if by_name else ("-updated_at", "-pk")
+    after, before = _cursor(request.GET.get("after"), rows, order), _cursor(request.GET.get("before"), rows, order)
+    page = keyset_page(rows, order=order, size=PAGE_SIZE, after=after, before=before)
+    can_write = "write" in perms
+    context = {
+        "org": registry.org,
+        "registry": registry,
+        "page": page,
+        "filter_form": filter_form,
+        "filtered": any(filters[k] for k in ("q", "tag", "type")),
+        "sort_by_name": by_name,
+        "can_write": can_write,
+        "can_admin": "admin" in perms,
+        "is_starred": registry.is_starred,
+        "snippets": _link_snippets(registry),
+        "create_form": collection_forms.CollectionCreateForm(registry=registry, auto_id="new_collection_%s")
+        if can_write
+        else None,
+        "link_form": collection_forms.LinkVersionForm(user=request.user, registry=registry) if can_write else None,
+        "collection_names": registry.collections.order_by("name").values_list("name", flat=True)[:500],
+        "registry_ui_preference": _registry_ui_preference(request.user),
+    }
+    template = "collections/registry_detail.html" + ("#collection-list" if request.htmx else "")
+    return render(request, template, context)
+
+
+@require_GET
+def registry_deep_link(request: HttpRequest, org_slug: str, name: str) -> HttpResponse:
+    """Follow a W&B link: /orgs/<org>/registry/<registry name>?selectionPath=<org>/wandb-registry-<name>/<collection>&version=vN."""
+    registries = Registry.objects.visible_to(request.user).select_related("org").filter(org__slug=org_slug)
+    name = strip_registry_prefix(name.strip())
+    registry = get_object_or_404(registries, Q(name__iexact=name) | Q(slug=name))
+    selection = [part for part in request.GET.get("selectionPath", "").split("/") if part]
+    if not selection:
+        return redirect(registry)
+    if len(selection) > 3 or (
+        len(selection) > 1 and strip_registry_prefix(selection[-2]).lower() != registry.name.lower()
+    ):
+        raise Http404("The selection path does not point into this registry.")
+    collection = get_object_or_404(registry.collections.select_related("registry__org"), name__iexact=selection[-1])
+    version = request.GET.get("version", "").strip()
+    if not version:
+        return redirect(collection)
+    if version[:1] == "v" and version[1:].isdigit():
+        link = get_object_or_404(collection.links.select_related("collection__registry__org"), index=int(version[1:]))
+    else:
+        alias = get_object_or_404(LinkAlias.objects.select_related("link"), collection=collection, alias=version)
+        link = alias.link
+        link.collection = collection
+    return redirect(link)

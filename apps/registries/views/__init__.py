@@ -1,0 +1,1 @@
+"""Registry pages, one module per page: registry (create, star), settings, audit."""
