@@ -116,7 +116,7 @@ class AuditEvent(models.Model):
     actor_ip = models.GenericIPAddressField(null=True, blank=True)
     org = models.ForeignKey("orgs.Organization", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     org_slug = models.CharField(max_length=64, blank=True)
-    action = models.CharField(max_length=64, choices=Action.choices, db_index=True)
+    action = models.CharField(max_length=64, choices=Action, db_index=True)
     target_type = models.CharField(max_length=64)
     target_id = models.CharField(max_length=64, blank=True)
     target_repr = models.CharField(max_length=500, blank=True)
