@@ -7,8 +7,8 @@ from django.core.exceptions import ValidationError
 
 from apps.collections.api import COLLECTION_FIELDS, VERSION_FIELDS
 from apps.collections.models import Link
-from apps.registries.models import Registry
 from apps.registries.api import REGISTRY_FIELDS
+from apps.registries.models import Registry
 from lib.filters import apply_filter
 
 
