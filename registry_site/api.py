@@ -1,7 +1,6 @@
 """The JSON API (v1): one NinjaAPI that mounts each app's router, authenticates API keys, and
 turns domain exceptions into `{"detail": …}` answers. See docs/api-contract.md."""
 
-
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, SuspiciousOperation, ValidationError
 from django.db import IntegrityError

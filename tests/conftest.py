@@ -5,8 +5,9 @@ from dataclasses import dataclass, field
 
 import pytest
 from django.apps import apps as django_apps
-from django.contrib.auth.models import AnonymousUser
+from django.contrib.auth.models import AnonymousUser, Permission
 from django.db import transaction
+from django.db.models import Max, Min
 
 from apps.artifacts import services as artifacts
 from apps.artifacts.storage import get_store
@@ -123,6 +124,15 @@ class _WorldSnapshot:
     def __init__(self):
         self.rows: list[tuple[type, list[dict]]] = []
         self.world: World | None = None
+        self.catalog: dict | None = None
+
+    @staticmethod
+    def _catalog() -> dict:
+        """Where the migrations' rows (content types, permissions) are: replayed rows point at them.
+
+        A transactional test's flush re-creates them under new ids; then the snapshot no longer fits.
+        """
+        return Permission.objects.aggregate(low=Min("pk"), high=Max("pk"), types=Max("content_type_id"))
 
     @staticmethod
     def _tables() -> list[type]:
@@ -138,8 +148,11 @@ class _WorldSnapshot:
             ]
             if rows:
                 self.rows.append((model, rows))
-        self.world = copy.deepcopy(world)
+        self.world, self.catalog = copy.deepcopy(world), self._catalog()
         return world
+
+    def fits(self) -> bool:
+        return self.world is not None and self._catalog() == self.catalog
 
     def replay(self) -> World:
         # One transaction: foreign keys are checked at its end, so the tables' order does not matter
@@ -155,4 +168,6 @@ _snapshot = _WorldSnapshot()
 
 @pytest.fixture
 def world(db) -> World:
-    return _snapshot.replay() if _snapshot.world else _snapshot.record()
+    if _snapshot.fits():
+        return _snapshot.replay()
+    return _snapshot.record() if _snapshot.world is None else build_world()

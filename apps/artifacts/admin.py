@@ -1,13 +1,26 @@
+"""Projects and artifact versions in the Django admin: read-only, except deleting a project through its service.
+
+Artifact versions are published data: no service deletes them, so neither does the admin.
+"""
+
 from django.contrib import admin
 
 from apps.artifacts.models import ArtifactVersion, Project
+from apps.artifacts.services import delete_project
+from lib.service_admin import ServiceAdmin
 
 
 @admin.register(Project)
-class ProjectAdmin(admin.ModelAdmin):
+class ProjectAdmin(ServiceAdmin):
     list_display = ["name", "team", "created_at"]
     search_fields = ["name", "team__name"]
-    readonly_fields = ["team", "name", "created_at"]
+    list_select_related = ["team"]
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def delete_with_service(self, request, obj):
+        delete_project(actor=request.user, project=obj)
 
 
 @admin.register(ArtifactVersion)
@@ -20,4 +33,7 @@ class ArtifactVersionAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
         return False

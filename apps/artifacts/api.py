@@ -375,7 +375,7 @@ def blob_upload(request: HttpRequest, token: str):
     except signing.BadSignature as exc:
         raise _token_error(exc) from None
     try:
-        length = int(request.META.get("CONTENT_LENGTH") or -1)
+        length = int(request.headers.get("content-length") or -1)
     except ValueError:
         length = -1
     if length != size:

@@ -59,7 +59,7 @@ class Run(models.Model):
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="runs")
     run_id = models.CharField(max_length=64)
     name = models.CharField(max_length=128, blank=True)
-    state = models.CharField(max_length=16, choices=RunState.choices, default=RunState.FINISHED)
+    state = models.CharField(max_length=16, choices=RunState, default=RunState.FINISHED)
     config = models.JSONField(default=dict, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -116,7 +116,7 @@ class ArtifactVersion(models.Model):
 
     sequence = models.ForeignKey(ArtifactSequence, on_delete=models.PROTECT, related_name="versions")
     index = models.PositiveIntegerField(null=True, blank=True)  # set on commit: v0, v1, …
-    state = models.CharField(max_length=16, choices=VersionState.choices, default=VersionState.PENDING)
+    state = models.CharField(max_length=16, choices=VersionState, default=VersionState.PENDING)
     description = models.TextField(blank=True)
     metadata = models.JSONField(default=dict, blank=True)
     size = models.BigIntegerField(default=0)
@@ -216,7 +216,7 @@ class ArtifactUsage(models.Model):
 
     run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="usages")
     version = models.ForeignKey(ArtifactVersion, on_delete=models.CASCADE, related_name="usages")
-    kind = models.CharField(max_length=8, choices=UsageKind.choices)
+    kind = models.CharField(max_length=8, choices=UsageKind)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

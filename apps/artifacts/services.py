@@ -29,7 +29,7 @@ from apps.artifacts.storage import get_store
 from apps.audit.models import Action
 from apps.audit.services import record
 from apps.orgs.models import Membership, OrgRole, Team
-from apps.orgs.permissions import has_perm
+from apps.orgs.permissions import has_perm, require
 
 SHA256_HEX = set("0123456789abcdef")
 
@@ -55,6 +55,26 @@ def create_project(*, actor, team: Team, name: str, description: str = "") -> Pr
     project = Project.objects.create(team=team, name=name, description=description)
     record(actor=actor, org=team.org, action=Action.PROJECT_CREATE, target=project, data={"name": name})
     return project
+
+
+@transaction.atomic
+def delete_project(*, actor, project: Project) -> None:
+    """Delete a project and its runs. Refused while it holds artifact versions (published data)."""
+    org = project.team.org
+    require(actor, "orgs.admin_organization", org)
+    versions = ArtifactVersion.objects.filter(sequence__project=project).count()
+    if versions:
+        raise ValidationError(
+            f"Project “{project}” holds {versions} artifact version(s); published versions are never deleted."
+        )
+    record(
+        actor=actor,
+        org=org,
+        action=Action.PROJECT_DELETE,
+        target=project,
+        data={"name": project.name, "team": project.team.name, "runs": project.runs.count()},
+    )
+    project.delete()
 
 
 @transaction.atomic

@@ -13,10 +13,13 @@ class Action(models.TextChoices):
     ORG_ADD_MEMBER = "organization:add_member"
     ORG_REMOVE_MEMBER = "organization:remove_member"
     ORG_UPDATE_MEMBER = "organization:update_member"
+    ORG_DELETE = "organization:delete"
     TEAM_CREATE = "team:create"
     TEAM_ADD_MEMBER = "team:add_member"
     TEAM_REMOVE_MEMBER = "team:remove_member"
+    TEAM_DELETE = "team:delete"
     PROJECT_CREATE = "project:create"
+    PROJECT_DELETE = "project:delete"
     RUN_CREATE = "run:create"
     RUN_USE_ARTIFACT = "run:use_artifact"
     ARTIFACT_CREATE = "artifact:create"
@@ -125,7 +128,7 @@ class AuditEvent(models.Model):
     actor_ip = models.GenericIPAddressField(null=True, blank=True)
     org = models.ForeignKey("orgs.Organization", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     org_slug = models.CharField(max_length=64, blank=True)
-    action = models.CharField(max_length=64, choices=Action.choices, db_index=True)
+    action = models.CharField(max_length=64, choices=Action, db_index=True)
     target_type = models.CharField(max_length=64)
     target_id = models.CharField(max_length=64, blank=True)
     target_repr = models.CharField(max_length=500, blank=True)

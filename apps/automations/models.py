@@ -193,7 +193,7 @@ class Automation(models.Model):
     )
     name = models.CharField(max_length=AUTOMATION_NAME_MAX)
     description = models.TextField(blank=True)
-    event_type = models.CharField(max_length=32, choices=EventType.choices)
+    event_type = models.CharField(max_length=32, choices=EventType)
     alias_regex = models.CharField("alias regex", max_length=255, blank=True)
     webhook = models.ForeignKey(Webhook, on_delete=models.RESTRICT, related_name="automations")
     payload_template = models.TextField(default=DEFAULT_PAYLOAD)
@@ -260,7 +260,7 @@ class AutomationRun(models.Model):
     replayed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    status = models.CharField(max_length=16, choices=RunStatus.choices, default=RunStatus.PENDING)
+    status = models.CharField(max_length=16, choices=RunStatus, default=RunStatus.PENDING)
     attempts = models.PositiveSmallIntegerField(default=0)
     # The payload variables of the event, captured when it fired (no secrets).
     variables = models.JSONField(default=dict)

@@ -1,6 +1,14 @@
+"""Organizations and teams in the Django admin: read-only, except deletion through the org services.
+
+Creating organizations and teams, and every membership change, happen in the app (audited services);
+there is no service that renames either, so nothing else is editable here.
+"""
+
 from django.contrib import admin
 
 from apps.orgs.models import Membership, Organization, Team, TeamMembership
+from apps.orgs.services import delete_organization, delete_team
+from lib.service_admin import ServiceAdmin
 
 
 class MembershipInline(admin.TabularInline):
@@ -14,14 +22,16 @@ class MembershipInline(admin.TabularInline):
 
 
 @admin.register(Organization)
-class OrganizationAdmin(admin.ModelAdmin):
+class OrganizationAdmin(ServiceAdmin):
     list_display = ["slug", "name", "created_at"]
     search_fields = ["slug", "name"]
-    readonly_fields = ["slug", "admins_group", "members_group", "viewers_group", "created_at"]
     inlines = [MembershipInline]
 
-    def has_add_permission(self, request):
-        return False  # create_organization also creates groups and core registries
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def delete_with_service(self, request, obj):
+        delete_organization(actor=request.user, org=obj)
 
 
 class TeamMembershipInline(admin.TabularInline):
@@ -35,12 +45,14 @@ class TeamMembershipInline(admin.TabularInline):
 
 
 @admin.register(Team)
-class TeamAdmin(admin.ModelAdmin):
+class TeamAdmin(ServiceAdmin):
     list_display = ["name", "org", "created_at"]
     list_filter = ["org"]
     search_fields = ["name"]
-    readonly_fields = ["org", "name", "group", "created_at"]
     inlines = [TeamMembershipInline]
 
-    def has_add_permission(self, request):
+    def has_change_permission(self, request, obj=None):
         return False
+
+    def delete_with_service(self, request, obj):
+        delete_team(actor=request.user, team=obj)

@@ -93,7 +93,7 @@ class Membership(models.Model):
 
     org = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="memberships")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
-    role = models.CharField(max_length=16, choices=OrgRole.choices, default=OrgRole.MEMBER)
+    role = models.CharField(max_length=16, choices=OrgRole, default=OrgRole.MEMBER)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -163,7 +163,7 @@ class UserPreference(models.Model):
     """A user's personal interface choices (one row per user, created on first choice)."""
 
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="preference")
-    registry_ui = models.CharField(max_length=8, choices=RegistryUI.choices, default=RegistryUI.NEW)
+    registry_ui = models.CharField(max_length=8, choices=RegistryUI, default=RegistryUI.NEW)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

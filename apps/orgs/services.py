@@ -6,6 +6,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import ProtectedError, RestrictedError
 from django.utils import timezone
 
 from apps.audit.models import Action
@@ -61,6 +62,46 @@ def create_organization(*, actor, slug: str, name: str) -> Organization:
     record(actor=actor, org=org, action=Action.ORG_CREATE, target=org, data={"slug": slug, "name": name})
     _add_membership(actor=actor, org=org, user=actor, role=OrgRole.ADMIN)
     return org
+
+
+def _delete_unless_protected(obj, what: str) -> None:
+    """Delete `obj` and what cascades from it, unless that would destroy data kept with PROTECT."""
+    try:
+        obj.delete()
+    except (ProtectedError, RestrictedError) as exc:
+        blocking = exc.protected_objects if isinstance(exc, ProtectedError) else exc.restricted_objects
+        kinds = sorted({str(o._meta.verbose_name_plural) for o in blocking})
+        raise ValidationError(
+            f"{what} cannot be deleted: {len(blocking)} {' and '.join(kinds)} still depend on it "
+            "(published artifact versions are never deleted)."
+        ) from exc
+
+
+@transaction.atomic
+def delete_organization(*, actor, org: Organization) -> None:
+    """Delete an organization with its registries, teams, projects and role groups.
+
+    Refused while its teams hold artifact versions: they are published data (PROTECT).
+    """
+    if not actor.is_authenticated or not actor.is_staff:
+        raise PermissionDenied("Only instance staff may delete organizations.")
+    teams = list(org.teams.select_related("group"))
+    groups = [*org.role_groups(), *(team.group for team in teams)]
+    record(
+        actor=actor,
+        org=org,
+        action=Action.ORG_DELETE,
+        target=org,
+        data={
+            "slug": org.slug,
+            "name": org.name,
+            "teams": [team.name for team in teams],
+            "members": sorted(org.memberships.values_list("user__username", flat=True)),
+        },
+    )
+    _delete_unless_protected(org, f"Organization “{org}”")
+    # The org and its teams point at their groups with PROTECT; the groups go once nothing does.
+    Group.objects.filter(pk__in=[group.pk for group in groups]).delete()
 
 
 def _add_membership(*, actor, org: Organization, user, role: str) -> Membership:
@@ -156,6 +197,25 @@ def create_team(*, actor, org: Organization, name: str) -> Team:
     team.save()
     record(actor=actor, org=org, action=Action.TEAM_CREATE, target=team, data={"name": name})
     return team
+
+
+@transaction.atomic
+def delete_team(*, actor, team: Team) -> None:
+    """Delete a team with its projects, runs and the registry roles it held.
+
+    Refused while its projects hold artifact versions: they are published data (PROTECT).
+    """
+    require(actor, "orgs.admin_organization", team.org)
+    group = team.group
+    record(
+        actor=actor,
+        org=team.org,
+        action=Action.TEAM_DELETE,
+        target=team,
+        data={"name": team.name, "members": sorted(team.memberships.values_list("user__username", flat=True))},
+    )
+    _delete_unless_protected(team, f"Team “{team}”")
+    group.delete()  # with it go the members' group rows and the team's registry roles
 
 
 @transaction.atomic

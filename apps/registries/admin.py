@@ -1,6 +1,7 @@
 """Registries in the Django admin, with per-registry roles through guardian's object-permission pages.
 
-Role changes made here go through the registry services, so they are validated and audited.
+Every change made here (name, description, roles, deletion) goes through the registry services, so it is
+checked, validated and audited; core registries cannot be deleted here either.
 """
 
 from django import forms
@@ -12,7 +13,15 @@ from guardian.forms import GroupObjectPermissionsForm, UserObjectPermissionsForm
 from apps.orgs.models import Team
 from apps.orgs.permissions import Role, direct_role
 from apps.registries.models import ProtectedAlias, Registry
-from apps.registries.services import grant_registry_role, revoke_registry_role
+from apps.registries.services import (
+    change_registry_visibility,
+    delete_registry,
+    grant_registry_role,
+    rename_registry,
+    revoke_registry_role,
+    update_registry_description,
+)
+from lib.service_admin import ServiceAdmin
 
 NO_ROLE = ""
 ROLE_CHOICES = [(NO_ROLE, "— no role of their own —"), *Role.choices]
@@ -93,16 +102,14 @@ class ProtectedAliasInline(admin.TabularInline):
 
 
 @admin.register(Registry)
-class RegistryAdmin(GuardedModelAdmin):
+class RegistryAdmin(ServiceAdmin, GuardedModelAdmin):
     list_display = ["name", "org", "visibility", "is_core", "created_at"]
     list_filter = ["org", "visibility", "is_core"]
     search_fields = ["name", "description"]
     readonly_fields = [
         "org",
-        "name",
         "slug",
         "is_core",
-        "visibility",
         "allow_all_types",
         "artifact_types",
         "owner",
@@ -110,11 +117,8 @@ class RegistryAdmin(GuardedModelAdmin):
         "created_at",
         "updated_at",
     ]
-    fields = readonly_fields + ["description"]
+    fields = ["name", "description", "visibility", *readonly_fields]
     inlines = [ProtectedAliasInline]
-
-    def has_add_permission(self, request):
-        return False
 
     def get_obj_perms_manage_user_form(self, request):
         return type("BoundRegistryUserRoleForm", (RegistryUserRoleForm,), {"actor": request.user})
@@ -122,8 +126,15 @@ class RegistryAdmin(GuardedModelAdmin):
     def get_obj_perms_manage_group_form(self, request):
         return type("BoundRegistryGroupRoleForm", (RegistryGroupRoleForm,), {"actor": request.user})
 
-    def save_model(self, request, obj, form, change):
-        from apps.registries.services import update_registry_description
-
+    def save_with_service(self, request, obj, form):
+        registry = self.saved_copy(obj)
+        if "name" in form.changed_data:
+            rename_registry(actor=request.user, registry=registry, name=obj.name)
         if "description" in form.changed_data:
-            update_registry_description(actor=request.user, registry=obj, description=obj.description)
+            update_registry_description(actor=request.user, registry=registry, description=obj.description)
+        if "visibility" in form.changed_data:
+            change_registry_visibility(actor=request.user, registry=registry, visibility=obj.visibility)
+
+    def delete_with_service(self, request, obj):
+        # The admin's own confirmation page stands in for the UI's "type the name" check.
+        delete_registry(actor=request.user, registry=obj, confirm_name=obj.name)

@@ -78,7 +78,7 @@ class Registry(models.Model):
     slug = models.SlugField(max_length=128)
     description = models.TextField(blank=True)
     is_core = models.BooleanField(default=False)
-    visibility = models.CharField(max_length=16, choices=Visibility.choices, default=Visibility.ORGANIZATION)
+    visibility = models.CharField(max_length=16, choices=Visibility, default=Visibility.ORGANIZATION)
     allow_all_types = models.BooleanField(default=True)
     artifact_types = models.JSONField(default=list, blank=True)  # add-only once saved
     owner = models.ForeignKey(

@@ -67,6 +67,15 @@ def _calls(world):
         "orgs.add_team_member": lambda: orgs.add_team_member(actor=admin, team=world.team, user=world["viewer"]),
         "orgs.remove_team_member": lambda: orgs.remove_team_member(actor=admin, team=world.team, user=world["member"]),
         "orgs.create_api_key": lambda: orgs.create_api_key(actor=admin, user=admin, name="ci"),
+        "orgs.delete_organization": lambda: orgs.delete_organization(
+            actor=admin, org=orgs.create_organization(actor=admin, slug="doomed", name="Doomed")
+        ),
+        "orgs.delete_team": lambda: orgs.delete_team(
+            actor=admin, team=orgs.create_team(actor=admin, org=world.org, name="doomed")
+        ),
+        "artifacts.delete_project": lambda: artifacts.delete_project(
+            actor=admin, project=artifacts.create_project(actor=admin, team=world.team, name="doomed")
+        ),
         "orgs.revoke_api_key": lambda: orgs.revoke_api_key(
             actor=admin, key=orgs.create_api_key(actor=admin, user=admin, name="old")[0]
         ),
@@ -204,8 +213,10 @@ def test_every_service_is_either_exercised_here_or_exempt_with_a_reason():
 
 _CALL_NAMES = {
     *(f"orgs.{n}" for n in ["create_organization", "add_org_member", "change_org_role", "remove_org_member",
-                            "create_team", "add_team_member", "remove_team_member", "create_api_key", "revoke_api_key"]),
-    *(f"artifacts.{n}" for n in ["create_project", "create_run", "create_version", "commit_version"]),
+                            "create_team", "add_team_member", "remove_team_member", "create_api_key", "revoke_api_key",
+                            "delete_organization", "delete_team"]),
+    *(f"artifacts.{n}" for n in ["create_project", "create_run", "create_version", "commit_version",
+                                 "delete_project"]),
     *(f"registries.{n}" for n in ["create_organization", "create_registry", "rename_registry", "update_registry_description",
                                   "change_registry_visibility", "add_registry_types", "delete_registry",
                                   "grant_registry_role", "revoke_registry_role", "set_registry_owner",

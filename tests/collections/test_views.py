@@ -7,8 +7,8 @@ from django.urls import reverse
 
 from apps.audit.models import Action, AuditEvent
 from apps.collections import services
-from apps.collections.views import collection as views
 from apps.collections.models import Collection, CollectionTag, Link
+from apps.collections.views import collection as views
 
 HTMX = {"HX-Request": "true"}
 READ = {
