@@ -7,13 +7,16 @@ message naming them.
 """
 
 import datetime
+import functools
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
+import regex
 from django.core.exceptions import ValidationError
-from django.db import models
+from django.db import OperationalError, connection, models, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.db.models.fields.json import KeyTransform
 from django.utils import timezone
@@ -27,6 +30,11 @@ FIELD_OPERATORS = {"$eq", "$ne", "$in", "$nin", "$regex", "$exists", "$contains"
 LOGICAL_OPERATORS = {"$and", "$or", "$nor", "$not"}
 NESTED_QUANTIFIER_RE = re.compile(r"\([^()]*[+*}][^()]*\)\s*[+*{]")
 METADATA_KEY_RE = re.compile(r"[A-Za-z0-9_\- ]{1,128}")
+# Hard limits, whatever the pattern: seconds one REGEXP call may take on SQLite (Python evaluates it
+# there), and milliseconds a whole search statement may take on PostgreSQL.
+REGEX_TIMEOUT = 0.25
+SEARCH_STATEMENT_TIMEOUT_MS = 5000
+TOO_SLOW = "The search took too long: make the filter (or its $regex) simpler."
 
 
 def _invalid(message: str) -> ValidationError:
@@ -196,7 +204,8 @@ class _Compiler:
                 raise _invalid(f"$regex on “{name}”: nested repetition like “(a+)+” is not supported.")
             try:
                 re.compile(pattern)
-            except re.error as exc:
+                _compiled(pattern)
+            except (re.error, regex.error) as exc:
                 raise _invalid(f"$regex on “{name}” is not a valid regular expression: {exc}.") from exc
             if field.kind in ("int", "datetime"):
                 raise _invalid(f"$regex works on text fields, not “{name}”.")
@@ -278,3 +287,55 @@ def check_order(order: str | None, default: str) -> str:
             {"order": f"Order by name, created_at or updated_at, with + or - in front; not “{order[:40]}”."}
         )
     return order.lstrip("+")
+
+
+# --- Time limits ---
+
+
+@functools.lru_cache(maxsize=256)
+def _compiled(pattern: str) -> regex.Pattern:
+    return regex.compile(pattern)
+
+
+def bounded_regexp(pattern: str | None, text) -> bool | None:
+    """SQLite's REGEXP with a time limit (the `regex` engine's timeout): a pattern like `^(a|a)+$`
+    backtracks for minutes in Python's `re` and would stall every other request on the database.
+
+    Raises TimeoutError, which SQLite reports as an OperationalError that `time_limited_search`
+    turns into a 400.
+    """
+    if pattern is None or text is None:
+        return None
+    return bool(_compiled(pattern).search(text if isinstance(text, str) else str(text), timeout=REGEX_TIMEOUT))
+
+
+def install_bounded_regexp(sender, connection, **kwargs) -> None:
+    """`connection_created` receiver: replace Django's REGEXP function on SQLite connections."""
+    if connection.vendor == "sqlite":
+        connection.connection.create_function("REGEXP", 2, bounded_regexp, deterministic=True)
+
+
+def _timed_out(exc: OperationalError) -> bool:
+    cause = exc.__cause__
+    return type(cause).__name__ == "QueryCanceled" or "user-defined function raised exception" in str(exc)
+
+
+@contextmanager
+def time_limited_search() -> Iterator[None]:
+    """Evaluate a filtered query under a hard time limit; running out is a ValidationError (400).
+
+    PostgreSQL: a statement timeout for this transaction. SQLite: REGEXP's own timeout (no
+    transaction, so a search never takes SQLite's write lock).
+    """
+    try:
+        if connection.vendor == "postgresql":
+            with transaction.atomic():
+                with connection.cursor() as cursor:
+                    cursor.execute(f"SET LOCAL statement_timeout = {int(SEARCH_STATEMENT_TIMEOUT_MS)}")
+                yield
+        else:
+            yield
+    except OperationalError as exc:
+        if _timed_out(exc):
+            raise ValidationError({"filter": TOO_SLOW}) from exc
+        raise

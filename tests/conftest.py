@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 import pytest
 from django.apps import apps as django_apps
 from django.contrib.auth.models import AnonymousUser, Permission
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Max, Min
 
 from apps.artifacts import services as artifacts
@@ -19,6 +19,18 @@ from apps.registries.models import Visibility
 from tests.factories import UserFactory
 
 PERSONAS = ["org_admin", "registry_admin", "member", "team_member", "viewer", "restricted_viewer", "outsider"]
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """The test database as migrations leave it, except one thing: transactional tests are cleaned
+    up with TRUNCATE on PostgreSQL, which the audit table's trigger refuses (as it should in
+    production). Switch that trigger off here; tests/engine/test_audit_append_only.py switches it
+    back on inside its own transaction."""
+    with django_db_blocker.unblock():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("ALTER TABLE audit_auditevent DISABLE TRIGGER audit_auditevent_no_truncate")
 
 
 @pytest.fixture(autouse=True)

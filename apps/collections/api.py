@@ -26,7 +26,7 @@ from apps.collections.models import (
 )
 from apps.registries.api import visible_registries
 from lib.filters import Field as FilterField
-from lib.filters import apply_filter, check_order, parse_json_param, tags_of
+from lib.filters import apply_filter, check_order, parse_json_param, tags_of, time_limited_search
 from lib.pagination import cursor_page
 from lib.paths import REGISTRY_PREFIX
 
@@ -182,7 +182,8 @@ def collection_list(
     collections = Collection.objects.filter(registry__in=registries.values("pk"))
     collections = apply_filter(collections, parse_json_param(filter, "filter"), COLLECTION_FIELDS, "collection")
     collections = collections.select_related("registry__org").prefetch_related("tags")
-    rows, next_cursor = cursor_page(collections, order=check_order(order, "name"), cursor=cursor, per_page=per_page)
+    with time_limited_search():
+        rows, next_cursor = cursor_page(collections, order=check_order(order, "name"), cursor=cursor, per_page=per_page)
     return {"items": [collection_out(c) for c in rows], "next_cursor": next_cursor}
 
 
@@ -208,7 +209,8 @@ def version_list(
     # Newest collection first, newest version first: one backward walk of the (collection, index)
     # unique index, no sort, however many links a collection holds (mixed directions would sort).
     links = links.values(*LINK_ROW)
-    rows, next_cursor = cursor_page(links, order="-collection_id", cursor=cursor, per_page=per_page, then="-index")
+    with time_limited_search():
+        rows, next_cursor = cursor_page(links, order="-collection_id", cursor=cursor, per_page=per_page, then="-index")
     return {"items": linked_versions_out(rows), "next_cursor": next_cursor}
 
 

@@ -21,7 +21,7 @@ from apps.registries.models import (
     registry_members,
 )
 from lib.filters import Field as FilterField
-from lib.filters import apply_filter, check_order, parse_json_param
+from lib.filters import apply_filter, check_order, parse_json_param, time_limited_search
 from lib.pagination import cursor_page
 from lib.paths import REGISTRY_PREFIX, strip_registry_prefix
 
@@ -135,7 +135,8 @@ def registry_list(
     per_page: int = 50,
 ):
     registries = visible_registries(request.user, org, filter).select_related("org")
-    rows, next_cursor = cursor_page(registries, order=check_order(order, "name"), cursor=cursor, per_page=per_page)
+    with time_limited_search():
+        rows, next_cursor = cursor_page(registries, order=check_order(order, "name"), cursor=cursor, per_page=per_page)
     checker = ObjectPermissionChecker(request.user)
     checker.prefetch_perms(rows)
     items = [registry_out(r, effective_role(request.user, r, checker)) for r in rows]

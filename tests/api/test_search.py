@@ -1,15 +1,17 @@
 """W&B's filter language compiled to SQL, keyset pagination, and query counts."""
 
 import json
+import time
 
 import pytest
 from django.core.exceptions import ValidationError
 
+from apps.collections import services
 from apps.collections.api import COLLECTION_FIELDS, VERSION_FIELDS
 from apps.collections.models import Link
 from apps.registries.api import REGISTRY_FIELDS
 from apps.registries.models import Registry
-from lib.filters import apply_filter
+from lib.filters import TOO_SLOW, apply_filter, bounded_regexp
 
 
 def versions(client, **params):
@@ -188,3 +190,28 @@ def test_version_list_items_match_the_version_objects_of_resolve(api, catalog):
         resolved = client.get("artifacts/resolve", {"path": item["path"]}).json()
         resolved.pop("files")
         assert item == resolved
+
+
+@pytest.mark.parametrize("pattern", ["^(a|a)+$", "^(?:a|a)*$", "^((a+))+$"])
+def test_catastrophic_regex_is_cut_off_not_run_for_minutes(api, world, pattern):
+    """Python's backtracking engine evaluates REGEXP on SQLite: each call has a hard time limit (and
+    PostgreSQL a statement timeout), so one request can never stall the server."""
+    link = world.link()
+    services.update_collection_description(
+        actor=world["org_admin"], collection=link.collection, description="a" * 40 + "!"
+    )
+    started = time.monotonic()
+    response = api("viewer").get("collections", {"filter": json.dumps({"description": {"$regex": pattern}})})
+    assert time.monotonic() - started < 10
+    if response.status_code == 400:
+        assert TOO_SLOW in response.json()["detail"]
+    else:  # PostgreSQL's regex engine does not backtrack on these: a plain empty answer
+        assert response.status_code == 200 and response.json()["items"] == []
+
+
+def test_bounded_regexp_times_out_and_keeps_sql_null_semantics():
+    assert bounded_regexp("^gold", "golden") is True
+    assert bounded_regexp("^gold", 7) is False
+    assert bounded_regexp(None, "x") is None and bounded_regexp("x", None) is None
+    with pytest.raises(TimeoutError):
+        bounded_regexp("^(a|a)+$", "a" * 40 + "!")

@@ -29,3 +29,16 @@ def test_deleting_a_user_keeps_their_events_with_the_snapshot(world):
     event = AuditEvent.objects.get(action="registry:star")
     assert event.actor is None
     assert event.actor_username == "member"
+
+
+def test_database_rejects_truncate_of_the_audit_table(world):
+    if connection.vendor != "postgresql":
+        pytest.skip("the append-only triggers are installed on PostgreSQL")
+    with transaction.atomic(), connection.cursor() as cursor:
+        # The suite's own database has the trigger off (tests/conftest.py); production has it on.
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # ALTER TABLE waits for no deferred FK checks
+        cursor.execute("ALTER TABLE audit_auditevent ENABLE TRIGGER audit_auditevent_no_truncate")
+        with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+            cursor.execute("TRUNCATE audit_auditevent CASCADE")
+        cursor.execute("ALTER TABLE audit_auditevent DISABLE TRIGGER audit_auditevent_no_truncate")
+    assert AuditEvent.objects.exists()
