@@ -5,6 +5,7 @@ import time
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.db import connection
 
 from apps.collections import services
 from apps.collections.api import COLLECTION_FIELDS, VERSION_FIELDS
@@ -167,16 +168,15 @@ def test_collection_cursor_with_order(api, world):
 @pytest.mark.parametrize("count", [1, 10])
 def test_version_list_query_count_is_constant(api, world, django_assert_max_num_queries, count):
     version = world.version()
-    from apps.collections import services
-
     for i in range(count):
         services.link_version(
             actor=world["org_admin"], version=version, registry=world.registry, collection_name=f"c{i}"
         )
     client = api("viewer")
     client.get("viewer")  # the key's last_used_at is written once a minute; keep it out of the count
-    # key lookup, links page (visibility as subqueries), aliases prefetch, tags prefetch
-    with django_assert_max_num_queries(4):
+    # key lookup, links page (visibility as subqueries), aliases prefetch, tags prefetch; on PostgreSQL
+    # the search's statement timeout (SET LOCAL) inside a savepoint (the test's transaction) adds three.
+    with django_assert_max_num_queries(4 + (3 if connection.vendor == "postgresql" else 0)):
         assert len(versions(client)["items"]) == count
 
 
