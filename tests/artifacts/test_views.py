@@ -12,6 +12,7 @@ from apps.collections import services as collections
 from apps.collections.models import Link
 from apps.orgs import services as orgs
 from apps.registries.models import Registry
+from tests.conftest import assert_status, login_as
 
 HTMX = {"HX-Request": "true"}
 # Source projects are visible to their team (member, team_member) and to org admins only.
@@ -26,17 +27,6 @@ SOURCE = {
     "anonymous": 302,
 }
 LINK = SOURCE | {"org_admin": 302, "member": 302, "team_member": 302}
-
-
-def login(client, world, persona):
-    if persona != "anonymous":
-        client.force_login(world[persona])
-
-
-def assert_status(response, persona, expected):
-    assert response.status_code == expected
-    if persona == "anonymous":
-        assert response["Location"].startswith(reverse("login"))
 
 
 def source_url(name, version, *extra):
@@ -59,26 +49,26 @@ def version(world):
 
 @pytest.mark.parametrize(("persona", "status"), SOURCE.items())
 def test_artifact_list_permissions(client, world, version, persona, status):
-    login(client, world, persona)
+    login_as(client, world, persona)
     assert_status(client.get(reverse("artifacts:artifact_list", args=["vision", "detector"])), persona, status)
 
 
 @pytest.mark.parametrize(("persona", "status"), SOURCE.items())
 def test_sequence_page_permissions(client, world, version, persona, status):
-    login(client, world, persona)
+    login_as(client, world, persona)
     response = client.get(reverse("artifacts:sequence_detail", args=["vision", "detector", "model-a"]))
     assert_status(response, persona, status)
 
 
 @pytest.mark.parametrize(("persona", "status"), SOURCE.items())
 def test_source_version_page_permissions(client, world, version, persona, status):
-    login(client, world, persona)
+    login_as(client, world, persona)
     assert_status(client.get(version.get_absolute_url()), persona, status)
 
 
 @pytest.mark.parametrize(("persona", "status"), SOURCE.items())
 def test_source_file_download_permissions(client, world, version, persona, status):
-    login(client, world, persona)
+    login_as(client, world, persona)
     entry = version.entries.get(path="README.md")
     assert_status(client.get(source_url("artifacts:version_file", version, entry.pk)), persona, status)
 
@@ -89,7 +79,7 @@ def test_source_thumbnail_permissions(client, world, persona, status, settings, 
     buffer = io.BytesIO()
     Image.new("RGB", (64, 32), "blue").save(buffer, "PNG")
     version = world.version(name="pictures", type="dataset", files={"img/a.png": buffer.getvalue()})
-    login(client, world, persona)
+    login_as(client, world, persona)
     entry = version.entries.get(path="img/a.png")
     response = client.get(source_url("artifacts:version_thumbnail", version, entry.pk))
     assert_status(response, persona, status)
@@ -99,13 +89,13 @@ def test_source_thumbnail_permissions(client, world, persona, status, settings, 
 
 @pytest.mark.parametrize(("persona", "status"), SOURCE.items())
 def test_link_dialog_permissions(client, world, version, persona, status):
-    login(client, world, persona)
+    login_as(client, world, persona)
     assert_status(client.get(source_url("collections:version_link", version)), persona, status)
 
 
 @pytest.mark.parametrize(("persona", "status"), SOURCE.items())
 def test_link_dialog_fragment_permissions(client, world, version, persona, status):
-    login(client, world, persona)
+    login_as(client, world, persona)
     response = client.get(source_url("collections:version_link", version), headers=HTMX)
     assert_status(response, persona, status)
     if status == 200:
@@ -115,7 +105,7 @@ def test_link_dialog_fragment_permissions(client, world, version, persona, statu
 
 @pytest.mark.parametrize(("persona", "status"), LINK.items())
 def test_link_to_registry_permissions(client, world, version, persona, status):
-    login(client, world, persona)
+    login_as(client, world, persona)
     data = {"registry": world.registry.pk, "collection": "classifier", "aliases": ""}
     assert_status(client.post(source_url("collections:version_link", version), data), persona, status)
     assert Link.objects.filter(version=version).exists() == (status == 302 and persona != "anonymous")

@@ -9,7 +9,7 @@ from apps.audit.models import Action, AuditEvent
 from apps.automations import services
 from apps.automations.models import Automation, AutomationRun, EventType, Secret, Webhook
 from tests.automations.conftest import PAYLOAD, automation_url
-from tests.registries.conftest import ALL, assert_fragment, assert_status, statuses
+from tests.conftest import ALL, assert_fragment, assert_status, statuses
 
 WRITERS = statuses(200, org_viewers=403)  # Members and Admins; viewers 403, outsiders 404, anonymous → login
 
@@ -23,16 +23,6 @@ def org_admin_only(ok: int):
     table = dict.fromkeys(ALL, 403)
     table.update(org_admin=ok, outsider=404, anonymous=302)
     return [(persona, table[persona]) for persona in ALL]
-
-
-@pytest.fixture
-def login(client, world):
-    def _login(persona):
-        if persona != "anonymous":
-            client.force_login(world[persona])
-        return client
-
-    return _login
 
 
 @pytest.fixture

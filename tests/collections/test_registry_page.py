@@ -8,7 +8,7 @@ from apps.collections import services as collections
 from apps.collections.models import Collection, Link
 from apps.registries import services as registries
 from apps.registries.models import Star
-from tests.registries.conftest import assert_fragment, assert_status, statuses
+from tests.conftest import assert_fragment, assert_status, statuses
 
 
 def url(world, name="registry_detail", registry=None):

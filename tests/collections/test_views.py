@@ -9,6 +9,7 @@ from apps.audit.models import Action, AuditEvent
 from apps.collections import services
 from apps.collections.models import Collection, CollectionTag, Link
 from apps.collections.views import collection as views
+from tests.conftest import assert_status, login_as
 
 HTMX = {"HX-Request": "true"}
 READ = {
@@ -24,17 +25,6 @@ READ = {
 # Writes succeed with a redirect (PRG); anonymous is redirected to the login page instead.
 WRITE = READ | {"org_admin": 302, "registry_admin": 302, "member": 302, "team_member": 302}
 WRITE |= {"viewer": 403, "restricted_viewer": 403}
-
-
-def login(client, world, persona):
-    if persona != "anonymous":
-        client.force_login(world[persona])
-
-
-def assert_status(response, persona, expected):
-    assert response.status_code == expected
-    if persona == "anonymous":
-        assert response["Location"].startswith(reverse("login"))
 
 
 def url(name, collection, *extra):
@@ -57,14 +47,14 @@ def collection(link):
 
 @pytest.mark.parametrize(("persona", "status"), READ.items())
 def test_collection_page_permissions(client, world, collection, persona, status):
-    login(client, world, persona)
+    login_as(client, world, persona)
     assert_status(client.get(url("collection_detail", collection)), persona, status)
 
 
 @pytest.mark.parametrize("target", ["versions", "compare", "history"])
 @pytest.mark.parametrize(("persona", "status"), READ.items())
 def test_collection_fragments_permissions(client, world, collection, persona, status, target):
-    login(client, world, persona)
+    login_as(client, world, persona)
     response = client.get(url("collection_detail", collection), {"compare": 0}, headers=HTMX | {"HX-Target": target})
     assert_status(response, persona, status)
     if status == 200:
@@ -75,7 +65,7 @@ def test_collection_fragments_permissions(client, world, collection, persona, st
 
 @pytest.mark.parametrize(("persona", "status"), WRITE.items())
 def test_collection_tag_add_permissions(client, world, collection, persona, status):
-    login(client, world, persona)
+    login_as(client, world, persona)
     response = client.post(url("collection_tag_add", collection), {"tag": "vision"})
     assert_status(response, persona, status)
     assert CollectionTag.objects.filter(collection=collection, name="vision").exists() == (
@@ -86,7 +76,7 @@ def test_collection_tag_add_permissions(client, world, collection, persona, stat
 @pytest.mark.parametrize(("persona", "status"), WRITE.items())
 def test_collection_tag_remove_permissions(client, world, collection, persona, status):
     services.add_collection_tag(actor=world["org_admin"], collection=collection, tag="old")
-    login(client, world, persona)
+    login_as(client, world, persona)
     assert_status(client.post(url("collection_tag_remove", collection), {"tag": "old"}), persona, status)
 
 
@@ -95,19 +85,19 @@ def test_collection_tag_remove_permissions(client, world, collection, persona, s
     (WRITE | {"org_admin": 200, "registry_admin": 200, "member": 200, "team_member": 200}).items(),
 )
 def test_collection_description_editor_permissions(client, world, collection, persona, status):
-    login(client, world, persona)
+    login_as(client, world, persona)
     assert_status(client.get(url("collection_description", collection)), persona, status)
 
 
 @pytest.mark.parametrize(("persona", "status"), WRITE.items())
 def test_collection_description_save_permissions(client, world, collection, persona, status):
-    login(client, world, persona)
+    login_as(client, world, persona)
     assert_status(client.post(url("collection_description", collection), {"description": "# Hi"}), persona, status)
 
 
 @pytest.mark.parametrize(("persona", "status"), WRITE.items())
 def test_collection_delete_permissions(client, world, collection, persona, status):
-    login(client, world, persona)
+    login_as(client, world, persona)
     response = client.post(url("collection_delete", collection), {"confirm": collection.name})
     assert_status(response, persona, status)
     assert Collection.objects.filter(pk=collection.pk).exists() != (status == 302 and persona != "anonymous")

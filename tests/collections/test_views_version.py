@@ -11,6 +11,7 @@ from apps.artifacts import services as artifacts
 from apps.audit.models import Action, AuditEvent
 from apps.collections import services
 from apps.collections.models import Link, LinkAlias
+from tests.conftest import assert_status, login_as
 
 HTMX = {"HX-Request": "true"}
 READ = {
@@ -27,17 +28,6 @@ DOWNLOAD = READ | {"restricted_viewer": 403}
 WRITE = READ | {"org_admin": 302, "registry_admin": 302, "member": 302, "team_member": 302}
 WRITE |= {"viewer": 403, "restricted_viewer": 403}
 TABS = ["version", "metadata", "usage", "files", "lineage", "history"]
-
-
-def login(client, world, persona):
-    if persona != "anonymous":
-        client.force_login(world[persona])
-
-
-def assert_status(response, persona, expected):
-    assert response.status_code == expected
-    if persona == "anonymous":
-        assert response["Location"].startswith(reverse("login"))
 
 
 def url(name, link, *extra):
@@ -78,14 +68,14 @@ def entry(link, path):
 @pytest.mark.parametrize("tab", TABS)
 @pytest.mark.parametrize(("persona", "status"), READ.items())
 def test_version_page_permissions(client, world, link, persona, status, tab):
-    login(client, world, persona)
+    login_as(client, world, persona)
     assert_status(client.get(url("version_detail", link), {"tab": tab}), persona, status)
 
 
 @pytest.mark.parametrize("tab", TABS)
 @pytest.mark.parametrize(("persona", "status"), READ.items())
 def test_version_tab_fragment_permissions(client, world, link, persona, status, tab):
-    login(client, world, persona)
+    login_as(client, world, persona)
     response = client.get(url("version_detail", link), {"tab": tab}, headers=HTMX)
     assert_status(response, persona, status)
     if status == 200:
@@ -96,7 +86,7 @@ def test_version_tab_fragment_permissions(client, world, link, persona, status, 
 
 @pytest.mark.parametrize(("persona", "status"), READ.items())
 def test_lineage_fragment_permissions(client, world, link, persona, status):
-    login(client, world, persona)
+    login_as(client, world, persona)
     response = client.get(url("version_detail", link), {"tab": "lineage"}, headers=HTMX | {"HX-Target": "lineage"})
     assert_status(response, persona, status)
     if status == 200:
@@ -107,27 +97,27 @@ def test_lineage_fragment_permissions(client, world, link, persona, status):
 
 @pytest.mark.parametrize(("persona", "status"), WRITE.items())
 def test_alias_add_permissions(client, world, link, persona, status):
-    login(client, world, persona)
+    login_as(client, world, persona)
     assert_status(client.post(url("version_alias_add", link), {"alias": "staging"}), persona, status)
     assert link.aliases.filter(alias="staging").exists() == (status == 302 and persona != "anonymous")
 
 
 @pytest.mark.parametrize(("persona", "status"), WRITE.items())
 def test_alias_remove_permissions(client, world, link, persona, status):
-    login(client, world, persona)
+    login_as(client, world, persona)
     assert_status(client.post(url("version_alias_remove", link), {"alias": "candidate"}), persona, status)
 
 
 @pytest.mark.parametrize(("persona", "status"), WRITE.items())
 def test_version_tag_add_permissions(client, world, link, persona, status):
-    login(client, world, persona)
+    login_as(client, world, persona)
     assert_status(client.post(url("version_tag_add", link), {"tag": "gold"}), persona, status)
 
 
 @pytest.mark.parametrize(("persona", "status"), WRITE.items())
 def test_version_tag_remove_permissions(client, world, link, persona, status):
     services.add_version_tag(actor=world["org_admin"], link=link, tag="gold")
-    login(client, world, persona)
+    login_as(client, world, persona)
     assert_status(client.post(url("version_tag_remove", link), {"tag": "gold"}), persona, status)
 
 
@@ -136,26 +126,26 @@ def test_version_tag_remove_permissions(client, world, link, persona, status):
     (WRITE | {"org_admin": 200, "registry_admin": 200, "member": 200, "team_member": 200}).items(),
 )
 def test_version_description_editor_permissions(client, world, link, persona, status):
-    login(client, world, persona)
+    login_as(client, world, persona)
     assert_status(client.get(url("version_description", link)), persona, status)
 
 
 @pytest.mark.parametrize(("persona", "status"), WRITE.items())
 def test_version_description_save_permissions(client, world, link, persona, status):
-    login(client, world, persona)
+    login_as(client, world, persona)
     assert_status(client.post(url("version_description", link), {"description": "New"}), persona, status)
 
 
 @pytest.mark.parametrize(("persona", "status"), WRITE.items())
 def test_unlink_permissions(client, world, link, persona, status):
-    login(client, world, persona)
+    login_as(client, world, persona)
     assert_status(client.post(url("version_unlink", link)), persona, status)
     assert Link.objects.filter(pk=link.pk).exists() != (status == 302 and persona != "anonymous")
 
 
 @pytest.mark.parametrize(("persona", "status"), DOWNLOAD.items())
 def test_file_download_permissions(client, world, link, persona, status):
-    login(client, world, persona)
+    login_as(client, world, persona)
     response = client.get(url("version_file", link, entry(link, "config/train.yaml").pk))
     assert_status(response, persona, status)
     if status == 200:
@@ -164,7 +154,7 @@ def test_file_download_permissions(client, world, link, persona, status):
 
 @pytest.mark.parametrize(("persona", "status"), DOWNLOAD.items())
 def test_thumbnail_permissions(client, world, link, persona, status):
-    login(client, world, persona)
+    login_as(client, world, persona)
     response = client.get(url("version_thumbnail", link, entry(link, "images/cat.png").pk))
     assert_status(response, persona, status)
 

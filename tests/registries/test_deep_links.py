@@ -5,7 +5,7 @@ from django.urls import reverse
 
 from apps.registries import services as registries
 from apps.registries.models import Visibility
-from tests.registries.conftest import assert_status, statuses
+from tests.conftest import assert_status, statuses
 
 
 def deep(client, name, selection="", version="", org="acme"):

@@ -6,7 +6,7 @@ from django.urls import reverse
 from apps.audit.models import Action, AuditEvent
 from apps.registries import services as registries
 from apps.registries.models import Registry, Visibility
-from tests.registries.conftest import assert_fragment, assert_status, statuses
+from tests.conftest import assert_fragment, assert_status, statuses
 
 
 def landing_url(org="acme"):

@@ -4,7 +4,7 @@ import pytest
 from django.urls import reverse
 
 from apps.orgs.models import UserPreference
-from tests.registries.conftest import assert_status, statuses
+from tests.conftest import assert_status, statuses
 
 
 def pref_url(org="acme"):

@@ -7,7 +7,7 @@ from apps.artifacts.models import VersionTag
 from apps.collections import services as collections
 from apps.registries import services as registries
 from apps.registries.models import Visibility
-from tests.registries.conftest import assert_status, statuses
+from tests.conftest import assert_status, statuses
 
 
 def search(client, q, org="acme"):

@@ -7,7 +7,7 @@ from apps.audit.models import Action, AuditEvent
 from apps.orgs.permissions import direct_role
 from apps.registries import services as registries
 from apps.registries.models import Registry, Visibility
-from tests.registries.conftest import assert_fragment, assert_status, statuses
+from tests.conftest import assert_fragment, assert_status, statuses
 
 
 def url(registry, action=None):
