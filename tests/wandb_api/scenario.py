@@ -38,7 +38,7 @@ def main(config_path: str) -> dict:
         if n == 0:
             with open(os.path.join(folder, "README.md"), "w") as fh:
                 fh.write("first round\n")
-        art = wandb.Artifact("resnet", type="model", metadata={"round": n, "accuracy": 0.8 + n / 100})
+        art = wandb.Artifact("resnet", type="model", metadata={"round": n, "accuracy": round(0.8 + n / 100, 2)})
         art.add_dir(folder)
         logged = run.log_artifact(art)
         logged.wait()
