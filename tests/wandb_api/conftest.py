@@ -11,6 +11,7 @@ import pytest
 
 from apps.orgs import services as orgs
 from apps.registries import services as registries
+from tests.artifacts.test_storage_s3 import seaweedfs  # noqa: F401 (the session's SeaweedFS server, as a fixture here)
 
 SCENARIO = Path(__file__).with_name("scenario.py")
 

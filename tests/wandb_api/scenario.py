@@ -17,7 +17,8 @@ import traceback
 def main(config_path: str) -> dict:
     import wandb
 
-    config = json.load(open(config_path))
+    with open(config_path) as fh:
+        config = json.load(fh)
     keys, org, team, project = config["keys"], config["org"], config["team"], config["project"]
     work = config["workdir"]
     target = f"{org}/wandb-registry-{config['registry']}/resnet"
@@ -66,10 +67,8 @@ def main(config_path: str) -> dict:
         "aliases": sorted(latest.aliases),
         "metadata": latest.metadata,
         "files": sorted(f.name for f in latest.files()),
-        "downloaded": sorted(
-            os.path.relpath(os.path.join(d, f), root) for d, _, fs in os.walk(root) for f in fs
-        ),
-        "model_sha256": hashlib.sha256(open(os.path.join(root, "model.bin"), "rb").read()).hexdigest(),
+        "downloaded": sorted(os.path.relpath(os.path.join(d, f), root) for d, _, fs in os.walk(root) for f in fs),
+        "model_sha256": _sha256(os.path.join(root, "model.bin")),
         "type": latest.type,
         "name": latest.name,
     }
@@ -114,6 +113,11 @@ def main(config_path: str) -> dict:
         lambda: viewer.artifact(f"{target}:v0").link(f"{org}/wandb-registry-{config['restricted_registry']}/stolen")
     )
     return out
+
+
+def _sha256(path: str) -> str:
+    with open(path, "rb") as fh:
+        return hashlib.sha256(fh.read()).hexdigest()
 
 
 def _try(fn):

