@@ -284,7 +284,6 @@ class S3Store:
         self._promote(key, sha256)
         return reader.md5_hexdigest()
 
-
     def adopt_staged(self, name: str, size_limit: int | None = None) -> tuple[str, str, int] | None:
         """Hash an object a client PUT to `incoming/<name>` without knowing its SHA-256 in advance (the wandb
         SDK names files by MD5), and move it to its final key. Returns (sha256, md5, size), or None if absent."""
