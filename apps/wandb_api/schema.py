@@ -451,6 +451,14 @@ def resolve_type_collection(type_, info, name):
     return _collection(_user(info), type_["_project"], name)
 
 
+@artifact_type.field("artifact")
+def resolve_type_artifact(type_, info, name):
+    """Older SDKs (0.25) look an artifact up by `name:alias` under its type."""
+    if "_project" not in type_:
+        return None
+    return resolve_project_artifact(type_["_project"], info, name)
+
+
 collection_interface = InterfaceType("ArtifactCollection")
 
 

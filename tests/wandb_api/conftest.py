@@ -9,7 +9,6 @@ from apps.registries import services as registries
 from tests.artifacts.test_storage_s3 import seaweedfs  # noqa: F401 (the session's SeaweedFS server, as a fixture here)
 from tests.wandb_api.runner import run_scenario  # noqa: F401 (tests import it from here)
 
-
 MOUNT = "/mounted"
 
 
