@@ -25,7 +25,6 @@ from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.urls import reverse
 
-from apps.artifacts import services as artifacts
 from apps.artifacts.api import absolute
 from apps.artifacts.models import ArtifactSequence, ArtifactVersion, Blob, Project, Run, VersionState
 from apps.artifacts.storage import get_store
@@ -143,8 +142,9 @@ def _portfolio(collection: Collection) -> dict:
     }
 
 
-def _artifact(version: ArtifactVersion) -> dict:
-    """The Artifact shape of a source version; its aliases are those of its sequence and its links."""
+def _artifact(version: ArtifactVersion, link: Link | None = None) -> dict:
+    """The Artifact shape of a version; its aliases are those of its sequence and its links. Reached
+    through a registry `link`, its id names the link too: file access is decided by that path."""
     sequence = version.sequence
     seq = _sequence(sequence)
     aliases = []
@@ -156,7 +156,7 @@ def _artifact(version: ArtifactVersion) -> dict:
             aliases.append({"id": f"A{alias.pk}", "alias": alias.alias, "artifactCollection": portfolio})
     return {
         "__typename": "Artifact",
-        "id": str(version.pk),
+        "id": f"{version.pk}@{link.pk}" if link else str(version.pk),
         "versionIndex": version.index,
         "description": version.description,
         "metadata": version.metadata,
@@ -176,6 +176,7 @@ def _artifact(version: ArtifactVersion) -> dict:
         "artifactSequence": seq,
         "aliases": aliases,
         "_version": version,
+        "_link": link,
     }
 
 
@@ -223,24 +224,42 @@ def _membership(version: ArtifactVersion, link: Link | None) -> dict:
         "createdAt": link.created_at,
         "aliases": [{"id": f"A{a.pk}", "alias": a.alias, "artifactCollection": portfolio} for a in link.aliases.all()],
         "artifactCollection": portfolio,
-        "artifact": _artifact(version),
+        "artifact": _artifact(version, link),
         "_version": version,
+        "_link": link,
     }
 
 
 def version_for_id(user, artifact_id) -> ArtifactVersion:
     """The committed version an artifact id names, if `user` can see it from its project or a registry."""
+    return resolve_id(user, artifact_id)[0]
+
+
+def resolve_id(user, artifact_id) -> tuple[ArtifactVersion, Link | None]:
+    """(version, link) for an artifact id: `<version>`, `<version>@<link>` (reached through a registry) or
+    `p<pending>` once committed; 404 unless `user` can see it."""
     text = str(artifact_id or "")
-    if text.startswith("p") and text[1:].isdigit():
-        pending = PendingArtifact.objects.filter(pk=int(text[1:]), created_by=user).first()
+    head, _, link_id = text.partition("@")
+    link = None
+    if head.startswith("p") and head[1:].isdigit():
+        pending = PendingArtifact.objects.filter(pk=int(head[1:]), created_by=user).first()
         version = pending.version if pending else None
-    elif text.isdigit():
-        version = ArtifactVersion.objects.filter(pk=int(text)).select_related("sequence__project__team").first()
+    elif head.isdigit():
+        version = ArtifactVersion.objects.filter(pk=int(head)).select_related("sequence__project__team").first()
     else:
         version = None
+    if version is not None and link_id:
+        link = (
+            Link.objects.visible_to(user)
+            .filter(pk=int(link_id) if link_id.isdigit() else 0, version=version)
+            .select_related("collection__registry__org")
+            .first()
+        )
+        if link is None:
+            version = None
     if version is None or version.state != VersionState.COMMITTED or not _can_see(user, version):
         raise Http404(f"No artifact “{text[:40]}” that you can see.")
-    return version
+    return version, link
 
 
 def _can_see(user, version: ArtifactVersion) -> bool:
@@ -365,7 +384,7 @@ def resolve_artifact(_, info, id):
             return None
         return _artifact(pending.version) if pending.version_id else _pending(pending)
     try:
-        return _artifact(version_for_id(user, id))
+        return _artifact(*resolve_id(user, id))
     except Http404:
         return None
 
@@ -500,7 +519,7 @@ def resolve_current_manifest(artifact, info):
     version = artifact.get("_version")
     if version is None:
         return None
-    services.require_download(_user(info), version)
+    services.require_download(_user(info), version, artifact.get("_link"))
     token = signing.TimestampSigner(salt=MANIFEST_SALT).sign_object({"v": version.pk})
     url = absolute(_request(info), reverse("wandb_api:manifest_download", args=[token]))
     return {
@@ -515,7 +534,7 @@ def resolve_files(obj, info, names=None, after=None, first=None):
     version = obj.get("_version")
     if version is None:
         return {"edges": [], "pageInfo": {"hasNextPage": False, "hasPreviousPage": False}, "totalCount": 0}
-    services.require_download(_user(info), version)
+    services.require_download(_user(info), version, obj.get("_link"))
     entries = version.entries.order_by("path")
     if names:
         entries = entries.filter(path__in=names)
@@ -672,7 +691,7 @@ def resolve_create_files(_, info, input):
 def resolve_commit(_, info, input):
     user = _user(info)
     text = str(input["artifactID"])
-    if text.isdigit():  # a version matched by digest at create time is committed already
+    if text.split("@")[0].isdigit():  # a version matched by digest at create time is committed already
         return {"artifact": _artifact(version_for_id(user, text))}
     version = services.commit_artifact(actor=user, pending=_pending_for_id(user, text))
     return {"artifact": _artifact(version)}
@@ -722,9 +741,9 @@ def resolve_use(_, info, input):
     run = services.find_run(user, project, input["runName"])
     if run is None:
         raise Http404(f"No run “{input['runName'][:64]}” in {project}.")
-    version = version_for_id(user, input["artifactID"])
-    artifacts.use_artifact(actor=user, run=run, version=version)
-    return {"artifact": _artifact(version)}
+    version, link = resolve_id(user, input["artifactID"])
+    collections.use_artifact(actor=user, run=run, version=version, link=link)
+    return {"artifact": _artifact(version, link)}
 
 
 def _alias_links(user, version: ArtifactVersion, targets: list[dict]) -> list[tuple[Link, str]]:

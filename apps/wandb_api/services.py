@@ -28,6 +28,7 @@ from apps.artifacts.models import (
     validate_metadata,
 )
 from apps.artifacts.storage import S3Store, get_store
+from apps.collections import services as collections
 from apps.orgs.models import Team
 from apps.wandb_api.models import PendingArtifact, StagedFile
 
@@ -347,6 +348,7 @@ def commit_artifact(*, actor, pending: PendingArtifact) -> ArtifactVersion:
     return same
 
 
-def require_download(user, version: ArtifactVersion) -> None:
-    if not artifacts.can_download(user, version):
+def require_download(user, version: ArtifactVersion, link=None) -> None:
+    """Files are readable as the path they were reached by allows (collections.services.can_download)."""
+    if not collections.can_download(user, version, link):
         raise PermissionDenied("Your role lets you see this version but not download its files.")
