@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "apps.automations",
     "apps.demo",
+    "apps.wandb_api",
 ]
 
 MIDDLEWARE = [

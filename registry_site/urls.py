@@ -16,6 +16,7 @@ urlpatterns = [
     path("admin/audit_logs", org_views.audit_logs, name="audit_logs"),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
+    path("", include("apps.wandb_api.urls")),  # the wandb SDK: /graphql, file_stream, signed transfers
     path("demo/webhook-receiver/", automation_views.demo_receiver, name="demo_webhook_receiver"),
     # Registry App pages (404 while ENABLE_REGISTRY_UI is off: apps.registries.middleware).
     path("", include("apps.registries.urls")),

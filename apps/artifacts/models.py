@@ -61,6 +61,7 @@ class Run(models.Model):
     name = models.CharField(max_length=128, blank=True)
     state = models.CharField(max_length=16, choices=RunState, default=RunState.FINISHED)
     config = models.JSONField(default=dict, blank=True)
+    summary = models.JSONField(default=dict, blank=True)  # the last value of each logged metric
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -18,6 +18,7 @@ from apps.artifacts.models import (
     ManifestEntry,
     Project,
     Run,
+    RunState,
     UsageKind,
     VersionState,
     validate_artifact_name,
@@ -94,6 +95,32 @@ def create_run(*, actor, project: Project, run_id: str = "", name: str = "", con
         created_by=actor,
     )
     record(actor=actor, org=project.team.org, action=Action.RUN_CREATE, target=run, data={"run_id": run_id})
+    return run
+
+
+@transaction.atomic
+def update_run(
+    *, actor, run: Run, config: dict | None = None, summary: dict | None = None, state: str | None = None
+) -> Run:
+    """Replace a run's config or summary, or change its state (what a training script reports as it goes).
+
+    Not audited: a run's progress is its own record; its creation and the artifacts it logs are audited.
+    """
+    require_project_writer(actor, run.project)
+    fields = []
+    if config is not None:
+        run.config = validate_metadata(config, "config")
+        fields.append("config")
+    if summary is not None:
+        run.summary = validate_metadata(summary, "summary")
+        fields.append("summary")
+    if state is not None:
+        if state not in RunState.values:
+            raise ValidationError({"state": f"Run states are {', '.join(RunState.values)}."})
+        run.state = state
+        fields.append("state")
+    if fields:
+        run.save(update_fields=fields)
     return run
 
 
@@ -192,8 +219,9 @@ def missing_blobs(version: ArtifactVersion) -> list[ManifestEntry]:
 
 
 def manifest_digest(pairs: list[tuple[str, str]]) -> str:
-    """W&B's artifact digest: MD5 over sorted `path:base64-md5` lines."""
-    md5 = hashlib.md5(usedforsecurity=False)
+    """W&B's artifact digest: MD5 over a header and sorted `path:base64-md5` lines (the SDK's own formula,
+    so a re-logged identical artifact is recognised by its digest)."""
+    md5 = hashlib.md5(b"wandb-artifact-manifest-v1\n", usedforsecurity=False)
     for path, b64 in sorted(pairs):
         md5.update(f"{path}:{b64}\n".encode())
     return md5.hexdigest()

@@ -284,6 +284,20 @@ class S3Store:
         self._promote(key, sha256)
         return reader.md5_hexdigest()
 
+    def adopt_staged(self, name: str, size_limit: int | None = None) -> tuple[str, str, int] | None:
+        """Hash an object a client PUT to `incoming/<name>` without knowing its SHA-256 in advance (the wandb
+        SDK names files by MD5), and move it to its final key. Returns (sha256, md5, size), or None if absent."""
+        key = self._staging_key(name)
+        if self._head(key) is None:
+            return None
+        body = self.client.get_object(Bucket=self.bucket, Key=key)["Body"]
+        with _Hashing(body, limit=size_limit) as reader:
+            while reader.read(CHUNK):
+                pass
+        digest = reader.sha.hexdigest()
+        self._promote(key, digest)
+        return digest, reader.md5_hexdigest(), reader.size
+
 
 def store_from_url(url: str) -> FileSystemStore | S3Store:
     """Build a store from `file:///path` or `s3://bucket[/prefix]?endpoint=…&region=…`."""

@@ -3,13 +3,13 @@
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import F, Subquery
+from django.db.models import F, Q, Subquery
 from django.db.models.functions import Lower
 from django.urls import reverse
 
 from apps.artifacts.models import ArtifactVersion, VersionState, VersionTag
 from apps.audit.models import AuditEvent
-from apps.registries.models import Registry
+from apps.registries.models import FormerName, Registry
 from lib.pagination import keyset_page
 from lib.paths import parse_artifact_path, strip_registry_prefix
 
@@ -214,9 +214,18 @@ def _one_org(rows: list, org_of) -> object | None:
 
 def _in_orgs(user, rows: models.QuerySet, org_field: str, org: str | None) -> models.QuerySet:
     """Narrow to the org named in the path, else to the orgs `user` belongs to (superusers: all)."""
-    if org:
-        return rows.filter(**{f"{org_field}__slug": org})
+    if org:  # the org's slug (its entity name) or its display name, as W&B accepts both
+        return rows.filter(Q(**{f"{org_field}__slug": org}) | Q(**{f"{org_field}__name__iexact": org}))
     return rows if user.is_superuser else rows.filter(**{f"{org_field}__memberships__user": user})
+
+
+def _named(registry_field: str, name: str, former: bool) -> dict:
+    """Match registries (`registry_field`, "" for Registry itself) by current name or, with `former`,
+    by a name they had before a rename."""
+    prefix = f"{registry_field}__" if registry_field else ""
+    if former:
+        return {f"{prefix or 'pk__'}in": FormerName.objects.filter(name__iexact=name).values("registry")}
+    return {f"{prefix}name__iexact": name}
 
 
 def _viewable(user, rows, registry_of) -> list:
@@ -227,9 +236,13 @@ def find_registry(user, org: str | None, name: str) -> Registry | None:
     """The registry `user` sees by (optional) org slug and name (with or without the prefix)."""
     if not user.is_authenticated:
         return None
-    registries = Registry.objects.filter(name__iexact=strip_registry_prefix(name)).select_related("org").order_by()
-    registries = _in_orgs(user, registries, "org", org)
-    return _one_org(_viewable(user, registries, lambda r: r), lambda r: r.org_id)
+    for former in (False, True):  # old names resolve only when no registry has the name now
+        registries = Registry.objects.filter(**_named("", strip_registry_prefix(name), former))
+        registries = _in_orgs(user, registries.select_related("org").order_by(), "org", org)
+        found = _one_org(_viewable(user, registries, lambda r: r), lambda r: r.org_id)
+        if found is not None:
+            return found
+    return None
 
 
 def find_collection(user, path: str) -> Collection | None:
@@ -239,9 +252,14 @@ def find_collection(user, path: str) -> Collection | None:
         raise ValidationError({"path": "Give a collection path: “[<org>/]wandb-registry-<registry>/<collection>”."})
     if not user.is_authenticated:
         return None
-    collections = Collection.objects.filter(registry__name__iexact=parsed.registry, name__iexact=parsed.name)
-    collections = _in_orgs(user, collections.select_related("registry__org").order_by(), "registry__org", parsed.org)
-    return _one_org(_viewable(user, collections, lambda c: c.registry), lambda c: c.registry.org_id)
+    for former in (False, True):
+        collections = Collection.objects.filter(**_named("registry", parsed.registry, former), name__iexact=parsed.name)
+        collections = collections.select_related("registry__org").order_by()
+        collections = _in_orgs(user, collections, "registry__org", parsed.org)
+        found = _one_org(_viewable(user, collections, lambda c: c.registry), lambda c: c.registry.org_id)
+        if found is not None:
+            return found
+    return None
 
 
 def find_version(user, path: str) -> tuple[ArtifactVersion, "Link | None"] | None:
@@ -257,22 +275,25 @@ def find_version(user, path: str) -> tuple[ArtifactVersion, "Link | None"] | Non
     if parsed.registry is not None:
         if not user.is_authenticated:
             return None
-        links = Link.objects.filter(
-            collection__registry__name__iexact=parsed.registry,
-            collection__name__iexact=parsed.name,
-        )
-        links = _in_orgs(user, links, "collection__registry__org", parsed.org)
-        if parsed.index is not None:
-            links = links.filter(index=parsed.index)
-        else:
-            # Both conditions in one filter(), so the planner walks the (collection, alias) unique index
-            # instead of every link of the collection.
-            links = links.filter(aliases__alias=parsed.version, aliases__collection=models.F("collection"))
-        links = links.select_related("collection__registry__org", "version__sequence__project__team").order_by()
-        link = _one_org(
-            _viewable(user, links, lambda row: row.collection.registry), lambda row: row.collection.registry.org_id
-        )
-        return (link.version, link) if link else None
+        for former in (False, True):  # old registry names resolve only when no registry has the name now
+            links = Link.objects.filter(
+                **_named("collection__registry", parsed.registry, former),
+                collection__name__iexact=parsed.name,
+            )
+            links = _in_orgs(user, links, "collection__registry__org", parsed.org)
+            if parsed.index is not None:
+                links = links.filter(index=parsed.index)
+            else:
+                # Both conditions in one filter(), so the planner walks the (collection, alias) unique index
+                # instead of every link of the collection.
+                links = links.filter(aliases__alias=parsed.version, aliases__collection=models.F("collection"))
+            links = links.select_related("collection__registry__org", "version__sequence__project__team").order_by()
+            link = _one_org(
+                _viewable(user, links, lambda row: row.collection.registry), lambda row: row.collection.registry.org_id
+            )
+            if link is not None:
+                return link.version, link
+        return None
     versions = ArtifactVersion.objects.visible_to(user).filter(
         state=VersionState.COMMITTED,
         sequence__project__team__name=parsed.team,

@@ -106,11 +106,11 @@ def registry_out(registry: Registry, role: str | None) -> dict:
 
 def get_registry(user, org: str, name: str) -> Registry:
     """The registry `user` sees by org slug and name (prefix optional); 404 when invisible."""
+    name = strip_registry_prefix(name)
+    registries = Registry.objects.visible_to(user).filter(org__slug=org).select_related("org")
+    # A name the registry had before a rename resolves when no registry holds it now.
     registry = (
-        Registry.objects.visible_to(user)
-        .filter(org__slug=org, name__iexact=strip_registry_prefix(name))
-        .select_related("org")
-        .first()
+        registries.filter(name__iexact=name).first() or registries.filter(former_names__name__iexact=name).first()
     )
     if registry is None:
         raise Http404(f"No registry “{name[:120]}” in “{org[:64]}” that you can see.")

@@ -71,7 +71,7 @@ class RegistryQuerySet(models.QuerySet):
 
 
 class Registry(models.Model):
-    """An organization's registry of collections (core: Models, Datasets; or custom)."""
+    """An organization's registry of collections (core: Model, Dataset; or custom)."""
 
     org = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="registries")
     name = models.CharField(max_length=REGISTRY_NAME_MAX)
@@ -156,6 +156,23 @@ class ProtectedAlias(models.Model):
 
     def __str__(self) -> str:
         return self.alias
+
+
+class FormerName(models.Model):
+    """A name a registry had before a rename: paths that use it keep resolving, as in W&B."""
+
+    registry = models.ForeignKey(Registry, on_delete=models.CASCADE, related_name="former_names")
+    name = models.CharField(max_length=REGISTRY_NAME_MAX)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint("registry", Lower("name"), name="registries_formername_unique_per_registry"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} → {self.registry.name}"
 
 
 class Star(models.Model):

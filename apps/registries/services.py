@@ -3,6 +3,7 @@
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils.text import slugify
 
 from apps.artifacts.models import validate_artifact_type
@@ -11,13 +12,14 @@ from apps.audit.services import record
 from apps.orgs import services as orgs_services
 from apps.orgs.models import Membership, Organization, Team
 from apps.orgs.permissions import Role, direct_role, grant_role, require, revoke_role
-from apps.registries.models import ProtectedAlias, Registry, Star, Visibility, validate_registry_name
+from apps.registries.models import FormerName, ProtectedAlias, Registry, Star, Visibility, validate_registry_name
 
 User = get_user_model()
 
 CORE_REGISTRIES = [
-    ("Models", "model", "Trained models, promoted with aliases."),
-    ("Datasets", "dataset", "Curated datasets for training and evaluation."),
+    # W&B's names: paths read `wandb-registry-model` / `wandb-registry-dataset` (names match case-insensitively).
+    ("Model", "model", "Trained models, promoted with aliases."),
+    ("Dataset", "dataset", "Curated datasets for training and evaluation."),
 ]
 
 
@@ -134,7 +136,7 @@ def create_registry(
 
 @transaction.atomic
 def rename_registry(*, actor, registry: Registry, name: str) -> Registry:
-    """Rename a custom registry. Its slug and URLs stay the same."""
+    """Rename a custom registry. Its slug and URLs stay the same, and paths with the old name keep resolving."""
     require(actor, "registries.admin_registry", registry)
     if registry.is_core:
         raise ValidationError({"name": "Core registries cannot be renamed."})
@@ -144,6 +146,10 @@ def rename_registry(*, actor, registry: Registry, name: str) -> Registry:
     old = registry.name
     registry.name = name
     registry.save(update_fields=["name", "updated_at"])
+    if old.lower() != name.lower():
+        # The new name is current again if it was a former one; the old name is kept once, newest.
+        FormerName.objects.filter(Q(name__iexact=name) | Q(name__iexact=old), registry=registry).delete()
+        FormerName.objects.create(registry=registry, name=old)
     _audit(actor, registry, Action.REGISTRY_RENAME, {"from": old, "to": name})
     return registry
 

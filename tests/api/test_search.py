@@ -75,7 +75,7 @@ def test_collection_and_registry_filters(api, catalog):
     assert names(client.get("collections", {"filter": json.dumps({"name": {"$contains": "tect"}})})) == ["detector"]
     golden = json.dumps({"name": "wandb-registry-Golden Models"})  # the prefix is accepted
     assert names(client.get("collections", {"registry_filter": golden})) == ["classifier", "detector"]
-    nothing = json.dumps({"name": "Models"})
+    nothing = json.dumps({"name": "Model"})
     assert names(client.get("collections", {"registry_filter": nothing})) == []
     # As in W&B, $regex on a registry name sees the full name with its prefix.
     for pattern in ["^wandb-registry-Gold", "Golden"]:
@@ -83,7 +83,7 @@ def test_collection_and_registry_filters(api, catalog):
         assert [r["name"] for r in registries] == ["Golden Models"]
     assert client.get("registries", {"filter": json.dumps({"name": {"$regex": "^Gold"}})}).json()["items"] == []
     by_name_desc = client.get("registries", {"order": "-name"}).json()["items"]
-    assert [r["name"] for r in by_name_desc] == ["Models", "Golden Models", "Datasets"]
+    assert [r["name"] for r in by_name_desc] == ["Model", "Golden Models", "Dataset"]
 
 
 @pytest.mark.parametrize(

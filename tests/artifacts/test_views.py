@@ -219,7 +219,7 @@ def test_link_dialog_offers_only_registries_where_the_user_may_write(client, wor
     client.force_login(world["team_member"])
     body = client.get(source_url("collections:version_link", version)).content.decode()
     assert f'<option value="{world.registry.pk}"' in body
-    models = Registry.objects.get(org=world.org, slug="models")
+    models = Registry.objects.get(org=world.org, slug="model")
     assert f'<option value="{models.pk}"' not in body  # org members are Viewers of core registries
 
 
@@ -251,7 +251,7 @@ def test_bad_link_input_is_an_error_and_nothing_is_linked(client, world, version
 
 
 def test_linking_into_a_registry_of_another_org_is_refused(client, world, version):
-    foreign = Registry.objects.get(org=world.other_org, slug="models")
+    foreign = Registry.objects.get(org=world.other_org, slug="model")
     client.force_login(world["org_admin"])
     data = {"registry": foreign.pk, "collection": "theirs"}
     response = client.post(source_url("collections:version_link", version), data)
@@ -267,7 +267,7 @@ def test_linking_a_type_the_registry_does_not_accept_is_an_error(client, world):
     response = client.post(source_url("collections:version_link", dataset), data)
     assert "accepts <strong>dataset</strong> artifacts lets you link" in response.content.decode()
     assert not Link.objects.filter(version=dataset).exists()
-    datasets = Registry.objects.get(org=world.org, slug="datasets")
+    datasets = Registry.objects.get(org=world.org, slug="dataset")
     options = client.get(source_url("collections:version_link", dataset)).content.decode()
     assert f'<option value="{world.registry.pk}"' not in options  # Golden Models takes models only
     assert f'<option value="{datasets.pk}"' not in options  # members are Viewers of core registries

@@ -22,6 +22,7 @@ EXEMPT = {
     "artifacts.require_project_writer": "a permission check",
     "artifacts.upload_blob": "content-addressed bytes; the commit that references them is audited",
     "artifacts.log_artifact": "a composition of create_version and commit_version (both audited)",
+    "artifacts.update_run": "a run's progress (config, summary, state) as its script reports it; run creation is audited",
     "registries.validate_alias": "a validator",
     "registries.create_core_registries": "runs inside registries.create_organization (its events are checked there)",
     "orgs.set_registry_ui_preference": "a personal display preference, not organization state",

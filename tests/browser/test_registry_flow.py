@@ -14,10 +14,10 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture
 def models_link(world):
-    """A version linked into the core Models registry, where team `vision` (with `member`) are Members."""
+    """A version linked into the core Model registry, where team `vision` (with `member`) are Members."""
     from apps.registries.services import grant_registry_role
 
-    models = world.org.registries.get(slug="models")
+    models = world.org.registries.get(slug="model")
     grant_registry_role(actor=world["org_admin"], registry=models, principal=world.team, role="member")
     return world.link(version=world.version(metadata={"accuracy": 0.91}), registry=models, collection="detector")
 
@@ -33,14 +33,14 @@ def test_member_explores_edits_in_place_and_creates(browser_page, screenshot, wo
     screenshot("02-landing")
 
     # A core registry, its collection, one version.
-    page.get_by_role("link", name="Models").first.click()
-    expect(page.get_by_role("heading", name=re.compile("Models"))).to_be_visible()
+    page.get_by_role("link", name="Model", exact=True).first.click()
+    expect(page.get_by_role("heading", name=re.compile("^Model"))).to_be_visible()
     screenshot("03-registry")
     page.get_by_role("link", name="detector").first.click()
     expect(page.get_by_role("heading", name=re.compile("detector"))).to_be_visible()
     screenshot("04-collection")
     page.get_by_role("link", name="v0", exact=True).first.click()
-    expect(page.get_by_text("wandb-registry-Models/detector:v0").first).to_be_visible()
+    expect(page.get_by_text("wandb-registry-Model/detector:v0").first).to_be_visible()
     screenshot("05-version")
 
     # Add and remove an alias in place (htmx: the page does not reload).

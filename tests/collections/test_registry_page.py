@@ -238,7 +238,7 @@ def test_create_collection_free_type_when_registry_accepts_all(login, world):
 
 
 def test_create_collection_in_another_orgs_registry_is_404(login, world):
-    other = world.other_org.registries.get(slug="models")
+    other = world.other_org.registries.get(slug="model")
     response = login("member").post(url(world, "collection_create", other), COLLECTION)
     assert response.status_code == 404
 

@@ -316,7 +316,7 @@ def test_member_edits_the_description_in_place(client, world, collection):
 def test_tag_on_someone_elses_collection_is_not_found(client, world):
     from apps.registries.models import Registry
 
-    foreign = Registry.objects.get(org=world.other_org, slug="models")
+    foreign = Registry.objects.get(org=world.other_org, slug="model")
     other = services.create_collection(actor=world["outsider"], registry=foreign, name="theirs", type="model")
     client.force_login(world["member"])
     response = client.post(url("collection_tag_add", other), {"tag": "mine"})

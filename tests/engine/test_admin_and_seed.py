@@ -75,7 +75,7 @@ def test_seed_demo_builds_the_documented_organization_and_is_idempotent(db, sett
     assert {"admin", "member", "viewer", "rviewer", "outsider"} <= set(users)
     assert users["member"].check_password("demo-pass-123")
     acme = Registry.objects.filter(org__slug="acme")
-    assert set(acme.values_list("name", flat=True)) == {"Models", "Datasets", "Fine-tuned Models", "Golden Datasets"}
+    assert set(acme.values_list("name", flat=True)) == {"Model", "Dataset", "Fine-tuned Models", "Golden Datasets"}
     golden = acme.get(name="Golden Datasets")
     assert effective_role(users["member"], golden) == Role.MEMBER
     assert effective_role(users["rviewer"], golden) == Role.RESTRICTED_VIEWER

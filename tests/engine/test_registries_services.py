@@ -16,8 +16,8 @@ def events(action):
 def test_new_organization_has_core_models_and_datasets(world):
     core = Registry.objects.filter(org=world.org, is_core=True).order_by("name")
     assert [(r.name, r.artifact_types, r.visibility) for r in core] == [
-        ("Datasets", ["dataset"], "organization"),
-        ("Models", ["model"], "organization"),
+        ("Dataset", ["dataset"], "organization"),
+        ("Model", ["model"], "organization"),
     ]
     assert events(Action.REGISTRY_CREATE).filter(org=world.org, data__core=True).count() == 2
 
@@ -98,7 +98,7 @@ def test_rename_registry_keeps_slug(world):
 def test_member_cannot_rename_registry_and_core_cannot_be_renamed(world):
     with pytest.raises(PermissionDenied):
         services.rename_registry(actor=world["member"], registry=world.registry, name="X")
-    models = world.org.registries.get(slug="models")
+    models = world.org.registries.get(slug="model")
     with pytest.raises(ValidationError, match="Core"):
         services.rename_registry(actor=world["org_admin"], registry=models, name="X")
     assert not events(Action.REGISTRY_RENAME).exists()
@@ -113,7 +113,7 @@ def test_visibility_is_one_way_and_removes_org_wide_access(world):
     assert events(Action.REGISTRY_VISIBILITY).filter(registry_pk=registry.pk).count() == 1
     with pytest.raises(ValidationError, match="cannot be made Organization"):
         services.change_registry_visibility(actor=world["org_admin"], registry=registry, visibility="organization")
-    models = world.org.registries.get(slug="models")
+    models = world.org.registries.get(slug="model")
     with pytest.raises(ValidationError, match="core"):
         services.change_registry_visibility(actor=world["org_admin"], registry=models, visibility="restricted")
 
@@ -154,9 +154,9 @@ def test_delete_registry_needs_the_typed_name_and_keeps_source_versions(world):
 
 
 def test_core_registry_cannot_be_deleted(world):
-    models = world.org.registries.get(slug="models")
+    models = world.org.registries.get(slug="model")
     with pytest.raises(ValidationError, match="Core"):
-        services.delete_registry(actor=world["org_admin"], registry=models, confirm_name="Models")
+        services.delete_registry(actor=world["org_admin"], registry=models, confirm_name="Model")
 
 
 def test_grant_change_revoke_role_is_audited(world):

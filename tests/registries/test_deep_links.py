@@ -55,7 +55,7 @@ def test_deep_link_by_alias(login, world):
 @pytest.mark.parametrize(
     ("selection", "version"),
     [
-        ("acme/wandb-registry-Models/classifier", "v0"),  # another registry
+        ("acme/wandb-registry-Model/classifier", "v0"),  # another registry
         ("acme/wandb-registry-Golden Models/missing", ""),
         ("acme/wandb-registry-Golden Models/classifier", "v9"),
         ("acme/wandb-registry-Golden Models/classifier", "nope"),

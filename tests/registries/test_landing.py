@@ -32,7 +32,7 @@ def test_landing_lists_visible_registries_as_cards_with_counts(login, world):
         actor=world["org_admin"], org=world.org, name="Secret Sauce", visibility=Visibility.RESTRICTED
     )
     html = login("member").get(landing_url()).content.decode()
-    assert "Models" in html and "Datasets" in html and "Golden Models" in html
+    assert ">Model<" in html and ">Dataset<" in html and "Golden Models" in html
     assert hidden.name not in html
     assert "1 collection" in html and "1 version" in html
     assert "classifier" in html  # recently updated collections
@@ -53,7 +53,7 @@ def test_landing_shows_starred_registries_first(login, world):
     registries.star_registry(actor=world["member"], registry=world.registry)
     html = login("member").get(landing_url()).content.decode()
     assert "Starred" in html
-    assert html.index("Golden Models") < html.index("Datasets")
+    assert html.index("Golden Models") < html.index(">Dataset<")
 
 
 def test_landing_cards_star_and_unstar(login, world):

@@ -45,7 +45,7 @@ def test_settings_lists_users_and_teams_with_effective_roles_but_not_org_groups(
 
 
 def test_core_registry_has_no_rename_or_delete(login, world):
-    models = world.org.registries.get(slug="models")
+    models = world.org.registries.get(slug="model")
     html = login("org_admin").get(url(models)).content.decode()
     assert 'id="settings-danger"' not in html
     assert "core registries keep their name" in html
@@ -174,7 +174,7 @@ def test_delete_registry_with_the_right_name(login, world):
     [
         ("rename", {"name": ""}, "This field is required"),
         ("rename", {"name": "a/b"}, "cannot contain"),
-        ("rename", {"name": "models"}, "already exists"),
+        ("rename", {"name": "model"}, "already exists"),
         ("delete", {"confirm_name": "golden models"}, "to confirm"),
         ("delete", {"confirm_name": ""}, "This field is required"),
         ("types", {"artifact_types": "model"}, "already accepted"),
@@ -210,15 +210,15 @@ def test_settings_invalid_input_with_htmx_returns_the_section(login, world):
 
 
 def test_deleting_a_core_registry_is_refused(login, world):
-    models = world.org.registries.get(slug="models")
-    response = login("org_admin").post(url(models, "delete"), {"confirm_name": "Models"})
+    models = world.org.registries.get(slug="model")
+    response = login("org_admin").post(url(models, "delete"), {"confirm_name": "Model"})
     assert response.status_code == 200
     assert "Core registries cannot be deleted" in response.content.decode()
     assert Registry.objects.filter(pk=models.pk).exists()
 
 
 def test_settings_action_on_another_orgs_registry_is_404(login, world):
-    other = world.other_org.registries.get(slug="models")
+    other = world.other_org.registries.get(slug="model")
     response = login("org_admin").post(url(other, "description"), {"description": "mine now"})
     assert response.status_code == 404
 

@@ -101,7 +101,7 @@ class Command(BaseCommand):
         return users
 
     def seed_automation(self, admin, org, registry) -> None:
-        """A signed webhook fired when `production` moves in Models (DEMO_WEBHOOK_URL, default httpbin)."""
+        """A signed webhook fired when `production` moves in Model (DEMO_WEBHOOK_URL, default httpbin)."""
         url = os.environ.get("DEMO_WEBHOOK_URL", "https://httpbin.org/post")
         signing = automations.create_secret(
             actor=admin, org=org, name="DEMO_SIGNING_KEY", value=secrets.token_urlsafe(24)
@@ -145,8 +145,8 @@ class Command(BaseCommand):
         detector = artifacts.create_project(actor=admin, team=vision, name="detector-training")
         llm = artifacts.create_project(actor=admin, team=nlp, name="llm-finetune")
 
-        models = acme.registries.get(slug="models")
-        datasets = acme.registries.get(slug="datasets")
+        models = acme.registries.get(slug="model")
+        datasets = acme.registries.get(slug="dataset")
         finetuned = registries.create_registry(
             actor=admin,
             org=acme,
