@@ -74,3 +74,10 @@ def test_deep_link_into_an_invisible_registry_is_404(login, world):
     world.link(registry=hidden)
     assert deep(login("viewer"), "Hidden", "acme/wandb-registry-Hidden/classifier", "v0").status_code == 404
     assert deep(login("org_admin"), "Hidden", "acme/wandb-registry-Hidden/classifier", "v0").status_code == 302
+
+
+def test_deep_link_by_a_renamed_registrys_old_name(login, world):
+    link = world.link()
+    registries.rename_registry(actor=world["org_admin"], registry=world.registry, name="Champion Models")
+    response = deep(login("viewer"), "Golden Models", "acme/wandb-registry-Golden Models/classifier", "v0")
+    assert response["Location"] == link.get_absolute_url()

@@ -194,12 +194,19 @@ def registry_deep_link(request: HttpRequest, org_slug: str, name: str) -> HttpRe
     """Follow a W&B link: /orgs/<org>/registry/<registry name>?selectionPath=<org>/wandb-registry-<name>/<collection>&version=vN."""
     registries = Registry.objects.visible_to(request.user).select_related("org").filter(org__slug=org_slug)
     name = strip_registry_prefix(name.strip())
-    registry = get_object_or_404(registries, Q(name__iexact=name) | Q(slug=name))
+    # As in W&B, a renamed registry's old names keep working (a registry holding the name now wins).
+    registry = (
+        registries.filter(Q(name__iexact=name) | Q(slug=name)).first()
+        or registries.filter(former_names__name__iexact=name).first()
+    )
+    if registry is None:
+        raise Http404("No Registry matches the given query.")
+    names = {registry.name.lower(), *(n.lower() for n in registry.former_names.values_list("name", flat=True))}
     selection = [part for part in request.GET.get("selectionPath", "").split("/") if part]
     if not selection:
         return redirect(registry)
     if len(selection) > 3 or (
-        len(selection) > 1 and strip_registry_prefix(selection[-2]).lower() != registry.name.lower()
+        len(selection) > 1 and strip_registry_prefix(selection[-2]).lower() not in names
     ):
         raise Http404("The selection path does not point into this registry.")
     collection = get_object_or_404(registry.collections.select_related("registry__org"), name__iexact=selection[-1])
