@@ -205,9 +205,7 @@ def registry_deep_link(request: HttpRequest, org_slug: str, name: str) -> HttpRe
     selection = [part for part in request.GET.get("selectionPath", "").split("/") if part]
     if not selection:
         return redirect(registry)
-    if len(selection) > 3 or (
-        len(selection) > 1 and strip_registry_prefix(selection[-2]).lower() not in names
-    ):
+    if len(selection) > 3 or (len(selection) > 1 and strip_registry_prefix(selection[-2]).lower() not in names):
         raise Http404("The selection path does not point into this registry.")
     collection = get_object_or_404(registry.collections.select_related("registry__org"), name__iexact=selection[-1])
     version = request.GET.get("version", "").strip()
