@@ -149,7 +149,7 @@ def file_upload(request: HttpRequest, token: str) -> HttpResponse:
     if staged.sha256 and Blob.objects.filter(sha256=staged.sha256).exists():
         return HttpResponse(status=200)  # a retried PUT
     try:
-        length = int(request.META.get("CONTENT_LENGTH") or -1)
+        length = int(request.headers.get("content-length") or -1)
     except ValueError:
         length = -1
     try:
