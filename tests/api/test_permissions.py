@@ -3,6 +3,7 @@
 import pytest
 from django.db import transaction
 
+from apps.collections import services as collections
 from tests.conftest import PERSONAS
 
 REG = "acme/wandb-registry-Golden Models"
@@ -165,6 +166,20 @@ def test_restricted_viewer_gets_no_download_urls(api, linked):
     assert body["files"] and all(f["url"] is None for f in body["files"])
     body = api("viewer").get("artifacts/resolve", {"path": V0}).json()
     assert all(f["url"] for f in body["files"])
+
+
+def test_restricted_viewer_cannot_download_through_a_registry_path_when_also_linked_elsewhere(api, world, linked):
+    """Access is decided by the path the request names (issue 12 #1): the same version linked into an
+    Organization-visible registry, where the Restricted Viewer is a Viewer, does not open the restricted path."""
+    model = world.org.registries.get(slug="model")
+    collections.link_version(actor=world["org_admin"], version=linked.version, registry=model, collection_name="copy")
+    rviewer = api("restricted_viewer")
+    assert rviewer.get("artifacts/file", {"path": V0, "name": "model.bin"}).status_code == 403
+    resolved = rviewer.get("artifacts/resolve", {"path": V0}).json()
+    assert resolved["files"] and all(f["url"] is None for f in resolved["files"])
+    other = "acme/wandb-registry-Model/copy:v0"
+    assert rviewer.get("artifacts/file", {"path": other, "name": "model.bin"}).status_code == 302
+    assert all(f["url"] for f in rviewer.get("artifacts/resolve", {"path": other}).json()["files"])
 
 
 def test_role_in_registry_objects(api, linked):
