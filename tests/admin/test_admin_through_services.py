@@ -83,7 +83,7 @@ def test_registry_delete_goes_through_the_service(client, world, root):
 
 
 def test_core_registry_delete_is_refused_with_a_message_and_nothing_changes(client, world, root):
-    core = world.org.registries.get(is_core=True, name="Models")
+    core = world.org.registries.get(is_core=True, name="Model")
     logs = LogEntry.objects.count()
     response = _delete(client, core)
     assert response.status_code == 302
@@ -133,7 +133,7 @@ def test_registry_changes_go_through_rename_description_and_visibility_services(
 
 
 def test_core_registry_rename_is_refused_with_a_message(client, world, root):
-    core = world.org.registries.get(name="Models")
+    core = world.org.registries.get(name="Model")
     response = _change_form(client, core, name="Weights", description="changed too")
     assert response.status_code == 302
     assert _messages(response) == ["“wandb-registry-Weights” was not changed: Core registries cannot be renamed."]
