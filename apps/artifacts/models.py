@@ -319,10 +319,9 @@ def validate_reference_uri(uri, field: str = "source") -> str:
 
     if not isinstance(uri, str) or not uri.strip():
         raise ValidationError({field: "A source URI is required."})
-    uri = uri.strip()
     if len(uri) > REFERENCE_URI_MAX or any(ord(ch) < 32 for ch in uri):
         raise ValidationError({field: f"A source URI is one line of at most {REFERENCE_URI_MAX:,} characters."})
-    return uri
+    return uri.strip()
 
 
 def validate_metadata(metadata, field: str = "metadata") -> dict:

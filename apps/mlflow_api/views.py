@@ -19,6 +19,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http.response import HttpResponseBase
 from django.views.decorators.csrf import csrf_exempt
 
 from apps.artifacts.models import ManifestEntry, VersionTag
@@ -171,7 +172,7 @@ def endpoint(*methods: str):
                 token = set_context(AuditContext(ip=request.META.get("REMOTE_ADDR") or None, detail=detail))
                 registry = _registry(request, org_slug, reg_slug)
                 answer = handler(request, registry, Args(request), **kwargs)
-                return answer if isinstance(answer, HttpResponse) else JsonResponse(answer)
+                return answer if isinstance(answer, HttpResponseBase) else JsonResponse(answer)
             except MlflowError as exc:
                 return _error(exc.code, exc.message)
             except ValidationError as exc:
