@@ -38,6 +38,7 @@ def test_download_a_version_logged_with_our_client(world, mlflow_as, keys, live_
     assert uri == f"{registry_uri}/api/2.0/mlflow-artifacts/artifacts/versions/{link.pk}"
     assert client.get_model_version("classifier", "1").source == uri
     out = mlflow.artifacts.download_artifacts("models:/classifier@candidate", dst_path=str(tmp_path / "out"))
+    assert out.startswith(str(tmp_path / "out"))
     for name in ("MLmodel", "sub/weights.bin"):
         assert filecmp.cmp(model / name, tmp_path / "out" / name, shallow=False)
 
