@@ -2,6 +2,7 @@
 
 import mlflow
 import pytest
+from django.db import transaction
 from mlflow.exceptions import MlflowException
 
 from apps.collections import services
@@ -96,10 +97,11 @@ def test_search_registered_and_versions(world, mlflow_as):
 def test_fluent_search_follows_page_tokens(world, mlflow_as):
     mlflow_as("member").create_registered_model("bulk")
     collection = world.registry.collections.get(name="bulk")
-    for i in range(105):  # more than one page of the shared pager (100)
-        services.register_reference(
-            actor=world["member"], registry=world.registry, collection_name=collection.name, uri=f"s3://b/{i}"
-        )
+    with transaction.atomic():  # one commit: the versions are made through the service, just not one by one
+        for i in range(105):  # more than one page of the shared pager (100)
+            services.register_reference(
+                actor=world["member"], registry=world.registry, collection_name=collection.name, uri=f"s3://b/{i}"
+            )
     found = mlflow.search_model_versions(filter_string="name = 'bulk'")
     assert sorted(int(v.version) for v in found) == list(range(1, 106))
     assert len(mlflow.search_registered_models(filter_string="name = 'bulk'")) == 1
