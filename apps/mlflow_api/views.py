@@ -16,7 +16,7 @@ import json
 import posixpath
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
+from django.db import DataError, IntegrityError, transaction
 from django.db.models import F
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.http.response import HttpResponseBase
@@ -329,6 +329,14 @@ def _version(request, registry, link) -> dict:
     return {"model_version": versions_json(request, registry, [link])[0]}
 
 
+def _page(rows, order: str, args: Args, default: int, limit: int) -> tuple[list, str | None]:
+    """One keyset page by the shared pager; a token from another search is a 400, not a 500."""
+    try:
+        return keyset_page(rows, order, args.get("page_token"), args.max_results(default, limit))
+    except (ValueError, TypeError, DataError):
+        raise MlflowError("INVALID_PARAMETER_VALUE", "page_token belongs to another search or order.") from None
+
+
 # --- Registered models ---
 
 
@@ -387,9 +395,7 @@ def model_search(request, registry, args):
     fields = {"name": search.Field("name"), **search.tag_fields(CollectionTag, "collection", keys)}
     collections = apply_filter(registry.collections.all(), spec, fields, "registered model")
     order = search.order(args.list("order_by"), MODEL_ORDER, "name")
-    rows, token = keyset_page(
-        collections.select_related("created_by"), order, args.get("page_token"), args.max_results(100, 1000)
-    )
+    rows, token = _page(collections.select_related("created_by"), order, args, 100, 1000)
     answer = {"registered_models": models_json(request, registry, rows)}
     return {**answer, "next_page_token": token} if token else answer
 
@@ -561,7 +567,7 @@ def version_search(request, registry, args):
     order = search.order(args.list("order_by"), VERSION_ORDER, "-created_at")
     # keyset_page reads the order column off the last row, so the model name is an annotation.
     links = links.select_related("version", "linked_by", "collection").annotate(model_name=F("collection__name"))
-    rows, token = keyset_page(links, order, args.get("page_token"), args.max_results(10_000, 200_000))
+    rows, token = _page(links, order, args, 10_000, 200_000)
     answer = {"model_versions": versions_json(request, registry, rows)}
     return {**answer, "next_page_token": token} if token else answer
 

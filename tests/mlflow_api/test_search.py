@@ -82,6 +82,10 @@ def test_search_registered_and_versions(world, mlflow_as):
     rest = client.search_model_versions("name = 'fraud-detector'", max_results=2, page_token=page.token)
     assert [v.version for v in rest] == ["1"] and not rest.token
 
+    by_name = client.search_model_versions("", max_results=1, order_by=["name ASC"]).token
+    with pytest.raises(MlflowException) as excinfo:  # a token from another order
+        client.search_model_versions("", max_results=1, order_by=["version_number ASC"], page_token=by_name)
+    assert excinfo.value.error_code == "INVALID_PARAMETER_VALUE"
     for bad in ["name = 'a' OR name = 'b'", "name = ", "color = 'red'", "version_number > 'x'", "name LIKE 3"]:
         with pytest.raises(MlflowException) as excinfo:
             client.search_model_versions(bad)
