@@ -14,6 +14,7 @@ import binascii
 import functools
 import json
 import posixpath
+import re
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import DataError, IntegrityError, transaction
@@ -453,18 +454,34 @@ def alias(request, registry, args):
 # --- Model versions ---
 
 
+MODELS_URI_RE = re.compile(r"models:/(?P<name>[^/@]+)(?:/(?P<version>\d+)|@(?P<alias>[^/@]+))/?")
+
+
 def _registry_link(request, registry: Registry, source: str) -> Link | None:
-    """The link a source URI names when it points at this registry's own download endpoint."""
+    """The link a source names when it points at this registry: our download URI, `models:/<name>/<N>`
+    or `models:/<name>@<alias>` (a one-part `models:/<id>` is an MLflow logged model, elsewhere)."""
     root = f"{_prefix(request, registry)}/api/2.0/mlflow-artifacts/artifacts/{ARTIFACTS_ROOT}/"
-    link_id = source[len(root) :].strip("/") if source.startswith(root) else ""
-    if not link_id.isdigit():
+    links = Link.objects.select_related("version").filter(collection__registry=registry)
+    if source.startswith(root):
+        link_id = source[len(root) :].strip("/")
+        return links.filter(pk=int(link_id)).first() if link_id.isdigit() and len(link_id) < 12 else None
+    match = MODELS_URI_RE.fullmatch(source)
+    if match is None:
         return None
-    return Link.objects.select_related("version").filter(pk=int(link_id), collection__registry=registry).first()
+    links = links.filter(collection__name__iexact=match["name"])
+    if match["version"] is not None:
+        return links.filter(index=int(match["version"][:10]) - 1).first()
+    return links.filter(aliases__alias=match["alias"], aliases__collection=F("collection")).first()
 
 
 @endpoint("POST")
 def version_create(request, registry, args):
-    """A new version: a reference to `source` (files elsewhere), or, for a Registry URI, a link to that version."""
+    """A new version of a model; `source` says where its files are.
+
+    Files elsewhere: a reference version to that URI. A version of this registry (our download URI,
+    `models:/…`): the same files, so a stored version is linked again (the usual linking rules) and a
+    reference version's URI is referenced again.
+    """
     collection = _collection(registry, args.text("name"))
     source = args.text("source")
     tags = args.tags()
@@ -472,7 +489,7 @@ def version_create(request, registry, args):
     description = args.text("description", False)
     with transaction.atomic():
         existing = _registry_link(request, registry, source)
-        if existing is not None:
+        if existing is not None and not existing.version.reference_uri:
             link = services.link_version(
                 actor=request.user, version=existing.version, registry=registry, collection_name=collection.name
             )
@@ -483,7 +500,7 @@ def version_create(request, registry, args):
                 actor=request.user,
                 registry=registry,
                 collection_name=collection.name,
-                uri=source,
+                uri=existing.version.reference_uri if existing is not None else source,
                 description=description,
                 metadata=metadata if metadata["mlflow"] else None,
                 tags=tags,

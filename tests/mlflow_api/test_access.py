@@ -64,6 +64,12 @@ def test_download_a_version_logged_with_our_client(world, mlflow_as, keys, live_
     copy = member.create_model_version("classifier-copy", uri)
     copied = Link.objects.get(collection__name="classifier-copy")
     assert copied.version_id == link.version_id and copy.source.endswith(f"/versions/{copied.pk}")
+    # So do `models:/` URIs of this registry; a reference version is referenced again (no Registry pointer).
+    assert member.create_model_version("classifier-copy", "models:/classifier@candidate").version == "1"
+    again = member.create_model_version("classifier-copy", "models:/classifier/2")
+    assert (again.version, again.source) == ("2", "s3://bucket/classifier/2")
+    logged_model = member.create_model_version("classifier-copy", "models:/m-0123abcd")
+    assert logged_model.source == "models:/m-0123abcd"
 
 
 def test_permission_matrix(world, mlflow_as):
