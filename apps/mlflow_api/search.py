@@ -1,4 +1,4 @@
-"""MLflow's search grammar, translated into the W&B filter language that registries.search compiles.
+"""MLflow's search grammar, translated into the W&B filter language that lib.filters compiles.
 
 MLflow sends `clause (AND clause)*`, each `ident comparator value`: `name LIKE 'fraud%'`,
 ``tags.`team` = 'vision'``, `version_number >= 3`, `run_id IN ('a', 'b')`. Each clause becomes one
@@ -13,7 +13,7 @@ import re
 from django.core.exceptions import ValidationError
 from django.db.models import OuterRef
 
-from apps.registries.search import Field
+from lib.filters import Field
 
 TOKEN_RE = re.compile(
     r"""\s*(?:

@@ -32,10 +32,11 @@ from apps.mlflow_api import search
 from apps.orgs.models import ApiKey
 from apps.orgs.permissions import require
 from apps.registries.models import Registry
-from apps.registries.search import apply_filter, keyset_page
+from lib.filters import apply_filter
+from lib.pagination import MAX_PER_PAGE, cursor_page
 
 STAGES = {"none": "None", "staging": "Staging", "production": "Production", "archived": "Archived"}
-PAGE_MAX = 100  # the shared keyset pager's largest page; MLflow clients follow next_page_token
+PAGE_MAX = MAX_PER_PAGE  # the shared pager's largest page; MLflow clients follow next_page_token
 ARTIFACTS_ROOT = "versions"  # mlflow-artifacts paths: versions/<link id>/<file path>
 
 STATUS = {
@@ -333,7 +334,7 @@ def _version(request, registry, link) -> dict:
 def _page(rows, order: str, args: Args, default: int, limit: int) -> tuple[list, str | None]:
     """One keyset page by the shared pager; a token from another search is a 400, not a 500."""
     try:
-        return keyset_page(rows, order, args.get("page_token"), args.max_results(default, limit))
+        return cursor_page(rows, order=order, cursor=args.get("page_token"), per_page=args.max_results(default, limit))
     except (ValueError, TypeError, DataError):
         raise MlflowError("INVALID_PARAMETER_VALUE", "page_token belongs to another search or order.") from None
 
@@ -582,7 +583,7 @@ def version_search(request, registry, args):
     }
     links = apply_filter(Link.objects.filter(collection__registry=registry), spec, fields, "model version")
     order = search.order(args.list("order_by"), VERSION_ORDER, "-created_at")
-    # keyset_page reads the order column off the last row, so the model name is an annotation.
+    # The pager reads the order column off the last row, so the model name is an annotation.
     links = links.select_related("version", "linked_by", "collection").annotate(model_name=F("collection__name"))
     rows, token = _page(links, order, args, 10_000, 200_000)
     answer = {"model_versions": versions_json(request, registry, rows)}

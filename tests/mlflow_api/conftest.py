@@ -4,8 +4,16 @@ import pytest
 from mlflow import MlflowClient
 
 from apps.orgs import services as orgs
+from tests.conftest import World, build_world
 
 REGISTRY = "orgs/acme/registry/golden-models/mlflow"
+
+
+@pytest.fixture
+def world(transactional_db) -> World:
+    """Built through the services for each test: the live server's tests flush the database between
+    tests, which renumbers the permission rows a replayed world snapshot would point at."""
+    return build_world()
 
 
 @pytest.fixture
