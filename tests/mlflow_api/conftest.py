@@ -4,16 +4,21 @@ import pytest
 from mlflow import MlflowClient
 
 from apps.orgs import services as orgs
-from tests.conftest import World, build_world
+from tests.conftest import World, _snapshot, build_world
 
 REGISTRY = "orgs/acme/registry/golden-models/mlflow"
 
 
 @pytest.fixture
-def world(transactional_db) -> World:
-    """Built through the services for each test: the live server's tests flush the database between
-    tests, which renumbers the permission rows a replayed world snapshot would point at."""
-    return build_world()
+def world(request) -> World:
+    """The shared world; built afresh for live-server tests, which flush the database between tests
+    (that renumbers the permission rows a replayed world snapshot would point at)."""
+    marker = request.node.get_closest_marker("django_db")
+    if marker and marker.kwargs.get("transaction"):
+        request.getfixturevalue("transactional_db")
+        return build_world()
+    request.getfixturevalue("db")
+    return _snapshot.replay() if _snapshot.world else _snapshot.record()
 
 
 @pytest.fixture

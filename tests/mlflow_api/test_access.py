@@ -104,7 +104,7 @@ def test_permission_matrix(world, mlflow_as):
     assert not Collection.objects.filter(name="fraud").exists()
 
 
-def test_authentication(world, keys, registry_uri, mlflow_env):
+def test_authentication_and_bad_input(world, keys, registry_uri, mlflow_as, mlflow_env):
     url = f"{registry_uri}/api/2.0/mlflow/registered-models/search"
     anonymous = requests.get(url, timeout=10)
     assert (anonymous.status_code, anonymous.json()["error_code"]) == (401, "UNAUTHENTICATED")
@@ -121,8 +121,7 @@ def test_authentication(world, keys, registry_uri, mlflow_env):
     someone_else = base64.b64encode(f"viewer:{keys['member']}".encode()).decode()
     assert requests.get(url, headers={"Authorization": f"Basic {someone_else}"}, timeout=10).status_code == 401
 
-
-def test_bad_input_is_a_clear_4xx_and_writes_nothing(world, keys, registry_uri, mlflow_as):
+    # Bad input: a clear 4xx in MLflow's shape, and nothing written.
     mlflow_as("member").create_registered_model("fraud")
     api = f"{registry_uri}/api/2.0/mlflow"
     auth = {"Authorization": f"Bearer {keys['member']}"}

@@ -98,6 +98,15 @@ def test_register_alias_tag_rename_delete(world, mlflow_as, registry_uri, mlflow
     # Numbers are never reused: the next version is 3, and `latest` went back to 1 meanwhile.
     assert client.get_registered_model("churn-v2").aliases == {"latest": "1"}
     assert client.create_model_version("churn-v2", "s3://bucket/churn/3").version == "3"
+    client.set_model_version_tag("churn-v2", "3", "framework", "sklearn")
+    client.set_registered_model_tag("churn-v2", "team", "risk")
+    # The UI shows what MLflow wrote: the reference's source URI, and tags with their values.
+    browser = DjangoClient()
+    browser.force_login(world["member"])
+    page = browser.get("/orgs/acme/registry/golden-models/churn-v2/v2/").content.decode()
+    assert "s3://bucket/churn/3" in page and "outside Registry" in page
+    assert "framework: sklearn" in page
+    assert "team: risk" in browser.get("/orgs/acme/registry/golden-models/churn-v2/").content.decode()
     client.delete_registered_model("churn-v2")
     assert not Collection.objects.filter(name__istartswith="churn").exists()
     # Source versions stay, as when a collection is deleted in the UI.
@@ -117,17 +126,3 @@ def test_register_alias_tag_rename_delete(world, mlflow_as, registry_uri, mlflow
         Action.COLLECTION_UNLINK,
         Action.COLLECTION_DELETE,
     } <= actions
-
-
-def test_reference_version_page_shows_its_source(world, mlflow_as):
-    client = mlflow_as("member")
-    client.create_registered_model("fraud", tags={"team": "risk"})
-    client.create_model_version("fraud", "s3://bucket/fraud/1", tags={"framework": "sklearn"})
-    browser = DjangoClient()
-    browser.force_login(world["member"])
-    page = browser.get("/orgs/acme/registry/golden-models/fraud/v0/").content.decode()
-    assert "s3://bucket/fraud/1" in page
-    assert "outside Registry" in page
-    assert "framework" in page and "sklearn" in page
-    collection_page = browser.get("/orgs/acme/registry/golden-models/fraud/").content.decode()
-    assert "team" in collection_page and "risk" in collection_page
