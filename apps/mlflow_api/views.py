@@ -282,8 +282,9 @@ def versions_json(request: HttpRequest, registry: Registry, links: list[Link]) -
     return answers
 
 
-def _links(**where) -> list[Link]:
-    return list(Link.objects.select_related("version", "linked_by", "collection").filter(**where).order_by("-index"))
+def _links(**where):
+    """Links with what a ModelVersion shows, newest first (slice before reading)."""
+    return Link.objects.select_related("version", "linked_by", "collection").filter(**where).order_by("-index")
 
 
 def models_json(request: HttpRequest, registry: Registry, collections: list[Collection]) -> list[dict]:
@@ -412,7 +413,7 @@ def model_latest_versions(request, registry, args):
             raise MlflowError("INVALID_PARAMETER_VALUE", f"Invalid Model Version stage: {str(stage)[:40]}.")
     if stages and not any(stage.lower() == "none" for stage in stages):
         return {"model_versions": []}
-    return {"model_versions": versions_json(request, registry, _links(collection=collection)[:1])}
+    return {"model_versions": versions_json(request, registry, list(_links(collection=collection)[:1]))}
 
 
 @endpoint("POST")
