@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('artifacts', '0003_version_reference_uri'),
+        ('artifacts', '0004_version_reference_uri'),
     ]
 
     operations = [

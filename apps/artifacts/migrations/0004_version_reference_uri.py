@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('artifacts', '0002_initial'),
+        ('artifacts', '0003_run_summary'),
     ]
 
     operations = [
