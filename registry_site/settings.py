@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "apps.artifacts",
     "apps.registries",
     "apps.collections",
+    "apps.mlflow_api",
     "django_tasks",
     "django_tasks_db",
     "apps.automations",

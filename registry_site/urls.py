@@ -20,6 +20,8 @@ urlpatterns = [
     path("demo/webhook-receiver/", automation_views.demo_receiver, name="demo_webhook_receiver"),
     # Registry App pages (404 while ENABLE_REGISTRY_UI is off: apps.registries.middleware).
     path("", include("apps.registries.urls")),
+    # MLflow's registry API under each registry (`…/<registry>/mlflow/api/2.0/mlflow/…`).
+    path("", include("apps.mlflow_api.urls")),
     # Before collections: `…/<registry>/automations/` would otherwise be read as a collection.
     path("", include("apps.automations.urls")),
     path("", include("apps.collections.urls")),

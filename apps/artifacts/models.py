@@ -123,6 +123,9 @@ class ArtifactVersion(models.Model):
     size = models.BigIntegerField(default=0)
     file_count = models.PositiveIntegerField(default=0)
     digest = models.CharField(max_length=64, blank=True)  # W&B artifact digest (MD5 over the manifest)
+    # A reference version (an MLflow model version's `source`): its files live at this URI, outside
+    # Registry, and it has no manifest entries. Empty for versions whose files Registry stores.
+    reference_uri = models.CharField(max_length=2048, blank=True)
     run = models.ForeignKey(Run, null=True, blank=True, on_delete=models.SET_NULL, related_name="logged_versions")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -164,6 +167,7 @@ class VersionTag(models.Model):
 
     version = models.ForeignKey(ArtifactVersion, on_delete=models.CASCADE, related_name="tags")
     name = models.CharField(max_length=128, db_index=True)
+    value = models.TextField(blank=True)  # MLflow tags are key (name) / value; W&B tags have none
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -173,7 +177,7 @@ class VersionTag(models.Model):
         ]
 
     def __str__(self) -> str:
-        return self.name
+        return f"{self.name}: {self.value}" if self.value else self.name
 
 
 class Blob(models.Model):
@@ -276,6 +280,48 @@ def validate_tag(tag: str, field: str = "tag") -> str:
             {field: f"“{tag[:40]}” is not a valid tag: use letters, digits, '_' and '-', words separated by spaces."}
         )
     return tag
+
+
+TAG_KEY_RE = r"^[\w\-.:/ ]+$"
+TAG_VALUE_MAX = 5000
+REFERENCE_URI_MAX = 2048
+
+
+def validate_tag_key(key: str, field: str = "key") -> str:
+    """Keys of key/value tags (MLflow's): letters, digits and `_ - . : /` or spaces, at most 128."""
+    import re
+
+    from django.core.exceptions import ValidationError
+
+    if not isinstance(key, str) or not key.strip():
+        raise ValidationError({field: "A tag key cannot be empty."})
+    if len(key) > NAME_MAX or not re.fullmatch(TAG_KEY_RE, key):
+        raise ValidationError(
+            {field: f"“{key[:40]}” is not a valid tag key: use letters, digits, spaces and '_ - . : /' (at most 128)."}
+        )
+    return key
+
+
+def validate_tag_value(value, field: str = "value") -> str:
+    """Values of key/value tags: text of at most 5,000 characters."""
+    from django.core.exceptions import ValidationError
+
+    if value is None:
+        return ""
+    if not isinstance(value, str) or len(value) > TAG_VALUE_MAX or "\x00" in value:
+        raise ValidationError({field: f"A tag value is text of at most {TAG_VALUE_MAX:,} characters."})
+    return value
+
+
+def validate_reference_uri(uri, field: str = "source") -> str:
+    """Where a reference version's files live: a URI or path, one line, at most 2,048 characters."""
+    from django.core.exceptions import ValidationError
+
+    if not isinstance(uri, str) or not uri.strip():
+        raise ValidationError({field: "A source URI is required."})
+    if len(uri) > REFERENCE_URI_MAX or any(ord(ch) < 32 for ch in uri):
+        raise ValidationError({field: f"A source URI is one line of at most {REFERENCE_URI_MAX:,} characters."})
+    return uri.strip()
 
 
 def validate_metadata(metadata, field: str = "metadata") -> dict:

@@ -6,6 +6,7 @@ import io
 import secrets
 from typing import BinaryIO
 
+from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -25,11 +26,12 @@ from apps.artifacts.models import (
     validate_artifact_type,
     validate_manifest_path,
     validate_metadata,
+    validate_reference_uri,
 )
 from apps.artifacts.storage import get_store
 from apps.audit.models import Action
 from apps.audit.services import record
-from apps.orgs.models import Membership, OrgRole, Team
+from apps.orgs.models import Membership, Organization, OrgRole, Team
 from apps.orgs.permissions import has_perm, require
 
 SHA256_HEX = set("0123456789abcdef")
@@ -320,3 +322,76 @@ def record_usage(*, actor, run: Run, version: ArtifactVersion) -> ArtifactUsage:
             version_pk=version.pk,
         )
     return usage
+
+
+def _org_entity_project(*, actor, org: Organization, name: str) -> Project:
+    """The project `name` of the org's own entity team (the team named like the org), made on first use.
+
+    Versions logged straight into a registry (MLflow model versions) live here: the team has no
+    members, so people see these versions through the registries they are linked into (org admins
+    also see the project, as they see every team's).
+    """
+    team = Team.objects.filter(name__iexact=org.slug).first()
+    if team is None:
+        # Team names never equal another org's slug (create_team refuses them), so the name is free.
+        group, _ = Group.objects.get_or_create(name=f"team:{org.slug}")
+        team = Team.objects.create(org=org, name=org.slug, group=group)
+        record(actor=actor, org=org, action=Action.TEAM_CREATE, target=team, data={"name": team.name})
+    elif team.org_id != org.pk:
+        raise ValidationError({"source": f"The entity name “{org.slug}” belongs to another organization."})
+    project, created = Project.objects.get_or_create(team=team, name=validate_artifact_name(name))
+    if created:
+        record(actor=actor, org=org, action=Action.PROJECT_CREATE, target=project, data={"name": project.name})
+    return project
+
+
+@transaction.atomic
+def create_reference_version(
+    *,
+    actor,
+    org: Organization,
+    project_name: str,
+    name: str,
+    type: str,
+    uri: str,
+    description: str = "",
+    metadata: dict | None = None,
+) -> ArtifactVersion:
+    """Record a committed version whose files live at `uri`, outside Registry (no bytes are copied).
+
+    It goes into the org's own entity project `project_name`. Only org members may record one;
+    registry faces call it through collections.services.register_reference, which first checks
+    that the actor may write to the registry the version is linked into.
+    """
+    if not actor.is_authenticated or not Membership.objects.filter(org=org, user=actor).exists():
+        raise PermissionDenied("Only members of the organization can record versions in it.")
+    uri = validate_reference_uri(uri)
+    name = validate_artifact_name(name)
+    type = validate_artifact_type(type)
+    metadata = validate_metadata(metadata)
+    project = _org_entity_project(actor=actor, org=org, name=project_name)
+    sequence, _ = ArtifactSequence.objects.get_or_create(project=project, name=name, defaults={"type": type})
+    if sequence.type != type:
+        raise ValidationError({"type": f"Artifact “{name}” has type “{sequence.type}”, not “{type}”."})
+    sequence = ArtifactSequence.objects.select_for_update().get(pk=sequence.pk)
+    version = ArtifactVersion.objects.create(
+        sequence=sequence,
+        index=sequence.next_index,
+        state=VersionState.COMMITTED,
+        committed_at=timezone.now(),
+        description=description or "",
+        metadata=metadata,
+        reference_uri=uri,
+        created_by=actor,
+    )
+    sequence.next_index += 1
+    sequence.save(update_fields=["next_index"])
+    record(
+        actor=actor,
+        org=org,
+        action=Action.ARTIFACT_COMMIT,
+        target=version,
+        data={"version": version.version_label, "reference": uri},
+        version_pk=version.pk,
+    )
+    return version

@@ -55,6 +55,7 @@ class CollectionTag(models.Model):
 
     collection = models.ForeignKey(Collection, on_delete=models.CASCADE, related_name="tags")
     name = models.CharField(max_length=128, db_index=True)
+    value = models.TextField(blank=True)  # MLflow tags are key (name) / value; W&B tags have none
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -64,7 +65,7 @@ class CollectionTag(models.Model):
         ]
 
     def __str__(self) -> str:
-        return self.name
+        return f"{self.name}: {self.value}" if self.value else self.name
 
 
 class LinkQuerySet(models.QuerySet):

@@ -12,14 +12,17 @@ from apps.artifacts.models import (
     VersionTag,
     validate_artifact_name,
     validate_artifact_type,
+    validate_reference_uri,
     validate_tag,
+    validate_tag_key,
+    validate_tag_value,
 )
-from apps.artifacts.services import can_read_source, record_usage
+from apps.artifacts.services import can_read_source, create_reference_version, record_usage
 from apps.audit.models import Action
 from apps.audit.services import record
 from apps.collections.models import Collection, CollectionTag, Link, LinkAlias
 from apps.orgs.permissions import has_perm, require
-from apps.registries.models import Registry
+from apps.registries.models import REGISTRY_PREFIX, Registry
 from apps.registries.services import validate_alias
 
 LATEST = "latest"
@@ -146,6 +149,11 @@ def link_version(
         raise ValidationError({"version": "Only committed versions can be linked."})
     if version.sequence.project.team.org_id != registry.org_id:
         raise ValidationError({"version": "Only artifacts logged by a team of this organization can be linked."})
+    return _link(actor, version, registry, collection_name, aliases)
+
+
+def _link(actor, version: ArtifactVersion, registry: Registry, collection_name: str, aliases) -> Link:
+    """The link of `version` (committed, of the registry's org, sequence loaded) in the named collection."""
     aliases = [validate_alias(a) for a in dict.fromkeys(aliases or [])]
     _check_protected(actor, registry, aliases, "Only registry admins can apply protected aliases: {}.")
     name = _check_collection_name(collection_name, field="collection")
@@ -418,3 +426,77 @@ def use_artifact(*, actor, run: Run, version: ArtifactVersion, link: Link | None
     if not can_download(actor, version, link):
         raise PermissionDenied("You may not use this artifact version.")
     return record_usage(actor=actor, run=run, version=version)
+
+
+@transaction.atomic
+def register_reference(
+    *,
+    actor,
+    registry: Registry,
+    collection_name: str,
+    uri: str,
+    description: str = "",
+    metadata: dict | None = None,
+    tags: dict[str, str] | None = None,
+) -> Link:
+    """Link a new reference version (files at `uri`, outside Registry) into a collection (created on first use).
+
+    The version lives in the org's own project for this registry (see
+    artifacts.services.create_reference_version); an MLflow `create_model_version` lands here.
+    """
+    require(actor, "registries.write_registry", registry)
+    uri = validate_reference_uri(uri)
+    name = _check_collection_name(collection_name, field="collection")
+    existing = Collection.objects.filter(registry=registry, name__iexact=name).first()
+    type_ = _check_type(registry, existing.type if existing else "model")
+    tags = {validate_tag_key(k): validate_tag_value(v) for k, v in (tags or {}).items()}
+    version = create_reference_version(
+        actor=actor,
+        org=registry.org,
+        project_name=f"{REGISTRY_PREFIX}{registry.slug}",
+        name=existing.name if existing else name,
+        type=type_,
+        uri=uri,
+        description=_clean_description(description),
+        metadata=metadata,
+    )
+    version = ArtifactVersion.objects.select_related("sequence__project__team").get(pk=version.pk)
+    link = _link(actor, version, registry, name, [])
+    for key, value in tags.items():
+        set_version_tag(actor=actor, link=link, key=key, value=value)
+    return link
+
+
+@transaction.atomic
+def set_collection_tag(*, actor, collection: Collection, key: str, value: str) -> CollectionTag:
+    """Set a key/value tag on a collection (MLflow's registered-model tags); a W&B tag is a key without value."""
+    require(actor, "registries.write_registry", collection.registry)
+    key, value = validate_tag_key(key), validate_tag_value(value)
+    tag, created = CollectionTag.objects.get_or_create(collection=collection, name=key, defaults={"value": value})
+    if created or tag.value != value:
+        old, tag.value = tag.value, value
+        tag.save(update_fields=["value"])
+        _audit(
+            actor, collection, Action.COLLECTION_ADD_TAG, {"tag": key, "value": value, "from": None if created else old}
+        )
+    return tag
+
+
+@transaction.atomic
+def set_version_tag(*, actor, link: Link, key: str, value: str) -> VersionTag:
+    """Set a key/value tag on a linked version (it lives on the source version, as W&B tags do)."""
+    require(actor, "registries.write_registry", link.collection.registry)
+    key, value = validate_tag_key(key), validate_tag_value(value)
+    tag, created = VersionTag.objects.get_or_create(version=link.version, name=key, defaults={"value": value})
+    if created or tag.value != value:
+        old, tag.value = tag.value, value
+        tag.save(update_fields=["value"])
+        _audit(
+            actor,
+            link.collection,
+            Action.VERSION_ADD_TAG,
+            target=link,
+            link=link,
+            data={"tag": key, "value": value, "from": None if created else old, "version": link.version_label},
+        )
+    return tag

@@ -156,6 +156,18 @@ def _calls(world):
             actor=admin, link=link, description="x"
         ),
         "collections.delete_collection": lambda: collections.delete_collection(actor=admin, collection=link.collection),
+        "collections.register_reference": lambda: collections.register_reference(
+            actor=admin, registry=reg, collection_name="fraud", uri="s3://bucket/fraud/1"
+        ),
+        "artifacts.create_reference_version": lambda: artifacts.create_reference_version(
+            actor=admin, org=world.org, project_name="external", name="fraud", type="model", uri="s3://b/1"
+        ),
+        "collections.set_collection_tag": lambda: collections.set_collection_tag(
+            actor=admin, collection=link.collection, key="mlflow.owner", value="risk"
+        ),
+        "collections.set_version_tag": lambda: collections.set_version_tag(
+            actor=admin, link=link, key="validated", value="yes"
+        ),
     }
     calls.update(_automation_calls(world, admin, reg))
     return calls
@@ -217,7 +229,7 @@ _CALL_NAMES = {
                             "create_team", "add_team_member", "remove_team_member", "create_api_key", "revoke_api_key",
                             "delete_organization", "delete_team"]),
     *(f"artifacts.{n}" for n in ["create_project", "create_run", "create_version", "commit_version",
-                                 "delete_project"]),
+                                 "delete_project", "create_reference_version"]),
     *(f"registries.{n}" for n in ["create_organization", "create_registry", "rename_registry", "update_registry_description",
                                   "change_registry_visibility", "add_registry_types", "delete_registry",
                                   "grant_registry_role", "revoke_registry_role", "set_registry_owner",
@@ -226,7 +238,8 @@ _CALL_NAMES = {
     *(f"collections.{n}" for n in ["create_collection", "link_version", "unlink_version", "add_alias", "remove_alias",
                                    "add_collection_tag", "remove_collection_tag", "add_version_tag",
                                    "remove_version_tag", "update_collection_description", "rename_collection",
-                                   "update_version_description", "delete_collection", "use_artifact"]),
+                                   "update_version_description", "delete_collection", "use_artifact",
+                                   "register_reference", "set_collection_tag", "set_version_tag"]),
     *(f"automations.{n}" for n in ["create_secret", "update_secret", "delete_secret", "create_webhook",
                                    "delete_webhook", "create_automation", "update_automation", "delete_automation",
                                    "set_automation_enabled", "replay_run", "send_test_webhook"]),
