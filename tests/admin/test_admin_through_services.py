@@ -88,7 +88,7 @@ def test_core_registry_delete_is_refused_with_a_message_and_nothing_changes(clie
     response = _delete(client, core)
     assert response.status_code == 302
     assert response["Location"] == _url(Registry, "change", core.pk)
-    assert _messages(response) == ["“wandb-registry-Models” was not deleted: Core registries cannot be deleted."]
+    assert _messages(response) == ["“wandb-registry-Model” was not deleted: Core registries cannot be deleted."]
     assert Registry.objects.filter(pk=core.pk).exists()
     assert _events(Action.REGISTRY_DELETE) == []
     assert LogEntry.objects.count() == logs  # the admin's own log entry rolled back with the refusal
@@ -108,12 +108,12 @@ def test_registry_bulk_delete_is_audited_per_object(client, world, root):
 
 def test_registry_bulk_delete_with_a_core_registry_is_refused_as_a_whole(client, world, root):
     custom = _custom_registry(world, "Scratch")
-    core = world.org.registries.get(name="Datasets")
+    core = world.org.registries.get(name="Dataset")
     response = _bulk_delete(client, Registry, [custom, core])
     assert response.status_code == 302
     [message] = _messages(response)
     assert message.startswith("Nothing was deleted.")
-    assert "“wandb-registry-Datasets”: Core registries cannot be deleted." in message
+    assert "“wandb-registry-Dataset”: Core registries cannot be deleted." in message
     assert Registry.objects.filter(pk__in=[custom.pk, core.pk]).count() == 2
     assert _events(Action.REGISTRY_DELETE) == []
 
