@@ -34,6 +34,9 @@ router = Router(tags=["collections"])
 
 COLLECTION_FIELDS = {
     "id": FilterField("pk", "int"),
+    # W&B's own names for the id: the wandb SDK rewrites `id` in a collection filter to the first.
+    "artifact_collection_id": FilterField("pk", "int"),
+    "collection_id": FilterField("pk", "int"),
     "name": FilterField("name"),
     "description": FilterField("description"),
     "type": FilterField("type"),
@@ -178,9 +181,7 @@ def collection_list(
     per_page: int = 50,
     org: str | None = None,
 ):
-    registries = visible_registries(request.user, org, registry_filter, "registry_filter")
-    collections = Collection.objects.filter(registry__in=registries.values("pk"))
-    collections = apply_filter(collections, parse_json_param(filter, "filter"), COLLECTION_FIELDS, "collection")
+    collections = search_collections(request.user, org, registry_filter, filter)
     collections = collections.select_related("registry__org").prefetch_related("tags")
     with time_limited_search():
         rows, next_cursor = cursor_page(collections, order=check_order(order, "name"), cursor=cursor, per_page=per_page)
@@ -198,20 +199,41 @@ def version_list(
     org: str | None = None,
 ):
     """Linked versions the caller can see: newest collection first, and newest version first in each."""
-    registries = visible_registries(request.user, org, registry_filter, "registry_filter")
+    links = search_links(request.user, org, registry_filter, collection_filter, filter)
+    rows, next_cursor = version_page(links.values(*LINK_ROW), cursor=cursor, per_page=per_page)
+    return {"items": linked_versions_out(rows), "next_cursor": next_cursor}
+
+
+# The searches themselves, shared by this API and the wandb SDK's GraphQL face (apps/wandb_api).
+
+
+def search_collections(user, org: str | None, registry_filter: str | None, filter: str | None):
+    """Collections in the registries `user` sees (narrowed by org and a registry filter), by a W&B filter."""
+    registries = visible_registries(user, org, registry_filter, "registry_filter")
+    collections = Collection.objects.filter(registry__in=registries.values("pk"))
+    return apply_filter(collections, parse_json_param(filter, "filter"), COLLECTION_FIELDS, "collection")
+
+
+def search_links(user, org: str | None, registry_filter: str | None, collection_filter: str | None, filter: str | None):
+    """Links (registry versions) in the registries `user` sees, narrowed by registry, collection and version filters."""
+    registries = visible_registries(user, org, registry_filter, "registry_filter")
     links = Link.objects.filter(collection__registry__in=registries.values("pk"))
     collection_spec = parse_json_param(collection_filter, "collection_filter")
     if collection_spec:
         # Visibility is already on the links (their registries); the filter only narrows collections.
         collections = apply_filter(Collection.objects.all(), collection_spec, COLLECTION_FIELDS, "collection")
         links = links.filter(collection__in=collections.values("pk"))
-    links = apply_filter(links, parse_json_param(filter, "filter"), VERSION_FIELDS, "version")
-    # Newest collection first, newest version first: one backward walk of the (collection, index)
-    # unique index, no sort, however many links a collection holds (mixed directions would sort).
-    links = links.values(*LINK_ROW)
+    return apply_filter(links, parse_json_param(filter, "filter"), VERSION_FIELDS, "version")
+
+
+def version_page(links, *, cursor: str | None, per_page: int) -> tuple[list, str | None]:
+    """One page of `search_links`, under the search time limit; and the next cursor.
+
+    Newest collection first, newest version first: one backward walk of the (collection, index)
+    unique index, no sort, however many links a collection holds (mixed directions would sort).
+    """
     with time_limited_search():
-        rows, next_cursor = cursor_page(links, order="-collection_id", cursor=cursor, per_page=per_page, then="-index")
-    return {"items": linked_versions_out(rows), "next_cursor": next_cursor}
+        return cursor_page(links, order="-collection_id", cursor=cursor, per_page=per_page, then="-index")
 
 
 # The columns of a Version as linked (what version_out reads from seven related objects), fetched as

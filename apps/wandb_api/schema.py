@@ -6,6 +6,7 @@ Ids are opaque strings: an artifact is its version's primary key (`p<n>` while p
 (a version in its own sequence).
 """
 
+import base64
 import datetime
 import json
 from pathlib import Path, PurePosixPath
@@ -29,12 +30,16 @@ from apps.artifacts.api import absolute
 from apps.artifacts.models import ArtifactSequence, ArtifactVersion, Blob, Project, Run, VersionState
 from apps.artifacts.storage import get_store
 from apps.collections import services as collections
+from apps.collections.api import search_collections, search_links, version_page
 from apps.collections.models import Collection, Link, find_collection, find_registry, find_version
 from apps.orgs.models import Organization, Team
 from apps.orgs.permissions import has_perm
-from apps.registries.models import REGISTRY_PREFIX
+from apps.registries.api import visible_registries
+from apps.registries.models import REGISTRY_PREFIX, Visibility
 from apps.wandb_api import services
 from apps.wandb_api.models import PendingArtifact
+from lib.filters import check_order, time_limited_search
+from lib.pagination import MAX_PER_PAGE, cursor_page
 
 MANIFEST_SALT = "wandb_api.manifest"
 MANIFEST_UPLOAD_SALT = "wandb_api.manifest-upload"
@@ -76,13 +81,18 @@ def _registry_project(registry) -> dict:
     org = registry.org
     return {
         "id": f"R{registry.pk}",
-        "internalId": f"R{registry.pk}",
+        # W&B's encoding, which the SDK decodes to search "this registry" by id (else by name).
+        "internalId": base64.b64encode(f"ProjectInternalId:{registry.pk}".encode()).decode(),
         "name": registry.full_name,
         "entityName": org.slug,
         "description": registry.description,
         "readOnly": False,
         "createdAt": registry.created_at,
+        "updatedAt": registry.updated_at,
         "entity": _org_entity(org),
+        "access": "RESTRICTED" if registry.visibility == Visibility.RESTRICTED else "PRIVATE",
+        "allowAllArtifactTypesInRegistry": registry.allow_all_types,
+        "artifactTypes": {"edges": [{"node": {"id": t, "name": t}} for t in registry.artifact_types]},
         "_registry": registry,
     }
 
@@ -102,15 +112,22 @@ def _source_project(project: Project) -> dict:
 
 
 def _org(org: Organization) -> dict:
-    return {"id": f"O{org.pk}", "name": org.name, "orgEntity": {"id": f"O{org.pk}", "name": org.slug}}
+    return {"id": f"O{org.pk}", "name": org.name, "orgEntity": _org_entity(org)}
 
 
 def _org_entity(org: Organization) -> dict:
-    return {"id": f"O{org.pk}", "name": org.slug, "entityType": "ORGANIZATION", "isTeam": True, "_org": org}
+    return {
+        "id": f"O{org.pk}",
+        "name": org.slug,
+        "entityType": "organization",
+        "isTeam": True,
+        "organization": {"id": f"O{org.pk}", "name": org.name},
+        "_org": org,
+    }
 
 
 def _team_entity(team: Team) -> dict:
-    return {"id": f"T{team.pk}", "name": team.name, "entityType": "TEAM", "isTeam": True, "_team": team}
+    return {"id": f"T{team.pk}", "name": team.name, "entityType": "team", "isTeam": True, "_team": team}
 
 
 def _sequence(sequence: ArtifactSequence) -> dict:
@@ -135,6 +152,7 @@ def _portfolio(collection: Collection) -> dict:
         "name": collection.name,
         "description": collection.description,
         "createdAt": collection.created_at,
+        "updatedAt": collection.updated_at,
         "project": _registry_project(collection.registry),
         "defaultArtifactType": {"id": collection.type, "name": collection.type},
         "tags": {"edges": [{"node": {"id": f"CT{t.pk}", "name": t.name}} for t in collection.tags.all()]},
@@ -147,13 +165,6 @@ def _artifact(version: ArtifactVersion, link: Link | None = None) -> dict:
     through a registry `link`, its id names the link too: file access is decided by that path."""
     sequence = version.sequence
     seq = _sequence(sequence)
-    aliases = []
-    if version.state == VersionState.COMMITTED and version.index == sequence.next_index - 1:
-        aliases.append({"id": f"V{version.pk}:latest", "alias": "latest", "artifactCollection": seq})
-    for link in version.links.select_related("collection__registry__org").prefetch_related("aliases"):
-        portfolio = _portfolio(link.collection)
-        for alias in link.aliases.all():
-            aliases.append({"id": f"A{alias.pk}", "alias": alias.alias, "artifactCollection": portfolio})
     return {
         "__typename": "Artifact",
         "id": f"{version.pk}@{link.pk}" if link else str(version.pk),
@@ -174,10 +185,24 @@ def _artifact(version: ArtifactVersion, link: Link | None = None) -> dict:
         "artifactType": {"id": sequence.type, "name": sequence.type},
         "tags": [{"__typename": "Tag", "id": f"VT{t.pk}", "name": t.name} for t in version.tags.all()],
         "artifactSequence": seq,
-        "aliases": aliases,
+        # Read only when a document selects them (the default resolver calls it): a search page of
+        # memberships takes aliases from each membership, and would pay two queries per row here.
+        "aliases": lambda *_: _artifact_aliases(version, seq),
         "_version": version,
         "_link": link,
     }
+
+
+def _artifact_aliases(version: ArtifactVersion, seq: dict) -> list[dict]:
+    """`latest` of its own sequence, and the aliases it holds in every collection it is linked into."""
+    aliases = []
+    if version.state == VersionState.COMMITTED and version.index == version.sequence.next_index - 1:
+        aliases.append({"id": f"V{version.pk}:latest", "alias": "latest", "artifactCollection": seq})
+    for link in version.links.select_related("collection__registry__org").prefetch_related("aliases"):
+        portfolio = _portfolio(link.collection)
+        for alias in link.aliases.all():
+            aliases.append({"id": f"A{alias.pk}", "alias": alias.alias, "artifactCollection": portfolio})
+    return aliases
 
 
 def _pending(pending: PendingArtifact) -> dict:
@@ -337,13 +362,17 @@ def _viewer(user) -> dict:
 
 @query.field("serverInfo")
 def resolve_server_info(*_):
-    # No optional features: the SDK then uses its plainest, oldest-compatible requests.
-    return {"features": [], "latestLocalVersionInfo": None}
+    # Only registry search (without it the SDK refuses `api.registries()`); with no other feature the
+    # SDK uses its plainest, oldest-compatible requests.
+    features = [{"name": "ARTIFACT_REGISTRY_SEARCH", "isEnabled": True}]
+    return {"features": features, "latestLocalVersionInfo": None}
 
 
 @query.field("entity")
-def resolve_entity(_, info, name):
+def resolve_entity(_, info, name=None):
     user = _user(info)
+    if not name:
+        return None
     team = Team.objects.visible_to(user).filter(name__iexact=name).select_related("org").first()
     if team is not None:
         return {**_team_entity(team), "organization": _org(team.org), "user": None}
@@ -351,7 +380,7 @@ def resolve_entity(_, info, name):
         return {
             "id": f"U{user.pk}",
             "name": user.username,
-            "entityType": "USER",
+            "entityType": "user",
             "organization": None,
             "user": _viewer(user),
         }
@@ -576,6 +605,81 @@ def resolve_files(obj, info, names=None, after=None, first=None):
 
 artifact_type_obj.set_field("files", resolve_files)
 membership_type.set_field("files", resolve_files)
+
+
+# --- Registry search: the org entity's projects, artifactCollections and artifactMemberships ---
+# The same searches as /api/v1's (visible registries, the W&B filter compiler, keyset cursors); the
+# SDK pages with `first`/`after` and stops when pageInfo.hasNextPage is false.
+
+entity_type = ObjectType("Entity")
+
+
+@entity_type.field("project")
+def resolve_entity_project(entity, info, name=None):
+    return _project(_user(info), name, entity["name"])
+
+
+def _page_size(first) -> int:
+    """The SDK asks for 100 by default and follows hasNextPage, so a larger `first` is served in pages."""
+    return max(1, min(first or MAX_PER_PAGE, MAX_PER_PAGE))
+
+
+def _connection(nodes: list, next_cursor: str | None, **extra) -> dict:
+    edges = [{"node": node, "cursor": None} for node in nodes]
+    if edges:
+        edges[-1]["cursor"] = next_cursor
+    page_info = {"endCursor": next_cursor, "hasNextPage": next_cursor is not None, "hasPreviousPage": False}
+    return {"edges": edges, "pageInfo": page_info, **extra}
+
+
+@entity_type.field("projects")
+def resolve_entity_projects(entity, info, filters=None, after=None, first=None, order=None):
+    """`api.registries(filter=, order=)`: the registries of this org the caller sees."""
+    if "_org" not in entity:
+        return _connection([], None)
+    registries = visible_registries(_user(info), entity["_org"].slug, filters).select_related("org")
+    with time_limited_search():
+        rows, next_cursor = cursor_page(
+            registries, order=check_order(order, "name"), cursor=after, per_page=_page_size(first)
+        )
+    return _connection([_registry_project(r) for r in rows], next_cursor)
+
+
+@entity_type.field("artifactCollections")
+def resolve_entity_collections(
+    entity, info, projectFilters=None, filters=None, collectionTypes=None, after=None, first=None, order=None
+):
+    """`registries(...).collections(filter=)` and `registry.collections()`: registry collections only."""
+    if "_org" not in entity or (collectionTypes is not None and "PORTFOLIO" not in collectionTypes):
+        return _connection([], None, totalCount=0)
+    collections = search_collections(_user(info), entity["_org"].slug, projectFilters, filters)
+    with time_limited_search():
+        total = collections.count()
+        rows, next_cursor = cursor_page(
+            collections.select_related("registry__org").prefetch_related("tags"),
+            order=check_order(order, "name"),
+            cursor=after,
+            per_page=_page_size(first),
+        )
+    return _connection([_portfolio(c) for c in rows], next_cursor, totalCount=total)
+
+
+@entity_type.field("artifactMemberships")
+def resolve_entity_memberships(
+    entity, info, projectFilters=None, collectionFilters=None, filters=None, after=None, first=None, order=None
+):
+    """`….versions(filter=)`: registry versions, newest collection first and newest version first in each."""
+    if order:
+        # We advertise no advanced search, so the SDK itself refuses `order` before asking.
+        raise ValidationError("Registry lists versions newest collection first; it does not sort them otherwise.")
+    if "_org" not in entity:
+        return _connection([], None)
+    links = search_links(_user(info), entity["_org"].slug, projectFilters, collectionFilters, filters)
+    links = links.select_related("collection__registry__org", "version__sequence__project__team").prefetch_related(
+        "aliases", "collection__tags", "version__tags"
+    )
+    rows, next_cursor = version_page(links, cursor=after, per_page=_page_size(first))
+    return _connection([_membership(link.version, link) for link in rows], next_cursor)
 
 
 # --- Mutations ---
@@ -825,6 +929,7 @@ schema = make_executable_schema(
     type_defs,
     query,
     mutation,
+    entity_type,
     json_string,
     date_time,
     project_type,

@@ -1,5 +1,7 @@
-"""Run the real wandb SDK in a subprocess against the live test server."""
+"""Run the real wandb SDK in a subprocess against the live test server; call /graphql without it."""
 
+import base64
+import json
 import threading
 
 import pytest
@@ -47,3 +49,20 @@ def sdk_world(world):
     registries.grant_registry_role(actor=world["org_admin"], registry=model, principal=world.team, role="member")
     world.link(collection="classifier")
     return world
+
+
+@pytest.fixture
+def gql(client, world):
+    """gql(query, variables, persona=…) → the JSON answer of /graphql (always 200) for that persona's API key."""
+    keys = {}
+
+    def call(query, variables=None, persona="member", operation_name=None):
+        if persona not in keys:
+            _, keys[persona] = orgs.create_api_key(actor=world[persona], user=world[persona], name="t")
+        body = {"query": query, "variables": variables or {}, "operationName": operation_name}
+        auth = "Basic " + base64.b64encode(f"api:{keys[persona]}".encode()).decode()
+        response = client.post("/graphql", json.dumps(body), content_type="application/json", HTTP_AUTHORIZATION=auth)
+        assert response.status_code == 200, response.content
+        return response.json()
+
+    return call

@@ -34,8 +34,10 @@ def sdk_env(base_url: str, api_key: str, home: Path) -> dict:
     return env
 
 
-def run_scenario(base_url: str, keys: dict, tmp_path: Path, python: str = sys.executable, **extra) -> dict:
-    """Run scenario.py with the SDK installed for `python`; its JSON answer."""
+def run_scenario(
+    base_url: str, keys: dict, tmp_path: Path, python: str = sys.executable, script: Path = SCENARIO, **extra
+) -> dict:
+    """Run scenario.py (or another `script` of the same shape) with the SDK installed for `python`; its JSON answer."""
     home = tmp_path / "home"
     home.mkdir(exist_ok=True)
     config = {
@@ -55,7 +57,7 @@ def run_scenario(base_url: str, keys: dict, tmp_path: Path, python: str = sys.ex
     path = tmp_path / "scenario.json"
     path.write_text(json.dumps(config))
     proc = subprocess.run(
-        [python, str(SCENARIO), str(path)],
+        [python, str(script), str(path)],
         env=sdk_env(base_url, keys["member"], home),
         capture_output=True,
         text=True,

@@ -5,8 +5,6 @@ import hashlib
 import json
 from urllib.parse import urlparse
 
-import pytest
-
 from apps.artifacts import services as artifacts
 from apps.artifacts.models import ArtifactVersion, Blob
 from apps.collections.models import Link
@@ -31,22 +29,6 @@ def b64md5(data: bytes) -> str:
 def wandb_digest(files: dict[str, bytes]) -> str:
     lines = "".join(f"{path}:{b64md5(data)}\n" for path, data in sorted(files.items()))
     return hashlib.md5(("wandb-artifact-manifest-v1\n" + lines).encode()).hexdigest()
-
-
-@pytest.fixture
-def gql(client, world):
-    keys = {}
-
-    def call(query, variables=None, persona="member", operation_name=None):
-        if persona not in keys:
-            _, keys[persona] = orgs.create_api_key(actor=world[persona], user=world[persona], name="t")
-        body = {"query": query, "variables": variables or {}, "operationName": operation_name}
-        auth = "Basic " + base64.b64encode(f"api:{keys[persona]}".encode()).decode()
-        response = client.post("/graphql", json.dumps(body), content_type="application/json", HTTP_AUTHORIZATION=auth)
-        assert response.status_code == 200, response.content
-        return response.json()
-
-    return call
 
 
 def create(gql, files: dict[str, bytes], digest=None, persona="member"):
