@@ -22,12 +22,14 @@ run: bootstrap
 	$(RUN_ENV) $(PY) manage.py migrate --noinput
 	$(RUN_ENV) $(PY) manage.py seed_demo
 	@echo "Registry is on http://127.0.0.1:$(PORT)/ — log in with a user and password printed above."
-	@# A task worker runs beside the web server (automation webhooks); it stops when runserver does.
+	@# A task worker runs beside the web server (automation webhooks, the hourly storage cleanup); it stops when runserver does.
+	$(RUN_ENV) $(PY) manage.py cleanup_storage --schedule
 	$(RUN_ENV) $(PY) manage.py db_worker --no-reload & worker=$$!; \
 	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	$(RUN_ENV) $(PY) manage.py runserver 127.0.0.1:$(PORT)
 
 worker: bootstrap
+	$(RUN_ENV) $(PY) manage.py cleanup_storage --schedule
 	$(RUN_ENV) $(PY) manage.py db_worker
 
 # The hooks in .pre-commit-config.yaml (ruff, django-upgrade, djade, whitespace…) run the tools in .venv, offline.

@@ -2,7 +2,7 @@
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import models
+from django.db import connections, models
 from django.db.models import Q
 from django.urls import reverse
 from django.utils.safestring import mark_safe
@@ -180,13 +180,34 @@ class VersionTag(models.Model):
         return f"{self.name}: {self.value}" if self.value else self.name
 
 
+class BlobQuerySet(models.QuerySet):
+    def held_for_commit(self, sha256s) -> dict[str, "Blob"]:
+        """These blobs by SHA-256, locked until the transaction ends so garbage collection skips them.
+
+        PostgreSQL: FOR KEY SHARE, the weakest lock a DELETE waits for, so commits sharing a blob never
+        wait for each other. SQLite: every write transaction already holds the database's write lock
+        (transaction_mode=IMMEDIATE), which keeps the collector out.
+        """
+        sha256s = sorted(set(sha256s))
+        if connections[self.db].vendor != "postgresql":
+            return self.in_bulk(sha256s)
+        table = self.model._meta.db_table
+        rows = self.raw(f"SELECT * FROM {table} WHERE sha256 = ANY(%s) ORDER BY sha256 FOR KEY SHARE", [sha256s])
+        return {blob.sha256: blob for blob in rows}
+
+
 class Blob(models.Model):
-    """File contents, addressed by SHA-256 and stored once however many versions hold it."""
+    """File contents, addressed by SHA-256 and stored once however many versions hold it.
+
+    A blob no version's manifest names any more is garbage-collected (services.delete_unreferenced_blobs).
+    """
 
     sha256 = models.CharField(max_length=64, primary_key=True)
     md5 = models.CharField(max_length=32)  # hex; W&B clients name files by base64 MD5
     size = models.BigIntegerField()
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = BlobQuerySet.as_manager()
 
     def __str__(self) -> str:
         return self.sha256
@@ -206,6 +227,8 @@ class ManifestEntry(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["version", "path"], name="artifacts_manifestentry_unique_path"),
         ]
+        # Garbage collection asks "does any manifest still name this blob?"
+        indexes = [models.Index(fields=["sha256"], name="artifacts_entry_sha256_idx")]
 
     def __str__(self) -> str:
         return self.path

@@ -1,9 +1,12 @@
 """Every change to projects, runs, artifact versions and lineage."""
 
 import base64
+import datetime
 import hashlib
 import io
+import logging
 import secrets
+from dataclasses import dataclass, field
 from typing import BinaryIO
 
 from django.contrib.auth.models import Group
@@ -28,13 +31,18 @@ from apps.artifacts.models import (
     validate_metadata,
     validate_reference_uri,
 )
-from apps.artifacts.storage import get_store
+from apps.artifacts.storage import STALE_TEMP_AGE, Leftover, get_store
 from apps.audit.models import Action
 from apps.audit.services import record
 from apps.orgs.models import Membership, Organization, OrgRole, Team
-from apps.orgs.permissions import has_perm, require
+from apps.orgs.permissions import has_perm, require, require_system
 
 SHA256_HEX = set("0123456789abcdef")
+# Pending versions, unreferenced blobs and staged uploads older than this are abandoned (`cleanup_storage`).
+STALE_AFTER = datetime.timedelta(hours=24)
+CLEANUP_BATCH = 100  # rows per transaction: each holds its locks while the bytes are deleted
+
+logger = logging.getLogger(__name__)
 
 
 def require_project_writer(actor, project: Project) -> None:
@@ -234,11 +242,23 @@ def commit_version(*, actor, version: ArtifactVersion) -> ArtifactVersion:
     """Check every blob is stored with the right size, then give the version its vN."""
     project = version.sequence.project
     require_project_writer(actor, project)
-    if version.state == VersionState.COMMITTED:
+    # Lock the version and read its state afresh: a concurrent commit, or the cleanup of stale
+    # pending versions, may have got there first.
+    state = ArtifactVersion.objects.select_for_update().filter(pk=version.pk).values_list("state", flat=True).first()
+    if state is None:
+        raise ValidationError(
+            "This version was never committed and has been removed (pending versions are removed after "
+            f"{STALE_AFTER.total_seconds() / 3600:g} hours). Log it again."
+        )
+    if state == VersionState.COMMITTED:
+        version.refresh_from_db()
         return version
     entries = list(version.entries.all())
-    blobs = Blob.objects.in_bulk({e.sha256 for e in entries})
-    missing = [e.path for e in missing_blobs(version)]
+    # Lock the blob rows, then check their bytes: garbage collection locks a blob before deleting it,
+    # so bytes checked here stay until this commit is visible (docs/decisions.md, "Blob GC").
+    blobs = Blob.objects.held_for_commit(e.sha256 for e in entries)
+    store = get_store()
+    missing = [e.path for e in entries if e.sha256 not in blobs or not store.exists(e.sha256)]
     if missing:
         raise ValidationError({"files": f"{len(missing)} file(s) not uploaded yet: {', '.join(missing[:5])}"})
     wrong = [e.path for e in entries if blobs[e.sha256].size != e.size]
@@ -395,3 +415,192 @@ def create_reference_version(
         version_pk=version.pk,
     )
     return version
+
+
+# --- Cleanup: what interrupted uploads leave behind (`manage.py cleanup_storage`, run by the worker) ---
+
+
+@dataclass
+class CleanupReport:
+    """What one cleanup removed (or, in a dry run, would remove)."""
+
+    versions: list[str] = field(default_factory=list)
+    blobs: list[tuple[str, int]] = field(default_factory=list)  # (sha256, size): rows and their bytes
+    orphans: list[tuple[str, int]] = field(default_factory=list)  # bytes no blob row named
+    leftovers: list[Leftover] = field(default_factory=list)  # temp files, staged objects, multipart uploads
+
+
+def delete_pending_versions(*, actor, older_than: datetime.timedelta = STALE_AFTER, dry_run: bool = False) -> list[str]:
+    """Remove versions created more than `older_than` ago and never committed, one audit event each.
+
+    One event per version (not one summary): each belongs to an organization, whose admins then see
+    it in their own log and in the version's history. Each removal is its own short transaction.
+    """
+    require_system(actor)
+    stale = ArtifactVersion.objects.filter(state=VersionState.PENDING, created_at__lt=timezone.now() - older_than)
+    removed = []
+    for pk in list(stale.order_by("pk").values_list("pk", flat=True)):
+        with transaction.atomic():
+            # Lock and re-check: a commit that locked the row first wins, and one that comes later
+            # finds the row gone (commit_version locks the same row).
+            version = (
+                stale.select_for_update(skip_locked=True, of=("self",))
+                .select_related("sequence__project__team__org")
+                .filter(pk=pk)
+                .first()
+            )
+            if version is None:
+                continue
+            removed.append(str(version))
+            if dry_run:
+                continue
+            record(
+                actor=actor,
+                org=version.sequence.project.team.org,
+                action=Action.ARTIFACT_DELETE_PENDING,
+                target=version,
+                data={
+                    "name": version.sequence.name,
+                    "created_at": version.created_at.isoformat(),
+                    "files": version.file_count,
+                    "size": version.size,
+                },
+                version_pk=version.pk,
+            )
+            # Its manifest entries and tags go with it (CASCADE); the blobs they named are left to
+            # delete_unreferenced_blobs. The sequence stays: a client may be logging to its name now.
+            version.delete()
+    return removed
+
+
+def delete_unreferenced_blobs(
+    *, actor, older_than: datetime.timedelta = STALE_AFTER, dry_run: bool = False
+) -> list[tuple[str, int]]:
+    """Garbage-collect blobs no version's manifest names and not uploaded within `older_than`: row and bytes.
+
+    Mark and sweep, safe against a commit at the same moment (docs/decisions.md, "Blob GC"): each
+    batch locks its candidates (skipping rows a commit holds), checks again that no manifest names
+    them, and deletes the bytes before the rows, still holding the locks.
+    """
+    require_system(actor)
+    store = get_store()
+    unreferenced = Blob.objects.filter(created_at__lt=timezone.now() - older_than).exclude(
+        sha256__in=ManifestEntry.objects.values("sha256")
+    )
+    removed: list[tuple[str, int]] = []
+    after = ""
+    while batch := list(
+        unreferenced.filter(sha256__gt=after).order_by("sha256").values_list("sha256", flat=True)[:CLEANUP_BATCH]
+    ):
+        after = batch[-1]
+        if dry_run:
+            removed += Blob.objects.filter(sha256__in=batch).order_by("sha256").values_list("sha256", "size")
+            continue
+        with transaction.atomic():
+            # The lock comes first, the check second: a check read before the lock could miss a
+            # commit that held the lock and committed in between.
+            locked = {
+                blob.sha256: blob
+                for blob in unreferenced.select_for_update(skip_locked=True).filter(sha256__in=batch).order_by("sha256")
+            }
+            named = set(ManifestEntry.objects.filter(sha256__in=locked).values_list("sha256", flat=True))
+            doomed = [blob for sha256, blob in locked.items() if sha256 not in named]
+            for blob in doomed:
+                # Bytes first: if this transaction fails after, a row without bytes is left, which
+                # commits treat as missing and the next run deletes; never bytes a row promises.
+                store.delete(blob.sha256)
+                record(
+                    actor=actor,
+                    org=None,
+                    action=Action.BLOB_DELETE,
+                    target=blob,
+                    data={"size": blob.size, "md5": blob.md5, "created_at": blob.created_at.isoformat()},
+                )
+            Blob.objects.filter(sha256__in=[blob.sha256 for blob in doomed]).delete()
+            removed += [(blob.sha256, blob.size) for blob in doomed]
+    return removed
+
+
+def delete_orphan_bytes(
+    *, actor, older_than: datetime.timedelta = STALE_AFTER, dry_run: bool = False
+) -> list[tuple[str, int]]:
+    """Delete stored bytes that no blob row names (a server died between storing and registering them).
+
+    Only bytes last written more than `older_than` ago. Each deletion claims the SHA-256 first by
+    inserting its row: a registration of the same bytes at that moment waits on the row's unique
+    key and then finds the bytes gone (its commit asks for them again) instead of registering
+    bytes that are being deleted.
+    """
+    require_system(actor)
+    store = get_store()
+    removed: list[tuple[str, int]] = []
+    found = store.stored_blobs(before=(timezone.now() - older_than).timestamp())
+    while chunk := [item for _, item in zip(range(CLEANUP_BATCH), found, strict=False)]:
+        known = set(Blob.objects.filter(sha256__in=[sha256 for sha256, _ in chunk]).values_list("sha256", flat=True))
+        for sha256, size in chunk:
+            if sha256 in known:
+                continue
+            if dry_run:
+                removed.append((sha256, size))
+                continue
+            with transaction.atomic():
+                try:
+                    with transaction.atomic():
+                        claim = Blob.objects.create(sha256=sha256, md5="", size=size)
+                except IntegrityError:
+                    continue  # registered meanwhile: not an orphan
+                store.delete(sha256)
+                record(
+                    actor=actor, org=None, action=Action.BLOB_DELETE, target=claim, data={"size": size, "orphan": True}
+                )
+                claim.delete()
+            removed.append((sha256, size))
+    return removed
+
+
+def cleanup_storage(*, actor, older_than: datetime.timedelta = STALE_AFTER, dry_run: bool = False) -> CleanupReport:
+    """Remove what interrupted uploads left: stale pending versions, blobs nothing names, orphan bytes, temp files.
+
+    Versions go first, so the blobs only they named are collected in the same run (once old enough).
+    Temp files count as stale after an hour without a write, or `older_than` if that is shorter;
+    staged uploads wait `older_than`, as the pending version they belong to may still commit.
+    """
+    require_system(actor)
+    report = CleanupReport()
+    report.versions = delete_pending_versions(actor=actor, older_than=older_than, dry_run=dry_run)
+    report.blobs = delete_unreferenced_blobs(actor=actor, older_than=older_than, dry_run=dry_run)
+    report.orphans = delete_orphan_bytes(actor=actor, older_than=older_than, dry_run=dry_run)
+    report.leftovers = remove_storage_leftovers(actor=actor, older_than=older_than, dry_run=dry_run)
+    return report
+
+
+def remove_storage_leftovers(
+    *, actor, older_than: datetime.timedelta = STALE_AFTER, dry_run: bool = False
+) -> list[Leftover]:
+    """Delete interrupted uploads' temp files, staged objects and multipart uploads; one summary audit event.
+
+    A summary rather than one event each: these never were rows or blobs (nothing could name or
+    download them), so the event records how much went, and the names of the first hundred.
+    """
+    require_system(actor)
+    now = timezone.now()
+    idle = min(older_than, datetime.timedelta(seconds=STALE_TEMP_AGE))
+    leftovers = get_store().remove_leftovers(
+        idle_before=(now - idle).timestamp(), staged_before=(now - older_than).timestamp(), dry_run=dry_run
+    )
+    if leftovers and not dry_run:
+        kinds: dict[str, int] = {}
+        for leftover in leftovers:
+            kinds[leftover.kind] = kinds.get(leftover.kind, 0) + 1
+        record(
+            actor=actor,
+            org=None,
+            action=Action.STORAGE_CLEANUP,
+            target=None,
+            data={
+                "removed": kinds,
+                "bytes": sum(leftover.size for leftover in leftovers),
+                "names": [leftover.name for leftover in leftovers[:100]],
+            },
+        )
+    return leftovers

@@ -6,10 +6,14 @@ SECRET_KEY), S3's are presigned by boto3 and go straight to the object store.
 """
 
 import hashlib
+import logging
 import os
 import tempfile
+import time
 import uuid
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import BinaryIO, Protocol
@@ -20,10 +24,16 @@ from django.core import signing
 from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.urls import reverse
 
+logger = logging.getLogger(__name__)
+
 CHUNK = 1024 * 1024
 # Start writing an upload to disk every this many bytes instead of all at the final fsync (below).
 WRITEBACK_EVERY = 32 * CHUNK
 URL_LIFETIME = 3600  # seconds a signed upload or download URL stays valid
+# A temp file no write has touched for this long belongs to a server that died mid-upload (a live
+# upload writes every chunk, and the upload URL itself expires after URL_LIFETIME).
+STALE_TEMP_AGE = 3600  # seconds
+TEMP_PREFIX = ".upload-"
 _UPLOAD_SALT = "artifacts.blob-upload"
 _DOWNLOAD_SALT = "artifacts.blob-download"
 
@@ -42,6 +52,21 @@ class BlobStore(Protocol):
     def download_url(self, sha256: str, filename: str) -> str: ...
 
     def finalize_upload(self, sha256: str, size: int) -> str | None: ...
+
+    def delete(self, sha256: str) -> None: ...
+
+    def stored_blobs(self, before: float) -> Iterator[tuple[str, int]]: ...
+
+    def remove_leftovers(self, *, idle_before: float, staged_before: float, dry_run: bool) -> list["Leftover"]: ...
+
+
+@dataclass(frozen=True)
+class Leftover:
+    """Bytes a store holds that are not a blob: an interrupted upload's temp file, staged object or multipart upload."""
+
+    kind: str
+    name: str
+    size: int
 
 
 # --- Signed tokens for the filesystem store's own upload/download endpoints ---
@@ -143,7 +168,7 @@ class FileSystemStore:
     ) -> tuple[str, str, int]:
         """Stream into a temp file, verify, then rename into place. Returns (sha256, md5, size)."""
         self.root.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=self.root, prefix=".upload-")
+        fd, tmp = tempfile.mkstemp(dir=self.root, prefix=TEMP_PREFIX)
         try:
             with _Hashing(stream, limit=size) as reader, os.fdopen(fd, "wb") as out:
                 flushed = 0
@@ -178,6 +203,51 @@ class FileSystemStore:
     def finalize_upload(self, sha256: str, size: int) -> str | None:
         """Uploads land through our endpoint, which verifies and registers them at once."""
         return None
+
+    def delete(self, sha256: str) -> None:
+        self._path(sha256).unlink(missing_ok=True)
+
+    def stored_blobs(self, before: float) -> Iterator[tuple[str, int]]:
+        """(sha256, size) of every blob file last written before `before` (a Unix time)."""
+        for first in _subdirs(self.root, 2):
+            for second in _subdirs(first, 2):
+                with os.scandir(second) as entries:
+                    for entry in entries:
+                        if len(entry.name) == 64 and entry.is_file(follow_symlinks=False):
+                            info = entry.stat(follow_symlinks=False)
+                            if info.st_mtime < before:
+                                yield entry.name, info.st_size
+
+    def remove_leftovers(self, *, idle_before: float, staged_before: float, dry_run: bool = False) -> list[Leftover]:
+        """Delete `.upload-*` temp files no write has touched since `idle_before` (their server died).
+
+        Several processes may share the folder, so a fresh temp file is someone's live upload: only
+        the idle ones go. (`staged_before` is for S3's staged uploads; this store stages nothing.)
+        """
+        removed = []
+        if not self.root.is_dir():
+            return removed
+        with os.scandir(self.root) as entries:
+            for entry in entries:
+                if not entry.name.startswith(TEMP_PREFIX) or not entry.is_file(follow_symlinks=False):
+                    continue
+                try:
+                    info = entry.stat(follow_symlinks=False)
+                    if info.st_mtime >= idle_before:
+                        continue
+                    if not dry_run:
+                        os.unlink(entry.path)
+                except FileNotFoundError:  # finished or removed by another process meanwhile
+                    continue
+                removed.append(Leftover("temp file", entry.name, info.st_size))
+        return removed
+
+
+def _subdirs(folder: Path, width: int) -> list[Path]:
+    """The fan-out folders (`ab/`, `cd/`) of a content-addressed tree."""
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.iterdir() if len(p.name) == width and p.is_dir() and not p.is_symlink())
 
 
 class S3Store:
@@ -264,6 +334,51 @@ class S3Store:
             ExpiresIn=URL_LIFETIME,
         )
 
+    def delete(self, sha256: str) -> None:
+        self.client.delete_object(Bucket=self.bucket, Key=self._key(sha256))
+
+    def _objects(self, prefix: str) -> Iterator[dict]:
+        for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix):
+            yield from page.get("Contents", [])
+
+    def stored_blobs(self, before: float) -> Iterator[tuple[str, int]]:
+        """(sha256, size) of every blob object last written before `before` (a Unix time)."""
+        for obj in self._objects(f"{self.prefix}blobs/"):
+            sha256 = obj["Key"].rsplit("/", 1)[-1]
+            if len(sha256) == 64 and obj["LastModified"].timestamp() < before:
+                yield sha256, obj["Size"]
+
+    def remove_leftovers(self, *, idle_before: float, staged_before: float, dry_run: bool = False) -> list[Leftover]:
+        """Delete what interrupted uploads left: staged objects and multipart uploads older than the cutoffs.
+
+        `incoming/tmp-*` are this server's own streaming uploads (deleted when they finish, so an old
+        one's server died); `incoming/<sha256>` are clients' direct uploads waiting for a commit, kept
+        as long as a pending version may still commit (`staged_before`). Multipart uploads (big
+        streams and copies) count from when they started, so they get the longer cutoff too.
+        """
+        removed = []
+        for obj in self._objects(f"{self.prefix}incoming/"):
+            name = obj["Key"][len(self.prefix) :]
+            own = name.startswith("incoming/tmp-")
+            if obj["LastModified"].timestamp() >= (idle_before if own else staged_before):
+                continue
+            if not dry_run:
+                self.client.delete_object(Bucket=self.bucket, Key=obj["Key"])
+            removed.append(Leftover("temp object" if own else "staged upload", name, obj["Size"]))
+        for upload in self._multipart_uploads():
+            if upload["Initiated"].timestamp() >= staged_before:
+                continue
+            if not dry_run:
+                self.client.abort_multipart_upload(Bucket=self.bucket, Key=upload["Key"], UploadId=upload["UploadId"])
+            removed.append(Leftover("multipart upload", upload["Key"][len(self.prefix) :], 0))
+        return removed
+
+    def _multipart_uploads(self) -> Iterator[dict]:
+        for page in self.client.get_paginator("list_multipart_uploads").paginate(
+            Bucket=self.bucket, Prefix=self.prefix
+        ):
+            yield from page.get("Uploads", [])
+
     def finalize_upload(self, sha256: str, size: int) -> str | None:
         """Verify a client's direct upload and move it into place. Returns its MD5, or None if absent."""
         key = self._staging_key(sha256)
@@ -317,5 +432,17 @@ def store_from_url(url: str) -> FileSystemStore | S3Store:
 
 @cache
 def get_store() -> FileSystemStore | S3Store:
-    """The configured blob store (ARTIFACT_STORAGE_URL). Credentials for S3 come from AWS_* variables."""
-    return store_from_url(settings.ARTIFACT_STORAGE_URL)
+    """The configured blob store (ARTIFACT_STORAGE_URL). Credentials for S3 come from AWS_* variables.
+
+    A folder store sweeps up the temp files of servers that died mid-upload the first time a
+    process uses it (only idle ones: other processes may be uploading into the same folder).
+    S3's leftovers need listing calls, so `manage.py cleanup_storage` (run by the worker) takes those.
+    """
+    store = store_from_url(settings.ARTIFACT_STORAGE_URL)
+    if isinstance(store, FileSystemStore):
+        idle_before = time.time() - STALE_TEMP_AGE
+        for leftover in store.remove_leftovers(idle_before=idle_before, staged_before=idle_before):
+            logger.info(
+                "Removed %s %s (%d bytes) of an interrupted upload", leftover.kind, leftover.name, leftover.size
+            )
+    return store

@@ -24,6 +24,9 @@ class Action(models.TextChoices):
     RUN_USE_ARTIFACT = "run:use_artifact"
     ARTIFACT_CREATE = "artifact:create"
     ARTIFACT_COMMIT = "artifact:commit"
+    ARTIFACT_DELETE_PENDING = "artifact:delete_pending"
+    BLOB_DELETE = "blob:delete"
+    STORAGE_CLEANUP = "storage:cleanup"
     REGISTRY_CREATE = "registry:create"
     REGISTRY_RENAME = "registry:rename"
     REGISTRY_UPDATE = "registry:update"
@@ -198,6 +201,8 @@ class AuditEvent(models.Model):
                 return f"committed {self.target_repr}"
             case Action.RUN_USE_ARTIFACT:
                 return f"used it in run {self.target_repr}"
+            case Action.ARTIFACT_DELETE_PENDING:
+                return f"removed {self.target_repr}, never committed ({data.get('files', 0)} files)"
         return f"{self.get_action_display()} {self.target_repr}"
 
     def as_wandb(self, anonymize: bool = False) -> dict:

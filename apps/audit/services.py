@@ -46,13 +46,16 @@ def record(
     actor,
     org,
     action: Action,
-    target: models.Model,
+    target: models.Model | None,
     data: dict | None = None,
     registry_pk: int | None = None,
     collection_pk: int | None = None,
     version_pk: int | None = None,
 ) -> AuditEvent:
-    """Write one audit event. Call it inside the service's transaction."""
+    """Write one audit event. Call it inside the service's transaction.
+
+    `target` is None only for a summary of things that never were rows (storage leftovers).
+    """
     context = _context.get() or SYSTEM
     user = actor if actor is not None and actor.is_authenticated else None
     event = AuditEvent.objects.create(
@@ -63,9 +66,9 @@ def record(
         org=org,
         org_slug=org.slug if org else "",
         action=action,
-        target_type=target._meta.model_name,
-        target_id=str(target.pk or ""),
-        target_repr=str(target)[:500],
+        target_type=target._meta.model_name if target is not None else "",
+        target_id=str(target.pk or "") if target is not None else "",
+        target_repr=str(target)[:500] if target is not None else "",
         registry_pk=registry_pk,
         collection_pk=collection_pk,
         version_pk=version_pk,

@@ -2,7 +2,7 @@
 
 import itertools
 
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import AnonymousUser, Group
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied
 from django.db import models
@@ -91,6 +91,26 @@ def require(user, perm: str, obj: models.Model | None = None) -> None:
         raise PermissionDenied
     if not (has_perm(user, perm, obj) if obj is not None else user.has_perm(perm)):
         raise PermissionDenied
+
+
+class SystemActor(AnonymousUser):
+    """The instance itself (maintenance commands, the task worker): never a person or an API key.
+
+    Not authenticated, so `require()` refuses it everything people do; the few services only the
+    system runs check `require_system()`. Its audit events have no actor (the log says "system").
+    """
+
+    def __str__(self) -> str:
+        return "system"
+
+
+SYSTEM_ACTOR = SystemActor()
+
+
+def require_system(actor) -> None:
+    """Raise PermissionDenied unless the instance itself is acting."""
+    if not isinstance(actor, SystemActor):
+        raise PermissionDenied("Only the system runs this (manage.py or the task worker).")
 
 
 def role_from_perms(codenames) -> Role | None:
