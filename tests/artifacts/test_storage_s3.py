@@ -3,9 +3,11 @@
 One server per test session, on free local ports; each test gets its own key prefix.
 """
 
+import datetime
 import hashlib
 import io
 import json
+import math
 import os
 import shutil
 import socket
@@ -20,8 +22,13 @@ from pathlib import Path
 import pytest
 from django.core.exceptions import ValidationError
 from django.test import Client
+from django.utils import timezone
 
+from apps.artifacts import services
+from apps.artifacts.models import Blob
 from apps.artifacts.storage import S3Store, get_store
+from apps.audit.models import Action, AuditEvent
+from apps.orgs.permissions import SYSTEM_ACTOR
 from apps.orgs.services import create_api_key
 
 WEED = shutil.which("weed") or str(Path(sys.executable).parent / "weed")
@@ -191,3 +198,65 @@ def test_api_round_trip_on_s3(store, world):
         content_type="application/json",
     ).json()
     assert again["uploads"] == []  # identical bytes are stored once
+
+
+def test_cleanup_removes_only_old_leftovers_orphans_and_unreferenced_blobs(store, world):
+    """Staged uploads, dead temp objects, multipart uploads and bytes without a row go once older than the
+    threshold; fresh ones (uploads in flight) and every blob a version names stay."""
+    s3, bucket, prefix = store.client, store.bucket, store.prefix
+    old_staged, fresh_staged = b"uploaded, never committed", b"uploading right now"
+    target = store.upload_target(sha(old_staged), len(old_staged))
+    assert http("PUT", target["url"], old_staged, target["headers"])[0] == 200
+    s3.put_object(Bucket=bucket, Key=f"{prefix}incoming/tmp-dead", Body=b"a server died streaming this")
+    dead = s3.create_multipart_upload(Bucket=bucket, Key=f"{prefix}incoming/tmp-big")["UploadId"]
+    s3.upload_part(Bucket=bucket, Key=f"{prefix}incoming/tmp-big", UploadId=dead, PartNumber=1, Body=b"part")
+    orphan = b"promoted, then the server died before registering it"
+    s3.put_object(Bucket=bucket, Key=store._key(sha(orphan)), Body=orphan)
+    unreferenced = services.upload_blob(actor=world["member"], stream=io.BytesIO(b"nobody names these bytes"))
+    kept = world.version(name="kept", content=b"committed bytes").entries.get().sha256
+    Blob.objects.filter(pk__in=[unreferenced.sha256, kept]).update(
+        created_at=timezone.now() - datetime.timedelta(days=2)
+    )
+    # S3 times have whole seconds: the fresh things start a full second after the cutoff.
+    boundary = math.floor(time.time()) + 1
+    time.sleep(boundary + 1 - time.time())
+    target = store.upload_target(sha(fresh_staged), len(fresh_staged))
+    assert http("PUT", target["url"], fresh_staged, target["headers"])[0] == 200
+    live = s3.create_multipart_upload(Bucket=bucket, Key=f"{prefix}incoming/tmp-live")["UploadId"]
+    fresh_orphan = b"promoted a moment ago, registering now"
+    s3.put_object(Bucket=bucket, Key=store._key(sha(fresh_orphan)), Body=fresh_orphan)
+
+    older_than = datetime.timedelta(seconds=time.time() - boundary - 0.5)
+    report = services.cleanup_storage(actor=SYSTEM_ACTOR, older_than=older_than)
+
+    assert report.blobs == [(unreferenced.sha256, unreferenced.size)]
+    assert report.orphans == [(sha(orphan), len(orphan))]
+    assert sorted((x.kind, x.name) for x in report.leftovers) == [
+        ("multipart upload", "incoming/tmp-big"),
+        ("staged upload", f"incoming/{sha(old_staged)}"),
+        ("temp object", "incoming/tmp-dead"),
+    ]
+    listed = s3.list_objects_v2(Bucket=bucket, Prefix=prefix)["Contents"]
+    assert sorted(o["Key"][len(prefix) :] for o in listed) == sorted(
+        [
+            f"blobs/{kept[:2]}/{kept}",
+            f"blobs/{sha(fresh_orphan)[:2]}/{sha(fresh_orphan)}",
+            f"incoming/{sha(fresh_staged)}",
+        ]
+    )
+    uploads = s3.list_multipart_uploads(Bucket=bucket, Prefix=prefix).get("Uploads", [])
+    assert [u["UploadId"] for u in uploads] == [live]
+    assert set(Blob.objects.values_list("sha256", flat=True)) == {kept}
+    assert store.open(kept).read() == b"committed bytes"
+    events = AuditEvent.objects.filter(actor__isnull=True, action__in=[Action.BLOB_DELETE, Action.STORAGE_CLEANUP])
+    assert sorted((e.action, e.target_id) for e in events) == sorted(
+        [(Action.BLOB_DELETE, unreferenced.sha256), (Action.BLOB_DELETE, sha(orphan)), (Action.STORAGE_CLEANUP, "")]
+    )
+    assert events.get(action=Action.STORAGE_CLEANUP).data["removed"] == {
+        "staged upload": 1,
+        "temp object": 1,
+        "multipart upload": 1,
+    }
+    # The fresh direct upload still commits.
+    assert store.finalize_upload(sha(fresh_staged), len(fresh_staged)) == hashlib.md5(fresh_staged).hexdigest()
+    s3.abort_multipart_upload(Bucket=bucket, Key=f"{prefix}incoming/tmp-live", UploadId=live)

@@ -23,6 +23,13 @@ EXEMPT = {
     "artifacts.upload_blob": "content-addressed bytes; the commit that references them is audited",
     "artifacts.log_artifact": "a composition of create_version and commit_version (both audited)",
     "artifacts.update_run": "a run's progress (config, summary, state) as its script reports it; run creation is audited",
+    # The storage cleanup runs as the system: one event per removed version or blob and a summary of
+    # upload leftovers, asserted in tests/artifacts/test_cleanup.py and test_storage_s3.py.
+    "artifacts.cleanup_storage": "system only: a composition of the four below",
+    "artifacts.delete_pending_versions": "system only; its events are asserted in tests/artifacts/test_cleanup.py",
+    "artifacts.delete_unreferenced_blobs": "system only; its events are asserted in tests/artifacts/test_cleanup.py",
+    "artifacts.delete_orphan_bytes": "system only; its events are asserted in tests/artifacts/test_cleanup.py",
+    "artifacts.remove_storage_leftovers": "system only; its summary is asserted in tests/artifacts/test_cleanup.py",
     "registries.validate_alias": "a validator",
     "registries.create_core_registries": "runs inside registries.create_organization (its events are checked there)",
     "orgs.set_registry_ui_preference": "a personal display preference, not organization state",

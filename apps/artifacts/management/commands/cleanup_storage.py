@@ -42,9 +42,9 @@ class Command(BaseCommand):
 
     def handle(self, *args, older_than, dry_run, schedule, **options):
         if schedule:
-            queued = schedule_cleanup()
+            queued = schedule_cleanup(delay=datetime.timedelta(0))
             self.stdout.write(
-                "Queued the hourly storage cleanup." if queued else "A storage cleanup is already queued."
+                "Queued the storage cleanup (then hourly)." if queued else "A storage cleanup is already queued."
             )
             return
         token = set_context(AuditContext(detail="system:cleanup_storage"))
