@@ -420,6 +420,27 @@ def create_reference_version(
 # --- Cleanup: what interrupted uploads leave behind (`manage.py cleanup_storage`, run by the worker) ---
 
 
+# Apps above this one that name blobs outside a version's manifest (the wandb SDK's staged files, between
+# upload and commit) register (model, field) here, as automations subscribe to audit events: garbage
+# collection keeps every blob those rows name.
+_blob_holders: list[tuple[type, str]] = []
+
+
+def hold_blobs(model: type, column: str = "sha256") -> None:
+    """Keep blobs whose SHA-256 `model.column` names out of garbage collection."""
+    if (model, column) not in _blob_holders:
+        _blob_holders.append((model, column))
+
+
+def _named_blobs(sha256s) -> set[str]:
+    """Which of these blobs a manifest entry or a registered holder names."""
+    sha256s = list(sha256s)
+    named = set(ManifestEntry.objects.filter(sha256__in=sha256s).values_list("sha256", flat=True))
+    for model, column in _blob_holders:
+        named |= set(model._default_manager.filter(**{f"{column}__in": sha256s}).values_list(column, flat=True))
+    return named
+
+
 @dataclass
 class CleanupReport:
     """What one cleanup removed (or, in a dry run, would remove)."""
@@ -476,7 +497,8 @@ def delete_pending_versions(*, actor, older_than: datetime.timedelta = STALE_AFT
 def delete_unreferenced_blobs(
     *, actor, older_than: datetime.timedelta = STALE_AFTER, dry_run: bool = False
 ) -> list[tuple[str, int]]:
-    """Garbage-collect blobs no version's manifest names and not uploaded within `older_than`: row and bytes.
+    """Garbage-collect blobs nothing names (a version's manifest, or a `hold_blobs` holder) and not uploaded
+    within `older_than`: row and bytes.
 
     Mark and sweep, safe against a commit at the same moment (docs/decisions.md, "Blob GC"): each
     batch locks its candidates (skipping rows a commit holds), checks again that no manifest names
@@ -487,6 +509,8 @@ def delete_unreferenced_blobs(
     unreferenced = Blob.objects.filter(created_at__lt=timezone.now() - older_than).exclude(
         sha256__in=ManifestEntry.objects.values("sha256")
     )
+    for model, column in _blob_holders:
+        unreferenced = unreferenced.exclude(sha256__in=model._default_manager.values(column))
     removed: list[tuple[str, int]] = []
     after = ""
     while batch := list(
@@ -503,7 +527,7 @@ def delete_unreferenced_blobs(
                 blob.sha256: blob
                 for blob in unreferenced.select_for_update(skip_locked=True).filter(sha256__in=batch).order_by("sha256")
             }
-            named = set(ManifestEntry.objects.filter(sha256__in=locked).values_list("sha256", flat=True))
+            named = _named_blobs(locked)
             doomed = [blob for sha256, blob in locked.items() if sha256 not in named]
             for blob in doomed:
                 # Bytes first: if this transaction fails after, a row without bytes is left, which

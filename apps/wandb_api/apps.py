@@ -6,3 +6,10 @@ class WandbApiConfig(AppConfig):
     name = "apps.wandb_api"
     label = "wandb_api"
     verbose_name = "wandb SDK API"
+
+    def ready(self):
+        from apps.artifacts.services import hold_blobs
+        from apps.wandb_api.models import StagedFile
+
+        # Uploaded files wait here for their commit: blob garbage collection must keep them.
+        hold_blobs(StagedFile)

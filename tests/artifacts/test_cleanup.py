@@ -225,6 +225,21 @@ def test_blob_garbage_collection_keeps_every_blob_a_version_names(world):
         assert handle.read() == b"committed bytes"
 
 
+def test_blobs_the_wandb_sdk_uploaded_and_has_not_committed_yet_are_kept(world):
+    """The wandb SDK's staged files name blobs before any manifest does (wandb_api registers them)."""
+    from apps.wandb_api.models import PendingArtifact, StagedFile
+
+    staged = services.upload_blob(actor=world["member"], stream=io.BytesIO(b"uploaded by the SDK"))
+    age(Blob, staged.sha256, 3 * DAY)  # a slow SDK run: uploaded long ago, commits later
+    pending_artifact = PendingArtifact.objects.create(
+        project=world.project, name="sdk", type="dataset", digest="d", created_by=world["member"]
+    )
+    StagedFile.objects.create(pending=pending_artifact, name="f.bin", md5=staged.md5, sha256=staged.sha256)
+
+    assert services.delete_unreferenced_blobs(actor=SYSTEM_ACTOR) == []
+    assert get_store().exists(staged.sha256)
+
+
 def test_blobs_only_an_abandoned_version_named_go_in_the_same_run(world):
     stale = pending(world, "abandoned", b"abandoned bytes")
     sha = stale.entries.get().sha256
