@@ -1,0 +1,196 @@
+"""Every page renders as an org admin sees it, with no template syntax leaking into the HTML.
+
+Django comments `{# … #}` end at the line's end: a two-line one is printed as text. An unclosed
+`{{`/`{%` is printed too. Each named URL of the site is either requested here (one representative
+URL per page, on a world with a version, lineage, an automation and its run) or listed as
+answering something other than an HTML page; a new URL fails the coverage test until it is added.
+"""
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from apps.artifacts import services as artifacts
+from apps.automations import services as automations
+from apps.collections import services as collections
+from apps.orgs import services as orgs
+
+pytestmark = pytest.mark.django_db
+
+LEAKS = ("{#", "{{", "{%")
+
+# Not HTML pages: POST-only actions (they answer GET with 405), files, exports and APIs.
+POST_ONLY = {
+    "api_key_revoke",
+    "registries:registry_star",
+    "registries:registry_ui_preference",
+    "registries:registry_settings_description",
+    "registries:registry_settings_rename",
+    "registries:registry_settings_visibility",
+    "registries:registry_settings_types",
+    "registries:registry_settings_alias_add",
+    "registries:registry_settings_alias_remove",
+    "registries:registry_settings_member_add",
+    "registries:registry_settings_member_role",
+    "registries:registry_settings_member_remove",
+    "registries:registry_settings_owner",
+    "registries:registry_settings_delete",
+    "automations:run_replay",
+    "automations:automation_toggle",
+    "automations:webhook_create",
+    "automations:webhook_delete",
+    "automations:secret_create",
+    "automations:secret_update",
+    "automations:secret_delete",
+    "collections:collection_tag_add",
+    "collections:collection_tag_remove",
+    "collections:collection_delete",
+    "collections:version_alias_add",
+    "collections:version_alias_remove",
+    "collections:version_tag_add",
+    "collections:version_tag_remove",
+    "collections:version_unlink",
+    "demo_webhook_receiver",
+}
+NOT_HTML = {
+    "logout",  # POST only, redirects
+    "home",  # redirects to the organization's Registry
+    "org_switch",  # redirects
+    "audit_logs",  # JSON for scripts
+    "org_audit_export",
+    "registries:registry_audit_export",
+    "collections:registry_deep_link",  # redirects to the registry's page
+    "collections:version_file",
+    "collections:version_thumbnail",
+    "artifacts:version_file",
+    "artifacts:version_thumbnail",
+}
+
+
+def _url_names(resolver=None, namespace=None) -> set[str]:
+    names = set()
+    for pattern in (resolver or get_resolver()).url_patterns:
+        if isinstance(pattern, URLResolver):
+            if pattern.namespace not in {"admin", "api"}:  # Django's admin and the JSON API render no templates of ours
+                names |= _url_names(pattern, pattern.namespace or namespace)
+        elif isinstance(pattern, URLPattern) and pattern.name:
+            names.add(f"{namespace}:{pattern.name}" if namespace else pattern.name)
+    return names
+
+
+@pytest.fixture
+def pages(world, settings, django_capture_on_commit_callbacks):
+    """One representative URL per page, on a world with content on every tab."""
+    settings.AUTOMATION_ALLOW_PRIVATE_URLS = True
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}}
+    admin = world["org_admin"]
+    org, registry = world.org.slug, world.registry
+    reg = [org, registry.slug]
+    webhook = automations.create_webhook(actor=admin, org=world.org, name="hook", url="http://127.0.0.1:9/hook")
+    secret = automations.create_secret(actor=admin, org=world.org, name="TOKEN", value="t0k3n")
+    automation = automations.create_automation(
+        actor=admin,
+        registry=registry,
+        name="notify",
+        event_type="LINK_ARTIFACT",
+        webhook=webhook,
+        payload_template='{"version": "${artifact_version_string}"}',
+    )
+    dataset = world.version(name="train-set", type="dataset", files={"labels.csv": b"id,label\n1,a\n"})
+    run = artifacts.create_run(actor=admin, project=world.project, name="train")
+    collections.use_artifact(actor=admin, run=run, version=dataset)
+    version = world.version(metadata={"accuracy": 0.9, "loss": 0.2}, run=run, description="A **model**.")
+    with django_capture_on_commit_callbacks(execute=True):  # queues the automation's run
+        link = world.link(version=version, aliases=["candidate"])
+    world.link(version=world.version(metadata={"accuracy": 0.8, "loss": 0.3}))
+    collections.add_version_tag(actor=admin, link=link, tag="validated")
+    collections.add_collection_tag(actor=admin, collection=link.collection, tag="vision")
+    orgs.create_api_key(actor=admin, user=admin, name="laptop")
+    coll = [*reg, link.collection.name]
+    source = [world.team.name, world.project.name, version.sequence.name]
+    urls = {
+        "login": None,  # drawn for the anonymous visitor below
+        "api_keys": reverse("api_keys"),
+        "org_audit": reverse("org_audit", args=[org]),
+        "registries:registry_create": reverse("registries:registry_create", args=[org]),
+        "registries:legacy_registry": reverse("registries:legacy_registry", args=[org]),
+        "registries:registry_audit": reverse("registries:registry_audit", args=reg),
+        "registries:registry_settings": reverse("registries:registry_settings", args=reg),
+        "registries:registry_settings_member_suggest": reverse("registries:registry_settings_member_suggest", args=reg)
+        + "?q=vi",
+        "automations:automation_list": reverse("automations:automation_list", args=reg),
+        "automations:automation_create": reverse("automations:automation_create", args=reg),
+        "automations:automation_history": reverse("automations:automation_history", args=reg),
+        "automations:automation_detail": reverse("automations:automation_detail", args=[*reg, automation.pk]),
+        "automations:automation_edit": reverse("automations:automation_edit", args=[*reg, automation.pk]),
+        "automations:automation_delete": reverse("automations:automation_delete", args=[*reg, automation.pk]),
+        "automations:webhook_list": reverse("automations:webhook_list", args=[org]),
+        "automations:webhook_test": reverse("automations:webhook_test", args=[org, webhook.pk]),
+        "automations:secret_list": reverse("automations:secret_list", args=[org]),
+        "collections:landing": reverse("collections:landing", args=[org]),
+        "collections:search": reverse("collections:search", args=[org]) + "?q=a",
+        "collections:registry_detail": reverse("collections:registry_detail", args=reg),
+        "collections:collection_create": reverse("collections:collection_create", args=reg),
+        "collections:registry_link": reverse("collections:registry_link", args=reg),
+        "collections:collection_detail": reverse("collections:collection_detail", args=coll) + "?compare=0&compare=1",
+        "collections:collection_description": reverse("collections:collection_description", args=coll),
+        "collections:version_detail": reverse("collections:version_detail", args=[*coll, link.index]),
+        "collections:version_description": reverse("collections:version_description", args=[*coll, link.index]),
+        "collections:version_link": reverse("collections:version_link", args=[*source, "v0"]),
+        "artifacts:artifact_list": reverse("artifacts:artifact_list", args=source[:2]),
+        "artifacts:sequence_detail": reverse("artifacts:sequence_detail", args=source),
+        "artifacts:version_detail": reverse("artifacts:version_detail", args=[*source, "v0"]),
+    }
+    version_page = urls["collections:version_detail"]
+    extra = [f"{version_page}?tab={tab}" for tab in ("metadata", "usage", "files", "lineage", "history")]
+    assert secret.pk
+    return urls, extra
+
+
+def test_every_url_is_a_page_here_or_listed_as_no_page(pages):
+    urls, _ = pages
+    assert _url_names() - set(urls) - POST_ONLY - NOT_HTML == set(), "add the new page to this test"
+    assert (set(urls) | POST_ONLY | NOT_HTML) - _url_names() == set(), "a listed URL no longer exists"
+
+
+def test_post_only_urls_refuse_get(client, world):
+    client.force_login(world["org_admin"])
+    kwargs = {"org_slug": "acme", "reg_slug": world.registry.slug, "name": "c", "index": 0, "pk": 1}
+    for name in POST_ONLY:
+        pattern_kwargs = _kwargs_for(name, kwargs)
+        assert client.get(reverse(name, kwargs=pattern_kwargs)).status_code == 405, name
+
+
+def _kwargs_for(name: str, kwargs: dict) -> dict:
+    """The subset of `kwargs` the URL takes (plus run_pk/key_id where it needs them)."""
+    resolver = get_resolver()
+    possibilities = resolver.reverse_dict.getlist(name.split(":")[-1]) if ":" not in name else None
+    if possibilities is None:
+        namespace, short = name.split(":")
+        ns_resolver = resolver.namespace_dict[namespace][1]
+        possibilities = ns_resolver.reverse_dict.getlist(short)
+    params = possibilities[0][0][0][1]
+    return {param: kwargs.get(param, 1) for param in params}
+
+
+def test_every_page_renders_without_template_syntax(client, world, pages):
+    urls, extra = pages
+    client.force_login(world["org_admin"])
+    rendered = 0
+    for name, url in [*urls.items(), *(("version tab", url) for url in extra)]:
+        if url is None:
+            continue
+        response = client.get(url)
+        assert response.status_code == 200, (name, url, response.status_code)
+        html = response.content.decode()
+        for leak in LEAKS:
+            assert leak not in html, f"{name} ({url}) prints {leak!r}: …{html[max(0, html.find(leak) - 80) :][:200]}…"
+        rendered += 1
+    # The error pages, the login page and a bad URL as an anonymous visitor.
+    for response in (client.get("/orgs/acme/registry/no-such-registry/"), client.get("/no/such/page/")):
+        assert response.status_code == 404
+        assert not any(leak in response.content.decode() for leak in LEAKS)
+    client.logout()
+    login = client.get(reverse("login"))
+    assert login.status_code == 200
+    assert not any(leak in login.content.decode() for leak in LEAKS)
+    assert rendered == len(urls) - 1 + len(extra)
