@@ -80,6 +80,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "lib.error_pages.ErrorPagesMiddleware",  # the site's own 404 page under DEBUG too (Django's lists every URL)
     "django_htmx.middleware.HtmxMiddleware",
     "apps.registries.middleware.RegistryUIFlagMiddleware",
     "apps.audit.middleware.AuditContextMiddleware",
