@@ -18,7 +18,12 @@ $(VENV)/.installed: pyproject.toml client/pyproject.toml
 
 bootstrap: $(VENV)/.installed
 
-run: bootstrap
+# `manage.py` commands typed by hand (README) read this file: DEBUG=true, so no SECRET_KEY is needed.
+# Written once; delete it or set DEBUG=false in production (the environment wins over the file).
+.env:
+	printf '# Written by `make run`: settings read KEY=VALUE lines here; the environment wins.\nDEBUG=true\n' > $@
+
+run: bootstrap .env
 	$(RUN_ENV) $(PY) manage.py migrate --noinput
 	$(RUN_ENV) $(PY) manage.py seed_demo
 	@echo "Registry is on http://127.0.0.1:$(PORT)/ — log in with a user and password printed above."

@@ -30,6 +30,28 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in value.split(",") if item.strip()]
 
 
+def read_env_file(path: Path) -> dict[str, str]:
+    """KEY=VALUE lines of a local `.env` (`make run` writes one); blank lines and `#` comments are skipped."""
+    if not path.is_file():
+        return {}
+    values = {}
+    for number, line in enumerate(path.read_text().splitlines(), start=1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        name, sep, value = line.partition("=")
+        name = name.strip()
+        if not sep or not name.isidentifier():
+            raise ImproperlyConfigured(f"{path}, line {number}: expected KEY=VALUE, not {line!r}")
+        values[name] = value.strip()
+    return values
+
+
+# `manage.py` commands run by hand see what `make run` set up: the environment wins over the file.
+ENV_FILE = Path(os.environ.get("REGISTRY_ENV_FILE") or BASE_DIR / ".env")
+for _name, _value in read_env_file(ENV_FILE).items():
+    os.environ.setdefault(_name, _value)
+
 DEBUG = env_bool("DEBUG", False)
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
 if not SECRET_KEY:
