@@ -29,7 +29,10 @@ run: bootstrap .env
 	@echo "Registry is on http://127.0.0.1:$(PORT)/ — log in with a user and password printed above."
 	@# A task worker runs beside the web server (automation webhooks, the hourly storage cleanup); it stops when runserver does.
 	$(RUN_ENV) $(PY) manage.py cleanup_storage --schedule
-	$(RUN_ENV) $(PY) manage.py db_worker --no-reload & worker=$$!; \
+	@# It starts once the server answers: the demo's webhook goes to this server, and a worker that
+	@# started first would fail each queued delivery once and show every run with "2 attempts".
+	( until $(PY) -c 'import urllib.request as u; u.urlopen("http://127.0.0.1:$(PORT)/login/", timeout=1)' 2>/dev/null; \
+	  do sleep 0.5; done; exec env $(RUN_ENV) $(PY) manage.py db_worker --no-reload ) & worker=$$!; \
 	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	$(RUN_ENV) $(PY) manage.py runserver 127.0.0.1:$(PORT)
 
