@@ -86,7 +86,7 @@ def _collection_context(request: HttpRequest, collection: Collection, **override
         int_param(request.GET.get("history_before")),
         HISTORY_PAGE_SIZE,
     )
-    compare = compare_versions(collection, [int_param(raw) for raw in request.GET.getlist("compare")])
+    compare = compare_versions(collection, [int_param(raw) for raw in request.GET.getlist("compare")], request.GET)
     perms, protected = registry_perms(request.user, registry), registry.protected_alias_names()
     context = {
         "org": registry.org,
