@@ -53,14 +53,14 @@ def test_search_in_another_org_is_404(login, world):
     assert search(login("member"), "x", org="globex").status_code == 404
 
 
-def test_search_results_are_capped(login, world):
+def test_search_shows_ten_results_per_kind_and_a_more_link(login, world):
     for i in range(12):
         collections.create_collection(
             actor=world["org_admin"], registry=world.registry, name=f"capped-{i}", type="model"
         )
     html = search(login("member"), "capped").content.decode()
     assert html.count(">capped-") == 10
-    assert "Showing the first 10" in html
+    assert "More collections →" in html
 
 
 def test_search_no_results(login, world):

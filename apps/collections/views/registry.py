@@ -3,8 +3,8 @@
 from collections import defaultdict
 
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models import Case, Count, Exists, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.db.models.functions import Coalesce, Lower
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET
@@ -22,7 +22,7 @@ from lib.pagination import decode_cursor, keyset_page
 from lib.paths import strip_registry_prefix
 
 PAGE_SIZE = 25
-SEARCH_LIMIT = 10
+SEARCH_PAGE_SIZE = 10
 RECENT_COLLECTIONS = 10
 
 
@@ -68,51 +68,78 @@ def landing(request: HttpRequest, org_slug: str) -> HttpResponse:
     return render(request, "collections/landing.html", context)
 
 
-@require_GET
-def search(request: HttpRequest, org_slug: str) -> HttpResponse:
-    """Search registries, collections (name or tag) and linked versions (alias or tag) the user may see."""
-    org = org_or_404(request, org_slug)
-    q = request.GET.get("q", "").strip()[:200]
-    context = {"org": org, "q": q, "limit": SEARCH_LIMIT}
-    if q:
-        registries = (
-            Registry.objects.visible_to(request.user)
+SEARCH_KINDS = ("registries", "collections", "versions")
+# Each kind pages on its own (keyset, a cursor per kind): registries core first then by name;
+# collections most recently updated first; versions most recently linked first.
+SEARCH_ORDERS = {
+    "registries": ("core_rank", "name_key", "pk"),
+    "collections": ("-updated_at", "-pk"),
+    "versions": ("-created_at", "-pk"),
+}
+
+
+def _search_rows(user, org, q: str, kind: str) -> QuerySet:
+    """What `user` may see in `org` matching `q`: registry names; collection names or tags; version aliases or tags."""
+    if kind == "registries":
+        return (
+            Registry.objects.visible_to(user)
             .filter(org=org, name__icontains=q)
             .select_related("org")
-            .core_first()
+            .annotate(core_rank=Case(When(is_core=True, then=Value(0)), default=Value(1)), name_key=Lower("name"))
         )
+    if kind == "collections":
         tagged = CollectionTag.objects.filter(collection=OuterRef("pk"), name__icontains=q)
-        collections = (
-            Collection.objects.visible_to(request.user)
+        return (
+            Collection.objects.visible_to(user)
             .filter(Q(name__icontains=q) | Q(Exists(tagged)), registry__org=org)
             .select_related("registry")
-            .order_by("-updated_at", "-pk")
         )
-        aliased = LinkAlias.objects.filter(link=OuterRef("pk"), alias__icontains=q)
-        version_tagged = VersionTag.objects.filter(version=OuterRef("version_id"), name__icontains=q)
-        links = (
-            Link.objects.visible_to(request.user)
-            .filter(Q(Exists(aliased)) | Q(Exists(version_tagged)), collection__registry__org=org)
-            .select_related("collection__registry", "version__sequence__project__team")
-            .prefetch_related("aliases", "version__tags")
-            .order_by("-created_at", "-pk")
-        )[: SEARCH_LIMIT + 1]
-        # Protected aliases are drawn differently (gray, with a lock): one query for all rows.
-        protected = defaultdict(set)
-        registry_pks = {link.collection.registry_id for link in links}
+    aliased = LinkAlias.objects.filter(link=OuterRef("pk"), alias__icontains=q)
+    version_tagged = VersionTag.objects.filter(version=OuterRef("version_id"), name__icontains=q)
+    return (
+        Link.objects.visible_to(user)
+        .filter(Q(Exists(aliased)) | Q(Exists(version_tagged)), collection__registry__org=org)
+        .select_related("collection__registry", "version__sequence__project__team")
+        .prefetch_related("aliases", "version__tags")
+    )
+
+
+def _mark_protected(links: list[Link]) -> None:
+    """Protected aliases are drawn differently (gray, with a lock): one query for all rows."""
+    protected = defaultdict(set)
+    registry_pks = {link.collection.registry_id for link in links}
+    if registry_pks:
         for registry_pk, alias in ProtectedAlias.objects.filter(registry__in=registry_pks).values_list(
             "registry_id", "alias"
         ):
             protected[registry_pk].add(alias)
-        for link in links:
-            link.protected = protected[link.collection.registry_id]
-        # One row past the limit tells the template there is more.
-        context.update(
-            registries=list(registries[: SEARCH_LIMIT + 1]),
-            collections=list(collections[: SEARCH_LIMIT + 1]),
-            links=links,
-        )
-    return render(request, "collections/search.html", context)
+    for link in links:
+        link.protected = protected[link.collection.registry_id]
+
+
+@require_GET
+@vary_on_headers("HX-Request", "HX-Target")
+def search(request: HttpRequest, org_slug: str) -> HttpResponse:
+    """Search registries, collections (name or tag) and linked versions (alias or tag) the user may see.
+
+    Each kind is a keyset page with its own cursor (`<kind>_after`); htmx asks for one kind's section.
+    """
+    org = org_or_404(request, org_slug)
+    q = request.GET.get("q", "").strip()[:200]
+    fragment = (request.htmx.target or "").removeprefix("search-") if request.htmx else ""
+    kinds = [fragment] if fragment in SEARCH_KINDS else SEARCH_KINDS
+    context = {"org": org, "q": q, "page_size": SEARCH_PAGE_SIZE}
+    if q:
+        for kind in kinds:
+            rows, order = _search_rows(request.user, org, q, kind), SEARCH_ORDERS[kind]
+            after = _cursor(request.GET.get(f"{kind}_after"), rows, order)
+            page = keyset_page(rows, order=order, size=SEARCH_PAGE_SIZE, after=after)
+            page.is_first = after is None
+            context[kind] = page
+        if "versions" in context:
+            _mark_protected(context["versions"].rows)
+    template = "collections/search.html" + (f"#search-{fragment}" if fragment in kinds and q else "")
+    return render(request, template, context)
 
 
 def _collection_rows(registry: Registry, filters: dict) -> QuerySet:
