@@ -1,5 +1,7 @@
 """The append-only audit log: one event per state change, written by services."""
 
+import json
+
 from django.conf import settings
 from django.db import models
 
@@ -205,6 +207,23 @@ class AuditEvent(models.Model):
                 return f"removed {self.target_repr}, never committed ({data.get('files', 0)} files)"
         return f"{self.get_action_display()} {self.target_repr}"
 
+    def details(self) -> list[dict]:
+        """The event's data as readable items for the audit tables: `{"label", "value"}` facts and
+        `{"label", "before", "after"}` changes (never Python's dict text). Empty facts are left out."""
+        data = dict(self.data or {})
+        items = []
+        if "from" in data or "to" in data:  # the event's own change: role, name, visibility, owner
+            items.append(_change("", data.pop("from", None), data.pop("to", None)))
+        moved_from = data.pop("moved_from", None)
+        for key, value in data.items():
+            if isinstance(value, dict) and ("from" in value or "to" in value):
+                items.append(_change(key, value.get("from"), value.get("to")))
+            elif value not in (None, "", [], {}):
+                items.append({"label": key.replace("_", " "), "value": _text(value)})
+        if moved_from:  # an alias taken from another version
+            items.append(_change("moved", moved_from, data.get("version")))
+        return items
+
     def as_wandb(self, anonymize: bool = False) -> dict:
         """This event in the shape of W&B's audit log entries (spec §5), plus our registry fields."""
         return {
@@ -225,3 +244,29 @@ class AuditEvent(models.Model):
             "response_code": 200,
             "data": self.data,
         }
+
+
+DETAIL_MAX = 80  # characters of one value in a table cell; the exports keep everything
+
+
+def _text(value) -> str:
+    """A value as a short line: lists comma-joined, nested objects as compact JSON, long text cut."""
+    if isinstance(value, list | tuple):
+        text = ", ".join(_text(item) for item in value)
+    elif isinstance(value, dict):
+        text = json.dumps(value, separators=(", ", ": "), ensure_ascii=False, default=str)
+    elif isinstance(value, bool):
+        text = "yes" if value else "no"
+    else:
+        text = str(value)
+    text = " ".join(text.split())
+    return text if len(text) <= DETAIL_MAX else text[: DETAIL_MAX - 1] + "…"
+
+
+def _change(label: str, before, after) -> dict:
+    """One before → after item; a missing side reads "none"."""
+    return {
+        "label": label.replace("_", " "),
+        "before": "none" if before in (None, "") else _text(before),
+        "after": "none" if after in (None, "") else _text(after),
+    }

@@ -110,7 +110,7 @@ def test_collection_page_shows_versions_aliases_and_source(client, world, link):
     client.force_login(world["member"])
     body = client.get(url("collection_detail", link.collection)).content.decode()
     assert ">v0</a>" in body
-    assert 'class="chip chip-alias">candidate<' in body
+    assert 'class="chip chip-alias" title="candidate">candidate<' in body
     assert "vision/detector/model-a:v0" in body
     assert f'href="{link.version.get_absolute_url()}"' in body  # member is in the team: source is a link
 
@@ -119,7 +119,7 @@ def test_protected_alias_is_gray_and_locks_unlink_for_members(client, world, lin
     services.add_alias(actor=world["org_admin"], link=link, alias="production")
     client.force_login(world["member"])
     body = client.get(url("collection_detail", link.collection)).content.decode()
-    assert 'class="chip chip-protected">production<' in body
+    assert 'class="chip chip-protected" title="production">production<' in body
     assert "only registry admins can unlink it" in body
 
 
