@@ -70,11 +70,9 @@ def _url_names(resolver=None, namespace=None) -> set[str]:
     names = set()
     for pattern in (resolver or get_resolver()).url_patterns:
         if isinstance(pattern, URLResolver):
-            if pattern.namespace not in {
-                "admin",
-                "api",
-                "wandb_api",
-            }:  # the admin and the APIs render no templates of ours
+            # Django's admin and the APIs (`api`, and the faces for other clients: `wandb_api`, `mlflow_api`)
+            # render no templates of ours.
+            if pattern.namespace != "admin" and not (pattern.namespace or "").endswith("api"):
                 names |= _url_names(pattern, pattern.namespace or namespace)
         elif isinstance(pattern, URLPattern) and pattern.name:
             names.add(f"{namespace}:{pattern.name}" if namespace else pattern.name)
