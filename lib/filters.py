@@ -16,11 +16,14 @@ from dataclasses import dataclass
 
 import regex
 from django.core.exceptions import ValidationError
-from django.db import OperationalError, connection, models, transaction
+from django.db import DataError, OperationalError, connection, models, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.db.models.fields.json import KeyTransform
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
+
+from lib.text import INT64_MAX, INT64_MIN, json_problem, text_problem
+from lib.text import loads as strict_loads
 
 MAX_CLAUSES = 200
 MAX_DEPTH = 12
@@ -44,6 +47,8 @@ def _invalid(message: str) -> ValidationError:
 def _string(value, field: str) -> str:
     if not isinstance(value, str):
         raise _invalid(f"“{field}” compares with text, not {json.dumps(value)[:60]}.")
+    if problem := text_problem(value):
+        raise _invalid(f"The value for “{field}” {problem}.")
     return value
 
 
@@ -51,6 +56,8 @@ def _integer(value, field: str) -> int:
     if isinstance(value, str) and re.fullmatch(r"v?\d{1,18}", value):
         return int(value.lstrip("v"))
     if isinstance(value, int) and not isinstance(value, bool):
+        if not INT64_MIN <= value <= INT64_MAX:
+            raise _invalid(f"“{field}” compares with a number between -2^63 and 2^63 - 1.")
         return value
     raise _invalid(f"“{field}” compares with a number (or “vN”), not {json.dumps(value)[:60]}.")
 
@@ -73,6 +80,8 @@ def _datetime(value, field: str) -> datetime.datetime:
 def _json_scalar(value, field: str):
     if isinstance(value, dict | list):
         raise _invalid(f"“{field}” compares with a number, text, true/false or null.")
+    if problem := json_problem(value):
+        raise _invalid(f"The value for “{field}” {problem}.")
     return value
 
 
@@ -207,6 +216,7 @@ class _Compiler:
                 _compiled(pattern)
             except (re.error, regex.error) as exc:
                 raise _invalid(f"$regex on “{name}” is not a valid regular expression: {exc}.") from exc
+            _check_regex_on_database(pattern, name)
             if field.kind in ("int", "datetime"):
                 raise _invalid(f"$regex works on text fields, not “{name}”.")
             if field.regex_on is not None:
@@ -237,6 +247,21 @@ class _Compiler:
         return Q(**{f"{path}{lookup or '__exact'}": value})
 
 
+def _check_regex_on_database(pattern: str, name: str) -> None:
+    """Refuse a pattern the database's own regex engine cannot compile (PostgreSQL's ARE lacks
+    `(?P<name>…)`, possessive quantifiers, …). SQLite runs the `regex` engine, compiled above."""
+    if connection.vendor != "postgresql":
+        return
+    try:
+        # A savepoint: the failed statement must not abort the caller's transaction. Compiling happens
+        # before matching, and the empty string matches in no time whatever the pattern.
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SELECT '' ~ %s", [pattern])
+    except DataError as exc:
+        message = str(exc).strip().splitlines()[0]
+        raise _invalid(f"$regex on “{name}” is not a regular expression the database understands: {message}.") from exc
+
+
 def _all(parts: list[Q]) -> Q:
     q = Q()
     for part in parts:
@@ -256,9 +281,11 @@ def parse_json_param(raw: str | None, param: str) -> dict | None:
     if raw is None or not raw.strip():
         return None
     try:
-        value = json.loads(raw)
-    except ValueError as exc:
+        value = strict_loads(raw, integers=False)  # the compiler bounds numbers, naming the field
+    except json.JSONDecodeError as exc:
         raise ValidationError({param: f"“{param}” is not valid JSON: {exc}."}) from exc
+    except ValueError as exc:  # NaN, Infinity, NUL, numbers past 64 bits
+        raise ValidationError({param: f"“{param}”: {exc}."}) from exc
     if not isinstance(value, dict):
         raise ValidationError({param: f"“{param}” must be a JSON object."})
     return value

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 
+from lib.names import name_problem
+
 REGISTRY_PREFIX = "wandb-registry-"
 
 
@@ -53,6 +55,9 @@ def parse_artifact_path(path: str) -> ArtifactPath:
     parts = rest.split("/")
     if any(not part.strip() for part in parts):
         raise ValidationError({"path": f"“{path[:200]}” has an empty part. {expected}"})
+    for part in [*parts, version]:
+        if part and (problem := name_problem(part.strip())):
+            raise ValidationError({"path": f"A path's parts are names, and names {problem}."})
     version = version or None
     if len(parts) in (2, 3) and parts[-2].startswith(REGISTRY_PREFIX):
         registry = parts[-2][len(REGISTRY_PREFIX) :]

@@ -1,13 +1,17 @@
 """The JSON API (v1): one NinjaAPI that mounts each app's router, authenticates API keys, and
 turns domain exceptions into `{"detail": …}` answers. See docs/api-contract.md."""
 
+import json
+import math
+
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, SuspiciousOperation, ValidationError
-from django.db import IntegrityError
+from django.db import DataError, IntegrityError
 from django.http import Http404
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError
 from ninja.errors import ValidationError as SchemaValidationError
+from ninja.parser import Parser
 from ninja.security import APIKeyCookie
 
 from apps.artifacts.api import router as artifacts_router
@@ -22,8 +26,33 @@ class BrowserSession(APIKeyCookie):
 
     param_name = settings.SESSION_COOKIE_NAME
 
+    def _get_key(self, request):
+        # Only a logged-in session is a credential to protect from CSRF: without one, the request is
+        # anonymous and answers 401 like an anonymous read (ninja would check CSRF first: 403).
+        if not request.user.is_authenticated:
+            return None
+        return super()._get_key(request)
+
     def authenticate(self, request, key):
         return request.user if request.user.is_authenticated else None
+
+
+class StrictJSONParser(Parser):
+    """JSON bodies without NaN or Infinity (Python's json reads both; no database column stores them)."""
+
+    def parse_body(self, request):
+        return json.loads(request.body, parse_constant=_not_a_number, parse_float=_finite)
+
+
+def _not_a_number(name: str):
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text} is too large for a number")
+    return value
 
 
 class RegistryAPI(NinjaAPI):
@@ -42,6 +71,7 @@ api = RegistryAPI(
     description="Registries, collections, versions and their files. See docs/api-contract.md.",
     urls_namespace="api",
     auth=[ApiKeyBearer(), ApiKeyBasic(), BrowserSession()],
+    parser=StrictJSONParser(),
 )
 api.add_router("", orgs_router)
 api.add_router("", artifacts_router)
@@ -98,6 +128,13 @@ def _conflict(request, exc):
     return api.create_response(
         request, {"detail": "The request conflicts with a concurrent change; retry."}, status=409
     )
+
+
+@api.exception_handler(DataError)
+def _data_error(request, exc):
+    # A value the database refused (out of range, malformed for its type): the request's fault, so a
+    # 400. Inputs are validated before they reach the database; this is the backstop.
+    return api.create_response(request, {"detail": "The database refused a value in the request."}, status=400)
 
 
 @api.exception_handler(SuspiciousOperation)

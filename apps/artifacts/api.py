@@ -9,7 +9,7 @@ sends only what is still missing, and identical bytes are stored once.
 import datetime
 import re
 from pathlib import PurePosixPath
-from typing import Any
+from typing import Annotated, Any
 
 from django.core import signing
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -18,6 +18,7 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse, Stream
 from django.shortcuts import get_object_or_404
 from django.utils.http import content_disposition_header
 from ninja import Field, Router, Schema, Status
+from ninja import Path as PathParam
 from pydantic import BaseModel
 
 from apps.artifacts.models import ArtifactVersion, Blob, ManifestEntry, Project, Run, VersionState
@@ -32,6 +33,9 @@ from apps.artifacts.services import (
 from apps.artifacts.storage import CHUNK, get_store, unsign_download, unsign_upload
 from apps.orgs.models import Team
 from lib.pagination import cursor_page
+from lib.schemas import Id, Payload, Size
+
+PathId = Annotated[Id, PathParam()]
 
 router = Router(tags=["artifacts"])
 
@@ -39,10 +43,10 @@ router = Router(tags=["artifacts"])
 # --- Schemas ---
 
 
-class FileIn(Schema):
+class FileIn(Payload):
     path: str
     sha256: str
-    size: int
+    size: Size
 
 
 # Answers built as dicts use pydantic's BaseModel: ninja's Schema wraps every object in an attribute
@@ -92,7 +96,7 @@ class CreatedVersionOut(Schema):
     uploads: list[UploadTarget]
 
 
-class ArtifactIn(Schema):
+class ArtifactIn(Payload):
     project: str
     name: str
     type: str
@@ -102,7 +106,7 @@ class ArtifactIn(Schema):
     run_id: str | None = None
 
 
-class RunIn(Schema):
+class RunIn(Payload):
     project: str
     run_id: str | None = None
     name: str | None = Field(None, max_length=128)
@@ -116,7 +120,7 @@ class RunOut(Schema):
     name: str
 
 
-class PathIn(Schema):
+class PathIn(Payload):
     path: str
 
 
@@ -341,7 +345,7 @@ def _register(sha256: str, md5: str, size: int) -> Blob:
 
 
 @router.post("/artifacts/{version_id}/commit", response=VersionOut)
-def artifact_commit(request: HttpRequest, version_id: int):
+def artifact_commit(request: HttpRequest, version_id: PathId):
     """Check every blob is stored with the right size and digest, then assign vN."""
     version = get_object_or_404(
         ArtifactVersion.objects.visible_to(request.user).select_related("sequence__project__team"), pk=version_id

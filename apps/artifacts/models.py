@@ -1,5 +1,9 @@
 """Source artifacts: projects, runs, artifact sequences and versions, blobs and lineage."""
 
+import json
+import math
+import re
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connections, models
@@ -8,6 +12,8 @@ from django.urls import reverse
 from django.utils.safestring import mark_safe
 
 from apps.orgs.models import OrgRole, Team
+from lib.names import check_name_characters
+from lib.text import check_json
 
 
 def _team_q(user, prefix: str) -> Q:
@@ -271,7 +277,8 @@ def validate_artifact_name(name: str, field: str = "name") -> str:
         raise ValidationError({field: "A name is required."})
     if len(name) > NAME_MAX:
         raise ValidationError({field: f"Names must be {NAME_MAX} characters or less."})
-    bad = sorted({ch for ch in name if ch in "/:\\\r\n"})
+    check_name_characters(name, field)
+    bad = sorted({ch for ch in name if ch in "/:\\"})
     if bad:
         raise ValidationError({field: f"Names cannot contain {' '.join(repr(ch) for ch in bad)}."})
     return name
@@ -284,6 +291,7 @@ def validate_artifact_type(type_: str, field: str = "type") -> str:
         raise ValidationError({field: "An artifact type is required."})
     if len(type_) > NAME_MAX:
         raise ValidationError({field: f"Artifact types must be {NAME_MAX} characters or less."})
+    check_name_characters(type_, field, "Artifact types")
     if "/" in type_ or ":" in type_:
         raise ValidationError({field: "Artifact types cannot contain '/' or ':'."})
     if type_.startswith("wandb-"):
@@ -293,11 +301,10 @@ def validate_artifact_type(type_: str, field: str = "type") -> str:
 
 def validate_tag(tag: str, field: str = "tag") -> str:
     """Tags: words of letters, digits, '_' or '-', separated by single spaces."""
-    import re
-
     tag = (tag or "").strip()
     if not tag:
         raise ValidationError({field: "A tag cannot be empty."})
+    check_name_characters(tag, field, "Tags")
     if len(tag) > NAME_MAX or not re.match(TAG_RE, tag):
         raise ValidationError(
             {field: f"“{tag[:40]}” is not a valid tag: use letters, digits, '_' and '-', words separated by spaces."}
@@ -348,10 +355,7 @@ def validate_reference_uri(uri, field: str = "source") -> str:
 
 
 def validate_metadata(metadata, field: str = "metadata") -> dict:
-    """Metadata: a JSON object with at most 100 top-level keys, ≤ 1 MB, no infinities."""
-    import json
-    import math
-
+    """Metadata: a JSON object with at most 100 top-level keys, ≤ 1 MB, no infinities, no NUL anywhere."""
     if metadata is None:
         return {}
     if not isinstance(metadata, dict):
@@ -370,7 +374,7 @@ def validate_metadata(metadata, field: str = "metadata") -> dict:
             return [clean(v) for v in value]
         return value
 
-    metadata = clean(metadata)
+    metadata = check_json(clean(metadata), field)
     if len(json.dumps(metadata)) > METADATA_MAX_BYTES:
         raise ValidationError({field: "Metadata must be 1 MB or smaller as JSON."})
     return metadata

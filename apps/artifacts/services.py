@@ -5,6 +5,7 @@ import datetime
 import hashlib
 import io
 import logging
+import re
 import secrets
 from dataclasses import dataclass, field
 from typing import BinaryIO
@@ -36,8 +37,11 @@ from apps.audit.models import Action
 from apps.audit.services import record
 from apps.orgs.models import Membership, Organization, OrgRole, Team
 from apps.orgs.permissions import has_perm, require, require_system
+from lib.names import check_name_characters, check_unique_name
+from lib.text import INT64_MAX, check_text
 
 SHA256_HEX = set("0123456789abcdef")
+RUN_ID_RE = re.compile(r"[A-Za-z0-9_-]{1,64}")
 # Pending versions, unreferenced blobs and staged uploads older than this are abandoned (`cleanup_storage`).
 STALE_AFTER = datetime.timedelta(hours=24)
 CLEANUP_BATCH = 100  # rows per transaction: each holds its locks while the bytes are deleted
@@ -61,9 +65,8 @@ def create_project(*, actor, team: Team, name: str, description: str = "") -> Pr
     ):
         raise PermissionDenied("You are not in this team.")
     name = validate_artifact_name(name)
-    if Project.objects.filter(team=team, name=name).exists():
-        raise ValidationError({"name": f"Project “{name}” already exists in team {team}."})
-    project = Project.objects.create(team=team, name=name, description=description)
+    check_unique_name(name, Project.objects.filter(team=team), what="Project", scope=f"team {team}")
+    project = Project.objects.create(team=team, name=name, description=check_text(description, "description"))
     record(actor=actor, org=team.org, action=Action.PROJECT_CREATE, target=project, data={"name": name})
     return project
 
@@ -93,8 +96,11 @@ def create_run(*, actor, project: Project, run_id: str = "", name: str = "", con
     """Start a run in a project (lineage: it logs and uses artifact versions)."""
     require_project_writer(actor, project)
     run_id = (run_id or secrets.token_hex(4)).strip()
-    if not run_id.replace("-", "").replace("_", "").isalnum() or len(run_id) > 64:
+    if not RUN_ID_RE.fullmatch(run_id):
         raise ValidationError({"run_id": "Run ids use letters, digits, '-' and '_' (at most 64)."})
+    name = (name or "").strip()
+    if name:
+        check_name_characters(name, "name", "Run names")
     if Run.objects.filter(project=project, run_id=run_id).exists():
         raise ValidationError({"run_id": f"Run “{run_id}” already exists in {project}."})
     run = Run.objects.create(
@@ -158,15 +164,18 @@ def upload_blob(*, actor, stream: BinaryIO, sha256: str | None = None) -> Blob:
 def _clean_manifest(files: list[dict]) -> list[dict]:
     if not isinstance(files, list):
         raise ValidationError({"files": "The manifest must be a list of files."})
-    seen, cleaned = set(), []
+    seen, cleaned, total = set(), [], 0
     for item in files:
         path = validate_manifest_path(item.get("path"))
         sha = str(item.get("sha256") or "").lower()
         if len(sha) != 64 or not set(sha) <= SHA256_HEX:
             raise ValidationError({"files": f"{path}: sha256 must be 64 hexadecimal characters."})
         size = item.get("size")
-        if not isinstance(size, int) or isinstance(size, bool) or size < 0:
-            raise ValidationError({"files": f"{path}: size must be a non-negative integer."})
+        if not isinstance(size, int) or isinstance(size, bool) or not 0 <= size <= INT64_MAX:
+            raise ValidationError({"files": f"{path}: size must be an integer from 0 to 2^63 - 1."})
+        total += size
+        if total > INT64_MAX:
+            raise ValidationError({"files": "The files' sizes add up to more than 2^63 - 1 bytes."})
         if path in seen:
             raise ValidationError({"files": f"{path} appears twice in the manifest."})
         seen.add(path)
@@ -192,16 +201,20 @@ def create_version(
     type = validate_artifact_type(type)
     metadata = validate_metadata(metadata)
     files = _clean_manifest(files)
+    description = check_text(description or "", "description")
     if run is not None and run.project_id != project.pk:
         raise ValidationError({"run": "The run belongs to another project."})
-    sequence, _ = ArtifactSequence.objects.get_or_create(project=project, name=name, defaults={"type": type})
+    sequence = ArtifactSequence.objects.filter(project=project, name=name).first()
+    if sequence is None:
+        check_unique_name(name, project.sequences.all(), what="Artifact", scope=str(project))
+        sequence, _ = ArtifactSequence.objects.get_or_create(project=project, name=name, defaults={"type": type})
     if sequence.type != type:
         raise ValidationError(
             {"type": f"Artifact “{name}” has type “{sequence.type}”; a version cannot have type “{type}”."}
         )
     version = ArtifactVersion.objects.create(
         sequence=sequence,
-        description=description or "",
+        description=description,
         metadata=metadata,
         size=sum(f["size"] for f in files),
         file_count=len(files),

@@ -44,6 +44,8 @@ from apps.collections.models import Collection
 from apps.orgs.models import Organization
 from apps.orgs.permissions import require
 from apps.registries.models import Registry
+from lib.names import check_name_characters
+from lib.text import check_text
 
 SECRET_VALUE_MAX = 10_000
 PAYLOAD_MAX = 100_000
@@ -144,6 +146,7 @@ def create_webhook(
     name = " ".join((name or "").split())
     if not name or len(name) > 64:
         raise ValidationError({"name": "Webhook names are 1–64 characters."})
+    check_name_characters(name, "name", "Webhook names")
     try:
         webhook_name_validator(name)
     except ValidationError as error:
@@ -249,10 +252,11 @@ def _clean_automation(registry: Registry, fields: dict) -> dict:
         raise ValidationError({"name": "An automation needs a name."})
     if len(name) > AUTOMATION_NAME_MAX:
         raise ValidationError({"name": f"Automation names must be {AUTOMATION_NAME_MAX} characters or less."})
+    check_name_characters(name, "name", "Automation names")
     event_type = fields.get("event_type")
     if event_type not in EventType.values:
         raise ValidationError({"event_type": "Pick an event."})
-    alias_regex = (fields.get("alias_regex") or "").strip()
+    alias_regex = check_text((fields.get("alias_regex") or "").strip(), "alias_regex")
     if alias_regex and event_type != EventType.ADD_ARTIFACT_ALIAS:
         raise ValidationError({"alias_regex": "An alias regex applies only to “An artifact alias is added”."})
     if alias_regex:
@@ -277,7 +281,7 @@ def _clean_automation(registry: Registry, fields: dict) -> dict:
         raise ValidationError({"cooldown_seconds": "The cooldown cannot be negative."})
     return {
         "name": name,
-        "description": (fields.get("description") or "").strip(),
+        "description": check_text((fields.get("description") or "").strip(), "description"),
         "event_type": event_type,
         "alias_regex": alias_regex,
         "collection": collection,

@@ -29,6 +29,7 @@ from lib.filters import Field as FilterField
 from lib.filters import apply_filter, check_order, parse_json_param, tags_of, time_limited_search
 from lib.pagination import cursor_page
 from lib.paths import REGISTRY_PREFIX
+from lib.schemas import Id, Payload
 
 router = Router(tags=["collections"])
 
@@ -85,7 +86,7 @@ class VersionPage(BaseModel):
     next_cursor: str | None
 
 
-class CollectionIn(Schema):
+class CollectionIn(Payload):
     registry: str = Field(description="“<org>/<registry name>” (the org may be left out if you are in one org)")
     name: str
     type: str
@@ -93,28 +94,28 @@ class CollectionIn(Schema):
     tags: list[str] | None = Field(None, max_length=100)
 
 
-class CollectionPatch(Schema):
+class CollectionPatch(Payload):
     name: str | None = None
     description: str | None = Field(None, max_length=100_000)
 
 
-class LinkIn(Schema):
+class LinkIn(Payload):
     source: str | None = Field(None, description="Path of the version to link (source or registry path)")
-    version_id: int | None = None
+    version_id: Id | None = None
     target_path: str = Field(description="[<org>/]wandb-registry-<registry>/<collection>")
     aliases: list[str] | None = Field(None, max_length=100)
 
 
-class AliasIn(Schema):
+class AliasIn(Payload):
     path: str
     alias: str
 
 
-class VersionPatch(Schema):
+class VersionPatch(Payload):
     description: str = Field(max_length=100_000)
 
 
-class TagIn(Schema):
+class TagIn(Payload):
     path: str
     tag: str
 

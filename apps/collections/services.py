@@ -22,8 +22,10 @@ from apps.audit.models import Action
 from apps.audit.services import record
 from apps.collections.models import Collection, CollectionTag, Link, LinkAlias
 from apps.orgs.permissions import has_perm, require
-from apps.registries.models import REGISTRY_PREFIX, Registry
+from apps.registries.models import REGISTRY_PREFIX, ProtectedAlias, Registry
 from apps.registries.services import validate_alias
+from lib.names import check_unique_name, lookalike
+from lib.text import check_text
 
 LATEST = "latest"
 # Registry pages live beside collection pages (`…/<registry>/settings/`), so these names are taken.
@@ -49,7 +51,7 @@ def _audit(actor, collection: Collection, action: Action, data=None, target=None
 
 
 def _clean_description(description: str) -> str:
-    description = description or ""
+    description = check_text(description or "", "description")
     if len(description) > DESCRIPTION_MAX:
         raise ValidationError({"description": "Descriptions must be 100,000 characters or less."})
     return description
@@ -82,8 +84,7 @@ def create_collection(
     type = _check_type(registry, type)
     description = _clean_description(description)
     tags = [validate_tag(t) for t in dict.fromkeys(tags or [])]
-    if Collection.objects.filter(registry=registry, name__iexact=name).exists():
-        raise ValidationError({"name": f"Collection “{name}” already exists in {registry.name}."})
+    check_unique_name(name, Collection.objects.filter(registry=registry), what="Collection", scope=registry.name)
     collection = Collection.objects.create(
         registry=registry, name=name, type=type, description=description, created_by=actor
     )
@@ -112,6 +113,25 @@ def _check_protected(actor, registry: Registry, aliases, message: str) -> None:
         protected = registry.protected_alias_names() & set(aliases)
         if protected:
             raise PermissionDenied(message.format(", ".join(sorted(protected))))
+
+
+def _check_lookalike_aliases(registry: Registry, collection: Collection | None, aliases: list[str]) -> None:
+    """Refuse an alias that reads like another one but is not it (“ｐroduction”, “Production”).
+
+    SECURITY: protected aliases are matched exactly, so a look-alike would dodge the admin check.
+    """
+    for alias in aliases:
+        scopes = [(ProtectedAlias.objects.filter(registry=registry), "protected alias")]
+        if collection is not None:
+            scopes.append((LinkAlias.objects.filter(collection=collection), "alias"))
+        for siblings, what in scopes:
+            existing = lookalike(alias, siblings, "alias")
+            if existing is not None and existing != alias:
+                raise ValidationError(
+                    {
+                        "alias": f"“{alias}” reads the same as the {what} “{existing}”; use “{existing}” or a distinct alias."
+                    }
+                )
 
 
 def _locked_collection(registry: Registry, name: str, version: ArtifactVersion) -> Collection | None:
@@ -168,6 +188,7 @@ def _link(actor, version: ArtifactVersion, registry: Registry, collection_name: 
             collection = _locked_collection(registry, name, version)
             if collection is None:
                 raise
+    _check_lookalike_aliases(registry, collection, aliases)
     if collection.type != version.sequence.type:
         raise ValidationError(
             {
@@ -255,6 +276,7 @@ def add_alias(*, actor, link: Link, alias: str) -> LinkAlias:
     require(actor, "registries.write_registry", registry)
     alias = validate_alias(alias)
     _check_protected(actor, registry, [alias], "“{}” is a protected alias; only registry admins can apply it.")
+    _check_lookalike_aliases(registry, link.collection, [alias])
     link_alias, previous = _move_alias(link.collection, link, alias)
     if previous is not link:
         _audit(
@@ -365,8 +387,8 @@ def rename_collection(*, actor, collection: Collection, name: str) -> Collection
     """Rename a collection within its registry."""
     require(actor, "registries.write_registry", collection.registry)
     name = _check_collection_name(name)
-    if Collection.objects.filter(registry=collection.registry, name__iexact=name).exclude(pk=collection.pk).exists():
-        raise ValidationError({"name": f"Collection “{name}” already exists in {collection.registry.name}."})
+    others = Collection.objects.filter(registry=collection.registry).exclude(pk=collection.pk)
+    check_unique_name(name, others, what="Collection", scope=collection.registry.name)
     old = collection.name
     collection.name = name
     collection.save(update_fields=["name", "updated_at"])

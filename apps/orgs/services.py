@@ -26,6 +26,7 @@ from apps.orgs.models import (
     hash_api_key,
 )
 from apps.orgs.permissions import grant_perms, require
+from lib.names import check_name_characters
 
 User = get_user_model()
 
@@ -44,8 +45,8 @@ def create_organization(*, actor, slug: str, name: str) -> Organization:
     """
     if not actor.is_authenticated or not actor.is_staff:
         raise PermissionDenied("Only instance staff may create organizations.")
-    slug = (slug or "").strip().lower()
-    name = (name or "").strip() or slug
+    slug = check_name_characters((slug or "").strip().lower(), "slug", "Organization slugs")
+    name = check_name_characters((name or "").strip() or slug, "name", "Organization names")
     if Organization.objects.filter(slug=slug).exists():
         raise ValidationError({"slug": f"An organization named “{slug}” already exists."})
     org = Organization(
@@ -186,7 +187,7 @@ def remove_org_member(*, actor, membership: Membership) -> None:
 def create_team(*, actor, org: Organization, name: str) -> Team:
     """Create a team. Its name shares one namespace with usernames (W&B entities)."""
     require(actor, "orgs.admin_organization", org)
-    name = (name or "").strip().lower()
+    name = check_name_characters((name or "").strip().lower(), "name", "Team names")
     if Team.objects.filter(name__iexact=name).exists() or User.objects.filter(username__iexact=name).exists():
         raise ValidationError({"name": f"The name “{name}” is taken by another team or user."})
     if Organization.objects.filter(slug=name).exclude(pk=org.pk).exists():
@@ -268,7 +269,7 @@ def create_api_key(*, actor, user, name: str = "") -> tuple[ApiKey, str]:
     """
     if not actor.is_authenticated or (actor.pk != user.pk and not actor.is_staff):
         raise PermissionDenied("You can only create API keys for yourself.")
-    name = (name or "").strip() or "default"
+    name = check_name_characters((name or "").strip() or "default", "name", "Key names")
     if len(name) > 64:
         raise ValidationError({"name": "Key names must be 64 characters or less."})
     raw = API_KEY_PREFIX + "".join(secrets.choice(API_KEY_ALPHABET) for _ in range(API_KEY_LENGTH))

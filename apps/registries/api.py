@@ -24,6 +24,7 @@ from lib.filters import Field as FilterField
 from lib.filters import apply_filter, check_order, parse_json_param, time_limited_search
 from lib.pagination import cursor_page
 from lib.paths import REGISTRY_PREFIX, strip_registry_prefix
+from lib.schemas import Payload
 
 REGISTRY_FIELDS = {
     "id": FilterField("pk", "int"),
@@ -60,7 +61,7 @@ class RegistryPage(Schema):
     next_cursor: str | None
 
 
-class RegistryIn(Schema):
+class RegistryIn(Payload):
     org: str
     name: str
     description: str | None = Field(None, max_length=10_000)
@@ -68,7 +69,7 @@ class RegistryIn(Schema):
     artifact_types: list[str] | None = None
 
 
-class RegistryPatch(Schema):
+class RegistryPatch(Payload):
     name: str | None = None
     description: str | None = Field(None, max_length=10_000)
     visibility: str | None = None
@@ -82,7 +83,7 @@ class MemberOut(Schema):
     role: str
 
 
-class MemberIn(Schema):
+class MemberIn(Payload):
     user: str | None = None
     team: str | None = None
     role: str
@@ -236,7 +237,7 @@ def member_remove(request: HttpRequest, org: str, name: str, user: str | None = 
 # --- Protected aliases ---
 
 
-class ProtectedAliasIn(Schema):
+class ProtectedAliasIn(Payload):
     alias: str
 
 

@@ -13,22 +13,24 @@ from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
 from apps.orgs.models import Organization, Team
 from apps.orgs.permissions import ROLE_ORDER, Role, has_perm, role_from_perms
+from lib.names import check_name_characters
 from lib.paths import REGISTRY_PREFIX
 
 REGISTRY_NAME_MAX = 113  # the full project name `wandb-registry-<name>` is at most 128
-REGISTRY_NAME_FORBIDDEN = "/\\#?%:\r\n"
+REGISTRY_NAME_FORBIDDEN = "/\\#?%:"
 
 
 def validate_registry_name(name: str) -> str:
-    """Registry names: 1–113 characters, spaces allowed, none of / \\ # ? % : or newlines."""
+    """Registry names: 1–113 characters, spaces allowed, none of / \\ # ? % : nor control characters."""
     name = (name or "").strip()
     if not name:
         raise ValidationError({"name": "A registry name is required."})
     if len(name) > REGISTRY_NAME_MAX:
         raise ValidationError({"name": f"Registry names must be {REGISTRY_NAME_MAX} characters or less."})
+    check_name_characters(name, "name", "Registry names")
     bad = sorted({ch for ch in name if ch in REGISTRY_NAME_FORBIDDEN})
     if bad:
-        shown = " ".join({"\r": "\\r", "\n": "\\n"}.get(ch, ch) for ch in bad)
+        shown = " ".join(bad)
         raise ValidationError({"name": f"Registry names cannot contain these characters: {shown}"})
     if name.lower().startswith(REGISTRY_PREFIX):
         raise ValidationError({"name": f"Give the name without the “{REGISTRY_PREFIX}” prefix."})

@@ -1,5 +1,7 @@
 """Every change to registries: settings, roles, protected aliases, owner and stars."""
 
+import re
+
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
@@ -13,6 +15,8 @@ from apps.orgs import services as orgs_services
 from apps.orgs.models import Membership, Organization, Team
 from apps.orgs.permissions import Role, direct_role, grant_role, require, revoke_role
 from apps.registries.models import FormerName, ProtectedAlias, Registry, Star, Visibility, validate_registry_name
+from lib.names import check_name_characters, check_unique_name, lookalike
+from lib.text import check_text
 
 User = get_user_model()
 
@@ -46,6 +50,13 @@ def _clean_types(types) -> list[str]:
         if t not in cleaned:
             cleaned.append(t)
     return cleaned
+
+
+def _clean_description(description: str) -> str:
+    description = check_text(description or "", "description")
+    if len(description) > 10_000:
+        raise ValidationError({"description": "Descriptions must be 10,000 characters or less."})
+    return description
 
 
 def _grant_org_roles(registry: Registry) -> None:
@@ -106,13 +117,12 @@ def create_registry(
     types = None if artifact_types is None else _clean_types(artifact_types)
     if types is not None and not types:
         raise ValidationError({"artifact_types": "Name at least one artifact type, or accept all types."})
-    if Registry.objects.filter(org=org, name__iexact=name).exists():
-        raise ValidationError({"name": f"Registry “{name}” already exists; please use a different name."})
+    check_unique_name(name, Registry.objects.filter(org=org), what="Registry", scope=org.name)
     registry = Registry.objects.create(
         org=org,
         name=name,
         slug=_unique_slug(org, name),
-        description=description or "",
+        description=_clean_description(description),
         visibility=visibility,
         allow_all_types=types is None,
         artifact_types=types or [],
@@ -141,8 +151,8 @@ def rename_registry(*, actor, registry: Registry, name: str) -> Registry:
     if registry.is_core:
         raise ValidationError({"name": "Core registries cannot be renamed."})
     name = validate_registry_name(name)
-    if Registry.objects.filter(org=registry.org, name__iexact=name).exclude(pk=registry.pk).exists():
-        raise ValidationError({"name": f"Registry “{name}” already exists; please use a different name."})
+    others = Registry.objects.filter(org=registry.org).exclude(pk=registry.pk)
+    check_unique_name(name, others, what="Registry", scope=registry.org.name)
     old = registry.name
     registry.name = name
     registry.save(update_fields=["name", "updated_at"])
@@ -158,10 +168,8 @@ def rename_registry(*, actor, registry: Registry, name: str) -> Registry:
 def update_registry_description(*, actor, registry: Registry, description: str) -> Registry:
     """Replace a registry's description."""
     require(actor, "registries.admin_registry", registry)
-    if len(description or "") > 10_000:
-        raise ValidationError({"description": "Descriptions must be 10,000 characters or less."})
     old = registry.description
-    registry.description = description or ""
+    registry.description = _clean_description(description)
     registry.save(update_fields=["description", "updated_at"])
     _audit(actor, registry, Action.REGISTRY_UPDATE, {"description": {"from": old, "to": registry.description}})
     return registry
@@ -292,13 +300,12 @@ def unstar_registry(*, actor, registry: Registry) -> None:
 
 def validate_alias(alias: str) -> str:
     """Aliases: 1–128 characters, no '/' or ':'; `latest` and `vN` are managed by the registry."""
-    import re
-
     alias = (alias or "").strip()
     if not alias:
         raise ValidationError({"alias": "An alias cannot be empty."})
     if len(alias) > 128:
         raise ValidationError({"alias": "Aliases must be 128 characters or less."})
+    check_name_characters(alias, "alias", "Aliases")
     if "/" in alias or ":" in alias or any(ch.isspace() for ch in alias):
         raise ValidationError({"alias": f"“{alias[:40]}”: aliases cannot contain '/', ':' or spaces."})
     if alias == "latest" or re.fullmatch(r"v\d+", alias):
@@ -311,8 +318,8 @@ def declare_protected_alias(*, actor, registry: Registry, alias: str) -> Protect
     """Declare an alias that only registry admins may apply or remove."""
     require(actor, "registries.admin_registry", registry)
     alias = validate_alias(alias)
-    if registry.protected_aliases.filter(alias=alias).exists():
-        raise ValidationError({"alias": f"“{alias}” is already protected."})
+    if existing := lookalike(alias, registry.protected_aliases.all(), "alias"):
+        raise ValidationError({"alias": f"“{existing}” is already protected."})
     protected = ProtectedAlias.objects.create(registry=registry, alias=alias)
     _audit(actor, registry, Action.PROTECTED_ALIAS_CREATE, {"alias": alias}, target=protected)
     return protected
