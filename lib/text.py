@@ -82,7 +82,7 @@ def loads(raw: str | bytes, *, integers: bool = True):
 # Escapes through which a JSON document can carry NUL or a surrogate, and the tokens Python's json
 # reads as non-finite numbers. Raw control bytes and bad UTF-8 are already errors for json.loads, so a
 # body that matches none of these needs no second parse.
-_JSON_SUSPECT_RE = re.compile(rb"\\u(?:0000|[dD][89a-fA-F])|NaN|Infinity|[eE][+]?\d{3}")
+_JSON_SUSPECT_RE = re.compile(rb"\\u(?:0000|[dD][89a-fA-F])|[:,\[]\s*-?(?:NaN|Infinity|[\d.]+[eE]\+?\d{3})")
 JSON_TYPES = ("application/json",)
 
 

@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils.safestring import mark_safe
 
 from apps.orgs.models import OrgRole, Team
-from lib.names import check_name_characters
+from lib.names import check_name_characters, name_problem
 from lib.text import check_json
 
 
@@ -389,6 +389,9 @@ def validate_manifest_path(path: str) -> str:
     parts = path.split("/")
     if any(part in ("", ".", "..") for part in parts):
         raise ValidationError({"path": f"“{path[:80]}” may not contain '..', '.' or empty parts."})
+    for part in parts:
+        if problem := name_problem(part):  # a file is named like anything else: no bidi tricks
+            raise ValidationError({"path": f"“{path[:80]}”: file names {problem}."})
     if len(path) > 1024:
         raise ValidationError({"path": "File paths must be 1024 characters or less."})
     return path

@@ -172,7 +172,7 @@ def _clean_manifest(files: list[dict]) -> list[dict]:
             raise ValidationError({"files": f"{path}: sha256 must be 64 hexadecimal characters."})
         size = item.get("size")
         if not isinstance(size, int) or isinstance(size, bool) or not 0 <= size <= INT64_MAX:
-            raise ValidationError({"files": f"{path}: size must be an integer from 0 to 2^63 - 1."})
+            raise ValidationError({"files": f"{path}: size must be a non-negative integer below 2^63."})
         total += size
         if total > INT64_MAX:
             raise ValidationError({"files": "The files' sizes add up to more than 2^63 - 1 bytes."})

@@ -127,11 +127,8 @@ def _check_lookalike_aliases(registry: Registry, collection: Collection | None, 
         for siblings, what in scopes:
             existing = lookalike(alias, siblings, "alias")
             if existing is not None and existing != alias:
-                raise ValidationError(
-                    {
-                        "alias": f"“{alias}” reads the same as the {what} “{existing}”; use “{existing}” or a distinct alias."
-                    }
-                )
+                message = f"“{alias}” reads the same as the {what} “{existing}”; use “{existing}” or a distinct alias."
+                raise ValidationError({"alias": message})
 
 
 def _locked_collection(registry: Registry, name: str, version: ArtifactVersion) -> Collection | None:

@@ -15,7 +15,7 @@ from apps.artifacts.models import ArtifactVersion, validate_artifact_name, valid
 from apps.collections import services as collections
 from apps.orgs import services as orgs
 from apps.registries import services as registries
-from apps.registries.models import validate_registry_name
+from apps.registries.models import Registry, validate_registry_name
 from apps.registries.services import validate_alias
 from tests.api.conftest import sha
 from tests.api.rows import row_counts
@@ -263,3 +263,18 @@ def test_a_logged_in_browser_still_needs_the_csrf_token(world):
     response = client.post("/api/v1/collections", "{}", content_type="application/json")
     assert response.status_code == 403
     assert not ArtifactVersion.objects.exists()
+
+
+def test_nul_in_a_form_or_a_json_body_is_refused_before_any_view(world):
+    client = Client()
+    client.force_login(world["org_admin"])
+    form = client.post("/orgs/acme/registry/new/", "name=a%00b", content_type="application/x-www-form-urlencoded")
+    assert form.status_code == 400 and b"NUL" in form.content
+    body = client.post("/orgs/acme/registry/new/", '{"name": "a\\u0000b"}', content_type="application/json")
+    assert body.status_code == 400 and "NUL" in body.json()["detail"]
+    # Text that merely looks like an escape is fine: "\\u0000" is a backslash and five characters.
+    escaped = client.post(
+        "/api/v1/registries", '{"org": "acme", "name": "a\\\\u0000b"}', content_type="application/json"
+    )
+    assert escaped.status_code != 400 or "NUL" not in escaped.json()["detail"]
+    assert not Registry.objects.filter(name__startswith="a").exists()
