@@ -44,7 +44,7 @@ from apps.collections.models import Collection
 from apps.orgs.models import Organization
 from apps.orgs.permissions import require
 from apps.registries.models import Registry
-from lib.names import check_name_characters
+from lib.names import check_name_characters, lookalike
 from lib.text import check_text
 
 SECRET_VALUE_MAX = 10_000
@@ -166,8 +166,8 @@ def create_webhook(
     )
     webhook.full_clean(exclude=["org", "access_token", "signing_secret", "created_by"], validate_unique=False)
     resolve_public_addresses(webhook.url)
-    if Webhook.objects.filter(org=org, name__iexact=name).exists():
-        raise ValidationError({"name": f"A webhook named “{name}” already exists."})
+    if existing := lookalike(name, Webhook.objects.filter(org=org)):
+        raise ValidationError({"name": f"A webhook named “{existing}” already exists."})
     webhook.save()
     _org_audit(actor, org, Action.WEBHOOK_CREATE, webhook, {"name": name, "url": webhook.url})
     return webhook
@@ -293,8 +293,8 @@ def _clean_automation(registry: Registry, fields: dict) -> dict:
 
 
 def _check_unique_name(registry: Registry, name: str, exclude_pk: int | None = None) -> None:
-    if Automation.objects.filter(registry=registry, name__iexact=name).exclude(pk=exclude_pk).exists():
-        raise ValidationError({"name": f"An automation named “{name}” already exists in {registry.name}."})
+    if existing := lookalike(name, Automation.objects.filter(registry=registry).exclude(pk=exclude_pk)):
+        raise ValidationError({"name": f"An automation named “{existing}” already exists in {registry.name}."})
 
 
 @transaction.atomic

@@ -26,7 +26,7 @@ from apps.orgs.models import (
     hash_api_key,
 )
 from apps.orgs.permissions import grant_perms, require
-from lib.names import check_name_characters
+from lib.names import check_name_characters, lookalike
 
 User = get_user_model()
 
@@ -188,7 +188,7 @@ def create_team(*, actor, org: Organization, name: str) -> Team:
     """Create a team. Its name shares one namespace with usernames (W&B entities)."""
     require(actor, "orgs.admin_organization", org)
     name = check_name_characters((name or "").strip().lower(), "name", "Team names")
-    if Team.objects.filter(name__iexact=name).exists() or User.objects.filter(username__iexact=name).exists():
+    if lookalike(name, Team.objects.all()) or User.objects.filter(username__iexact=name).exists():
         raise ValidationError({"name": f"The name “{name}” is taken by another team or user."})
     if Organization.objects.filter(slug=name).exclude(pk=org.pk).exists():
         raise ValidationError({"name": f"The name “{name}” is taken by an organization."})

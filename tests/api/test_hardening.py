@@ -278,3 +278,11 @@ def test_nul_in_a_form_or_a_json_body_is_refused_before_any_view(world):
     )
     assert escaped.status_code != 400 or "NUL" not in escaped.json()["detail"]
     assert not Registry.objects.filter(name__startswith="a").exists()
+
+
+def test_team_names_refuse_lookalikes_and_bidi_controls(world):
+    admin = world["org_admin"]
+    with pytest.raises(ValidationError, match="taken"):
+        orgs.create_team(actor=admin, org=world.org, name="ｖision")
+    with pytest.raises(ValidationError, match="control"):
+        orgs.create_team(actor=admin, org=world.org, name="vi\u202esion")
