@@ -13,7 +13,7 @@ from django.utils.safestring import mark_safe
 
 from apps.orgs.models import OrgRole, Team
 from lib.names import check_name_characters, name_problem
-from lib.text import check_json
+from lib.text import check_json, check_text
 
 
 def _team_q(user, prefix: str) -> Q:
@@ -338,9 +338,9 @@ def validate_tag_value(value, field: str = "value") -> str:
 
     if value is None:
         return ""
-    if not isinstance(value, str) or len(value) > TAG_VALUE_MAX or "\x00" in value:
+    if not isinstance(value, str) or len(value) > TAG_VALUE_MAX:
         raise ValidationError({field: f"A tag value is text of at most {TAG_VALUE_MAX:,} characters."})
-    return value
+    return check_text(value, field)
 
 
 def validate_reference_uri(uri, field: str = "source") -> str:
@@ -351,7 +351,7 @@ def validate_reference_uri(uri, field: str = "source") -> str:
         raise ValidationError({field: "A source URI is required."})
     if len(uri) > REFERENCE_URI_MAX or any(ord(ch) < 32 for ch in uri):
         raise ValidationError({field: f"A source URI is one line of at most {REFERENCE_URI_MAX:,} characters."})
-    return uri.strip()
+    return check_text(uri.strip(), field)
 
 
 def validate_metadata(metadata, field: str = "metadata") -> dict:

@@ -201,7 +201,7 @@ def test_fullwidth_lookalikes_of_existing_names_are_refused(api, world, linked):
     refused(client.post("aliases", {"path": f"{REGISTRY}/classifier:v0", "alias": "CANDIDATE"}), "candidate")
     assert row_counts() == before
     # A different name in another scope is fine.
-    created = client.post("collections", {"registry": "acme/Models", "name": "ｃlassifier", "type": "model"})
+    created = client.post("collections", {"registry": "acme/Model", "name": "ｃlassifier", "type": "model"})
     assert created.status_code == 201, created.content
 
 
@@ -246,9 +246,9 @@ def test_names_and_numbers_in_strict_json(api, world):
     [
         ("post", "/api/v1/collections"),
         ("post", "/api/v1/artifacts"),
-        ("patch", "/api/v1/registries/acme/Models"),
+        ("patch", "/api/v1/registries/acme/Model"),
         ("delete", "/api/v1/links?path=x"),
-        ("put", "/api/v1/registries/acme/Models/star"),
+        ("put", "/api/v1/registries/acme/Model/star"),
     ],
 )
 def test_anonymous_writes_are_401(world, method, url):
