@@ -22,6 +22,8 @@ from apps.automations.models import Automation, AutomationRun, Secret, Webhook
 from apps.orgs.models import Organization
 from apps.orgs.permissions import has_perm, require
 from apps.registries.models import Registry
+from lib.forms import add_service_error
+from lib.htmx import done
 from lib.pagination import keyset_page
 
 logger = logging.getLogger(__name__)
@@ -55,21 +57,6 @@ def _admin_org(request: HttpRequest, org_slug: str) -> Organization:
 
 def _can_write(request: HttpRequest, registry: Registry) -> bool:
     return has_perm(request.user, "registries.write_registry", registry)
-
-
-def _form_error(form, error: ValidationError) -> None:
-    """Show a service's ValidationError on the form: on its field when the form has one, else on top."""
-    if hasattr(error, "error_dict"):
-        for field, errors in error.error_dict.items():
-            form.add_error(field if field in form.fields else None, ValidationError(errors))
-    else:
-        form.add_error(None, error)
-
-
-def _done(request: HttpRequest, url: str, message: str) -> HttpResponse:
-    """A successful POST that changes the page: client redirect for htmx, PRG otherwise."""
-    messages.success(request, message)
-    return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
 
 
 def _runs_page(runs, before: str | None) -> tuple[list[AutomationRun], int | None]:
@@ -129,10 +116,10 @@ def automation_create(request: HttpRequest, org_slug: str, reg_slug: str) -> Htt
         try:
             automation = services.create_automation(actor=request.user, registry=registry, **_fields(form))
         except ValidationError as error:
-            _form_error(form, error)
+            add_service_error(form, error)
         else:
             url = reverse("automations:automation_list", args=[org_slug, reg_slug])
-            return _done(request, url, f"Automation “{automation.name}” created.")
+            return done(request, url, f"Automation “{automation.name}” created.")
     context = {"registry": registry, "form": form, "has_webhooks": webhooks.exists()}
     template = "automations/automation_form.html" + ("#automation-form" if request.htmx else "")
     return render(request, template, context)
@@ -151,9 +138,9 @@ def automation_edit(request: HttpRequest, org_slug: str, reg_slug: str, pk: int)
         try:
             services.update_automation(actor=request.user, automation=automation, **_fields(form))
         except ValidationError as error:
-            _form_error(form, error)
+            add_service_error(form, error)
         else:
-            return _done(request, automation.get_absolute_url(), f"Automation “{automation.name}” saved.")
+            return done(request, automation.get_absolute_url(), f"Automation “{automation.name}” saved.")
     context = {"registry": registry, "form": form, "automation": automation, "has_webhooks": True}
     template = "automations/automation_form.html" + ("#automation-form" if request.htmx else "")
     return render(request, template, context)
@@ -182,7 +169,7 @@ def automation_delete(request: HttpRequest, org_slug: str, reg_slug: str, pk: in
     if request.method == "POST":
         services.delete_automation(actor=request.user, automation=automation)
         url = reverse("automations:automation_list", args=[org_slug, reg_slug])
-        return _done(request, url, f"Automation “{automation.name}” deleted.")
+        return done(request, url, f"Automation “{automation.name}” deleted.")
     return render(request, "automations/automation_delete.html", {"registry": registry, "automation": automation})
 
 
@@ -235,7 +222,7 @@ def run_replay(request: HttpRequest, org_slug: str, reg_slug: str, run_pk: int) 
     url = request.POST.get("next", "")
     if not url_has_allowed_host_and_scheme(url, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
         url = reverse("automations:automation_history", args=[org_slug, reg_slug])
-    return _done(request, url, f"Replay queued as run #{replay.pk}.")
+    return done(request, url, f"Replay queued as run #{replay.pk}.")
 
 
 # --- organization settings: webhooks ---------------------------------------------------------------
@@ -265,9 +252,9 @@ def webhook_create(request: HttpRequest, org_slug: str) -> HttpResponse:
         try:
             webhook = services.create_webhook(actor=request.user, org=org, **form.cleaned_data)
         except ValidationError as error:
-            _form_error(form, error)
+            add_service_error(form, error)
         else:
-            return _done(
+            return done(
                 request, reverse("automations:webhook_list", args=[org_slug]), f"Webhook “{webhook.name}” created."
             )
     return _webhook_page(request, org, form)
@@ -283,7 +270,7 @@ def webhook_delete(request: HttpRequest, org_slug: str, pk: int) -> HttpResponse
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
         return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
-    return _done(request, url, f"Webhook “{webhook.name}” deleted.")
+    return done(request, url, f"Webhook “{webhook.name}” deleted.")
 
 
 @require_http_methods(["GET", "POST"])
@@ -302,7 +289,7 @@ def webhook_test(request: HttpRequest, org_slug: str, pk: int) -> HttpResponse:
                 actor=request.user, webhook=webhook, payload=form.cleaned_data["payload"]
             )
         except ValidationError as error:
-            _form_error(form, error)
+            add_service_error(form, error)
     template = "automations/webhook_test.html" + ("#webhook-test" if request.htmx else "")
     return render(request, template, {"org": org, "webhook": webhook, "form": form, "result": result})
 
@@ -331,9 +318,9 @@ def secret_create(request: HttpRequest, org_slug: str) -> HttpResponse:
         try:
             secret = services.create_secret(actor=request.user, org=org, **form.cleaned_data)
         except ValidationError as error:
-            _form_error(form, error)
+            add_service_error(form, error)
         else:
-            return _done(request, reverse("automations:secret_list", args=[org_slug]), f"Secret {secret.name} saved.")
+            return done(request, reverse("automations:secret_list", args=[org_slug]), f"Secret {secret.name} saved.")
     return _secret_page(request, org, form)
 
 
@@ -348,7 +335,7 @@ def secret_update(request: HttpRequest, org_slug: str, pk: int) -> HttpResponse:
         messages.error(request, "Enter the new value.")
         return redirect(url)
     services.update_secret(actor=request.user, secret=secret, value=form.cleaned_data["value"])
-    return _done(request, url, f"Secret {secret.name} updated.")
+    return done(request, url, f"Secret {secret.name} updated.")
 
 
 @require_POST
@@ -361,7 +348,7 @@ def secret_delete(request: HttpRequest, org_slug: str, pk: int) -> HttpResponse:
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
         return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
-    return _done(request, url, f"Secret {secret.name} deleted.")
+    return done(request, url, f"Secret {secret.name} deleted.")
 
 
 @csrf_exempt

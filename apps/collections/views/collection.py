@@ -1,6 +1,5 @@
 """A collection's page and its in-place edits; creating a collection."""
 
-from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db.models import Exists, OuterRef
 from django.http import HttpRequest, HttpResponse
@@ -8,7 +7,6 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
-from django_htmx.http import HttpResponseClientRedirect
 
 from apps.artifacts.models import Project, render_markdown
 from apps.audit.models import AuditEvent
@@ -200,8 +198,7 @@ def collection_delete(request: HttpRequest, org_slug: str, reg_slug: str, name: 
     form = DeleteCollectionForm(request.POST, collection_name=collection.name)
     if form.is_valid():
         services.delete_collection(actor=request.user, collection=collection)
-        messages.success(request, f"Deleted collection {collection.name}; its source versions are kept.")
-        url = collection.registry.get_absolute_url()
-        return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
+        message = f"Deleted collection {collection.name}; its source versions are kept."
+        return done(request, collection.registry.get_absolute_url(), message)
     context = _collection_context(request, collection, delete_form=form)
     return render_page(request, "collections/collection_detail.html", "delete-collection", context)

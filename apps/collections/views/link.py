@@ -2,13 +2,11 @@
 
 import re
 
-from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_http_methods
 from django.views.decorators.vary import vary_on_headers
-from django_htmx.http import HttpResponseClientRedirect
 
 from apps.artifacts.models import ArtifactVersion
 from apps.collections import forms as collection_forms
@@ -92,9 +90,7 @@ def version_link(request: HttpRequest, team: str, project: str, name: str, versi
         except ValidationError as error:
             add_service_error(form, error)
         else:
-            messages.success(request, f"Linked as {link.full_name}.")
-            url = link.get_absolute_url()
-            return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
+            return done(request, link.get_absolute_url(), f"Linked as {link.full_name}.")
     collections = Collection.objects.visible_to(request.user).filter(
         registry__in=registries, type=version.sequence.type
     )

@@ -3,13 +3,11 @@
 import json
 import re
 
-from django.contrib import messages
 from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
-from django_htmx.http import HttpResponseClientRedirect
 
 from apps.artifacts.models import render_markdown
 from apps.artifacts.views import entries_page, file_response, file_rows, thumbnail_response
@@ -23,7 +21,7 @@ from apps.collections.views.lookups import int_param, link_or_404, registry_perm
 from apps.orgs.permissions import has_perm, require
 from apps.registries.models import Registry
 from lib.forms import apply_service
-from lib.htmx import render_page
+from lib.htmx import done, render_page
 
 TABS = ["version", "metadata", "usage", "files", "lineage", "history"]
 
@@ -218,9 +216,7 @@ def version_unlink(request: HttpRequest, org_slug: str, reg_slug: str, name: str
     """Remove the version from the collection; the service refuses protected versions to non-admins."""
     link = link_or_404(request, org_slug, reg_slug, name, index)
     services.unlink_version(actor=request.user, link=link)
-    messages.success(request, f"Unlinked v{link.index} from {link.collection.name}.")
-    url = link.collection.get_absolute_url()
-    return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
+    return done(request, link.collection.get_absolute_url(), f"Unlinked v{link.index} from {link.collection.name}.")
 
 
 @require_GET
