@@ -92,6 +92,7 @@ INSTALLED_APPS = [
     "apps.automations",
     "apps.demo",
     "apps.wandb_api",
+    "apps.legacy",
 ]
 
 MIDDLEWARE = [

@@ -68,6 +68,9 @@ class Action(models.TextChoices):
     AUTOMATION_UPDATE = "automation:update"
     AUTOMATION_DELETE = "automation:delete"
     AUTOMATION_REPLAY = "automation:replay"
+    # A personal display choice (legacy banner), recorded as a preference rather than a change to shared data.
+    PREFERENCE_UPDATE = "preference:update"
+    LEGACY_MIGRATE = "legacy_registry:migrate"
 
 
 class AuditEventQuerySet(models.QuerySet):
