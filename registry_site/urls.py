@@ -25,5 +25,7 @@ urlpatterns = [
     # Before collections: `…/<registry>/automations/` would otherwise be read as a collection.
     path("", include("apps.automations.urls")),
     path("", include("apps.collections.urls")),
+    # The legacy Model Registry (`<team>/registry/model`), before `<team>/<project>/…` source pages.
+    path("", include("apps.legacy.urls")),
     path("", include("apps.artifacts.urls")),
 ]

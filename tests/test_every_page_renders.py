@@ -12,6 +12,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from apps.artifacts import services as artifacts
 from apps.automations import services as automations
 from apps.collections import services as collections
+from apps.legacy import services as legacy
 from apps.orgs import services as orgs
 
 pytestmark = pytest.mark.django_db
@@ -50,6 +51,12 @@ POST_ONLY = {
     "collections:version_tag_remove",
     "collections:version_unlink",
     "demo_webhook_receiver",
+    "legacy:preference",
+    "legacy:model_description",
+    "legacy:model_tags",
+    "legacy:model_notify",
+    "legacy:version_aliases",
+    "legacy:version_unlink",
 }
 NOT_HTML = {
     "logout",  # POST only, redirects
@@ -107,6 +114,8 @@ def pages(world, settings, django_capture_on_commit_callbacks):
     collections.add_version_tag(actor=admin, link=link, tag="validated")
     collections.add_collection_tag(actor=admin, collection=link.collection, tag="vision")
     orgs.create_api_key(actor=admin, user=admin, name="laptop")
+    legacy_link = legacy.link_model_version(actor=admin, version=version, team=world.team, model_name="resnet")
+    legacy_model = [world.team.name, legacy_link.model.name]
     coll = [*reg, link.collection.name]
     source = [world.team.name, world.project.name, version.sequence.name]
     urls = {
@@ -141,9 +150,14 @@ def pages(world, settings, django_capture_on_commit_callbacks):
         "artifacts:artifact_list": reverse("artifacts:artifact_list", args=source[:2]),
         "artifacts:sequence_detail": reverse("artifacts:sequence_detail", args=source),
         "artifacts:version_detail": reverse("artifacts:version_detail", args=[*source, "v0"]),
+        "legacy:model_list": reverse("legacy:model_list", args=[world.team.name]),
+        "legacy:registry_settings": reverse("legacy:registry_settings", args=[world.team.name]),
+        "legacy:model_detail": reverse("legacy:model_detail", args=legacy_model),
+        "legacy:version_detail": reverse("legacy:version_detail", args=[*legacy_model, 0]),
     }
     version_page = urls["collections:version_detail"]
     extra = [f"{version_page}?tab={tab}" for tab in ("metadata", "usage", "files", "lineage", "history")]
+    extra += [f"{urls['legacy:version_detail']}?tab={tab}" for tab in ("metadata", "usage", "files")]
     assert secret.pk
     return urls, extra
 

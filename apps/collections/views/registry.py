@@ -13,7 +13,6 @@ from django.views.decorators.vary import vary_on_headers
 from apps.artifacts.models import VersionTag
 from apps.collections import forms as collection_forms
 from apps.collections.models import Collection, CollectionTag, Link, LinkAlias
-from apps.orgs.models import UserPreference
 from apps.orgs.permissions import has_perm
 from apps.registries import forms
 from apps.registries.models import ProtectedAlias, Registry
@@ -24,10 +23,6 @@ from lib.paths import strip_registry_prefix
 PAGE_SIZE = 25
 SEARCH_PAGE_SIZE = 10
 RECENT_COLLECTIONS = 10
-
-
-def _registry_ui_preference(user) -> str | None:
-    return UserPreference.objects.filter(user=user).values_list("registry_ui", flat=True).first()
 
 
 def _with_counts(registries: QuerySet) -> QuerySet:
@@ -63,7 +58,6 @@ def landing(request: HttpRequest, org_slug: str) -> HttpResponse:
         "recent_collections": recent,
         "can_create": can_create,
         "create_form": forms.RegistryCreateForm() if can_create else None,
-        "registry_ui_preference": _registry_ui_preference(request.user),
     }
     return render(request, "collections/landing.html", context)
 
@@ -210,7 +204,6 @@ def registry_detail(request: HttpRequest, org_slug: str, reg_slug: str) -> HttpR
         else None,
         "link_form": collection_forms.LinkVersionForm(user=request.user, registry=registry) if can_write else None,
         "collection_names": registry.collections.order_by("name").values_list("name", flat=True)[:500],
-        "registry_ui_preference": _registry_ui_preference(request.user),
     }
     template = "collections/registry_detail.html" + ("#collection-list" if request.htmx else "")
     return render(request, template, context)

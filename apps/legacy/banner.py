@@ -1,0 +1,61 @@
+"""What the banner between the new Registry and the legacy Model Registry says to one user (one query).
+
+Legacy pages offer the new Registry ("A new Registry is available"), or, after the team's
+migration, say where its models went. Registry pages show the way back while one of the user's
+teams in that organization still has a legacy registry with content. With ENABLE_REGISTRY_UI off,
+the legacy registry is the only one: no banner offers the new one.
+"""
+
+from django.conf import settings
+from django.db.models import Exists, F, OuterRef, Subquery
+from django.urls import reverse
+
+from apps.legacy.models import LegacyPreference, RegisteredModel
+from apps.orgs.models import Team
+
+
+def _teams(user, org_id: int | None = None, team_id: int | None = None) -> list[Team]:
+    """The user's teams (in `org_id`, or just `team_id`) with legacy content, their migration and the
+    user's preference: one query."""
+    rows = Team.objects.filter(memberships__user=user) if team_id is None else Team.objects.filter(pk=team_id)
+    if org_id is not None:
+        rows = rows.filter(org_id=org_id)
+    return list(
+        rows.annotate(
+            has_models=Exists(RegisteredModel.objects.filter(team=OuterRef("pk"))),
+            migrated_to=F("legacy_migration__registry_name"),
+            migrated_registry=F("legacy_migration__registry__slug"),
+            preference=Subquery(LegacyPreference.objects.filter(user=user.pk).values("registry_ui")[:1]),
+        )
+        .select_related("org")
+        .order_by("name")
+    )
+
+
+def banner_context(user, *, legacy_team: Team | None = None, org=None) -> dict:
+    """`legacy_banner`: None or a dict with `kind` (offer-new, way-back, migrated), team, preference, registry."""
+    if not user.is_authenticated or not settings.ENABLE_REGISTRY_UI:
+        return {"legacy_banner": None}
+    if legacy_team is not None:
+        rows = _teams(user, team_id=legacy_team.pk)
+    elif org is not None:
+        rows = [team for team in _teams(user, org_id=org.pk) if team.has_models]
+    else:
+        return {"legacy_banner": None}
+    if not rows:
+        return {"legacy_banner": None}
+    team = rows[0]
+    kind = "migrated" if team.migrated_to else ("offer-new" if legacy_team is not None else "way-back")
+    registry_url = ""
+    if team.migrated_registry:
+        registry_url = reverse("collections:registry_detail", args=[team.org.slug, team.migrated_registry])
+    return {
+        "legacy_banner": {
+            "kind": kind,
+            "team": team,
+            "teams": rows,
+            "preference": team.preference or "",
+            "registry_name": team.migrated_to or "",
+            "registry_url": registry_url,
+        }
+    }
