@@ -219,3 +219,12 @@ class LegacyPreference(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} prefers {self.get_registry_ui_display()}"
+
+
+class LegacyTeam(Team):
+    """A team seen from its legacy Model Registry (the Django admin's migration action lists these)."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "team's legacy model registry"
+        verbose_name_plural = "teams' legacy model registries"

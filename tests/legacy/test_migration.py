@@ -6,6 +6,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.urls import reverse
+from django_tasks_db.models import DBTaskResult
 
 from apps.audit.models import Action, AuditEvent
 from apps.automations import services as automations
@@ -153,3 +154,24 @@ def test_after_migration_ui_urls_redirect_permanently(login, world):
     assert client.get(response["Location"]).status_code == 200
     # Outsiders to the team still get 404, not a redirect revealing the name.
     assert login("viewer").get(reverse("legacy:model_detail", args=["vision", "resnet"])).status_code == 404
+
+
+def test_admin_action_queues_the_migration_for_the_worker_and_shows_progress(client, world, settings):
+    build_legacy(world)
+    superuser = world["org_admin"]
+    superuser.is_superuser = True
+    superuser.save()
+    client.force_login(superuser)
+    changelist = reverse("admin:legacy_legacyteam_changelist")
+    html = client.get(changelist).content.decode()
+    assert "0 / 2" in html and "not migrated" in html
+    # Queued on the database backend: nothing happens until the worker runs it.
+    response = client.post(changelist, {"action": "migrate_selected", "_selected_action": [world.team.pk]}, follow=True)
+    assert "Migration queued for vision" in response.content.decode()
+    assert not LegacyMigration.objects.exists()
+    queued = DBTaskResult.objects.get(task_path="apps.legacy.tasks.migrate_legacy_registry_task")
+    call_command("db_worker", "--batch", "--no-startup-delay", stdout=StringIO())
+    queued.refresh_from_db()
+    assert queued.status == "SUCCESSFUL"
+    html = client.get(changelist).content.decode()
+    assert "2 / 2" in html and "migrated to vision-mr-migrated" in html
