@@ -86,3 +86,11 @@ def test_seed_demo_builds_the_documented_organization_and_is_idempotent(db, sett
     assert Collection.objects.filter(registry__org__slug="acme").count() >= 20
     assert Link.objects.filter(collection__registry__org__slug="acme").count() >= 200
     assert LinkAlias.objects.filter(alias="production").exists()
+    # Team nlp is still on the legacy Model Registry: gaps in indexes, a protected alias, a notification.
+    from apps.legacy.models import LegacyProtectedAlias, RegisteredModel
+
+    router = RegisteredModel.objects.get(team__name="nlp", name="ticket-router")
+    assert sorted(router.links.values_list("index", flat=True)) == [0, 2, 4]
+    assert router.aliases.filter(alias="production", link__index=0).exists()
+    assert LegacyProtectedAlias.objects.filter(team__name="nlp", alias="production").exists()
+    assert RegisteredModel.objects.filter(team__name="nlp", notify_webhook__isnull=False).exists()

@@ -15,7 +15,9 @@ from PIL import Image, ImageDraw
 
 from apps.artifacts import services as artifacts
 from apps.automations import services as automations
+from apps.automations.models import Webhook
 from apps.collections import services as collections
+from apps.legacy import services as legacy
 from apps.orgs import services as orgs
 from apps.orgs.models import Organization, OrgRole
 from apps.registries import services as registries
@@ -256,3 +258,32 @@ class Command(BaseCommand):
             if links:
                 collections.add_alias(actor=admin, link=links[-1], alias="production")
                 collections.add_alias(actor=admin, link=links[0], alias="candidate")
+        self.seed_legacy(admin, u["member"], nlp, llm)
+
+    def seed_legacy(self, admin, member, team, project) -> None:
+        """Team nlp still on the legacy Model Registry (`manage.py migrate_legacy_registry` moves it):
+        a protected alias, gaps in indexes, a per-model "New version linked" webhook."""
+        legacy.declare_protected_alias(actor=admin, team=team, alias="production")
+        for model_name, count, unlink in [("ticket-router", 5, (1, 3)), ("sentiment", 3, (1,))]:
+            links = []
+            for i in range(count):
+                version = artifacts.log_artifact(
+                    actor=member,
+                    project=project,
+                    name=f"{model_name}-train",
+                    type="model",
+                    files={"model.bin": f"{model_name} {i}".encode()},
+                    metadata={"accuracy": round(0.7 + i * 0.04, 2)},
+                )
+                links.append(legacy.link_model_version(actor=member, version=version, team=team, model_name=model_name))
+            for index in unlink:
+                legacy.unlink_model_version(actor=member, link=links[index])
+            legacy.add_model_alias(actor=admin, link=links[0], alias="production")
+            model = links[0].model
+            legacy.add_model_tag(actor=member, model=model, tag="nlp")
+            legacy.update_model_description(
+                actor=member, model=model, description=f"# {model_name}\n\nRegistered in the legacy Model Registry."
+            )
+        hook = Webhook.objects.filter(org=team.org).first()
+        if hook is not None:
+            legacy.set_model_notification(actor=member, model=model, webhook=hook)
