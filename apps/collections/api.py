@@ -5,7 +5,7 @@ from pathlib import PurePosixPath
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.http import Http404, HttpRequest, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from ninja import Field, Router, Schema, Status
 from pydantic import BaseModel
@@ -446,9 +446,11 @@ def tag_remove(request: HttpRequest, path: str, tag: str):
 
 
 @router.get("/artifacts/resolve", response=ResolvedOut)
-def artifact_resolve(request: HttpRequest, path: str):
+def artifact_resolve(request: HttpRequest, response: HttpResponse, path: str):
     """The version at a source or registry path, with its files and (if allowed) download URLs."""
     version, link = resolve_or_404(request.user, path)
+    if warning := getattr(version, "deprecation_warning", ""):  # a migrated legacy path (apps/legacy)
+        response["Warning"] = f'299 - "{warning}"'
     return {
         **version_out(version, link),
         "files": files_out(request, version, services.can_download(request.user, version, link)),

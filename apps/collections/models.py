@@ -263,6 +263,12 @@ def find_collection(user, path: str) -> Collection | None:
     return None
 
 
+# Paths that another app owns (apps/legacy: `<team>/model-registry/<name>:<v>`), resolved before the
+# source lookup: each resolver takes (user, parsed path) and answers (version, link), or None when the
+# path is not its own. Apps above collections register theirs in AppConfig.ready().
+PATH_RESOLVERS: list = []
+
+
 def find_version(user, path: str) -> tuple[ArtifactVersion, "Link | None"] | None:
     """The version a path names and, for registry paths, its link; None if absent or invisible.
 
@@ -295,6 +301,9 @@ def find_version(user, path: str) -> tuple[ArtifactVersion, "Link | None"] | Non
             if link is not None:
                 return link.version, link
         return None
+    for resolver in PATH_RESOLVERS:
+        if (found := resolver(user, parsed)) is not None:
+            return found
     versions = ArtifactVersion.objects.visible_to(user).filter(
         state=VersionState.COMMITTED,
         sequence__project__team__name=parsed.team,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 import time
+import warnings
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote, urljoin
@@ -120,6 +121,9 @@ class Transport:
             return raise_for_status(self.api.send(request))
 
         response = self.retrying(action)
+        warning = response.headers.get("Warning", "")
+        if warning.startswith("299 "):  # e.g. a migrated legacy model registry path (W&B's deprecation text)
+            warnings.warn(warning[4:].lstrip("- ").strip('"'), FutureWarning, stacklevel=3)
         if response.status_code == 204 or not response.content:
             return None
         try:

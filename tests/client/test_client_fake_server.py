@@ -432,3 +432,14 @@ def test_the_client_never_imports_django():
 
     code = "import sys, registry_client, registry_client.cli; assert 'django' not in sys.modules, 'django imported'"
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+def test_a_deprecation_warning_from_the_server_is_shown(recwarn):
+    """A migrated legacy model registry path answers W&B's deprecation text in a 299 Warning header."""
+    text = "This model registry has been migrated and will be discontinued. Your request was redirected to x."
+
+    def handler(request):
+        return httpx.Response(200, json=version_json({}), headers={"Warning": f'299 - "{text}"'})
+
+    with pytest.warns(FutureWarning, match="This model registry has been migrated"):
+        make_client(handler).artifact("vision/model-registry/resnet:v0")
