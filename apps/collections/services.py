@@ -28,6 +28,10 @@ from lib.names import check_unique_name, lookalike
 from lib.text import check_text
 
 LATEST = "latest"
+# Link targets that are projects rather than registries, by project name (apps/legacy registers
+# "model-registry": the wandb SDK's `link_model`). Each is called as linker(actor=, version=, entity=,
+# name=, aliases=) and answers (version, link or None, index). Registered in AppConfig.ready().
+PROJECT_LINKERS: dict = {}
 # Registry pages live beside collection pages (`…/<registry>/settings/`), so these names are taken.
 RESERVED_COLLECTION_NAMES = {"settings", "automations", "audit", "search", "members", "star", "link", "new", "history"}
 DESCRIPTION_MAX = 100_000

@@ -6,11 +6,15 @@ client, the GraphQL artifact lookups) reads legacy paths too. After the team's m
 answers the migrated collection's version, carrying W&B's deprecation warning.
 """
 
+from django.core.exceptions import ValidationError
 from django.db.models import F
+from django.http import Http404
 
+from apps.artifacts.models import ArtifactVersion
 from apps.collections.models import Link
-from apps.legacy.models import LEGACY_PROJECT, ModelLink, RegisteredModel
-from apps.legacy.services import DEPRECATION_WARNING
+from apps.collections.services import link_version
+from apps.legacy.models import LEGACY_PROJECT, ModelLink, RegisteredModel, teams_of
+from apps.legacy.services import DEPRECATION_WARNING, link_model_version, migrated_message, migration_of
 from lib.paths import ArtifactPath
 
 
@@ -52,3 +56,30 @@ def resolve_legacy_path(user, parsed: ArtifactPath):
         .first()
     )
     return (link.version, None) if link is not None else None
+
+
+def link_by_path(*, actor, version: ArtifactVersion, entity: str, name: str, aliases: list[str]):
+    """`run.link_model(…, registered_model_name)` / `link_artifact(…, "<team>/model-registry/<name>")`.
+
+    Before migration: a legacy link. After: a registered model that was migrated links into its
+    collection (W&B's redirect); a name created after the migration is refused, naming the new registry.
+    Answers (version, registry link or None, index).
+    """
+    team = teams_of(actor).filter(name__iexact=entity).select_related("org").first()
+    if team is None:
+        raise Http404(f"No team “{entity[:64]}” whose model registry you can write.")
+    migration = migration_of(team)
+    if migration is None:
+        link = link_model_version(actor=actor, version=version, team=team, model_name=name, aliases=aliases)
+        return link.version, None, link.index
+    model = RegisteredModel.objects.filter(team=team, name__iexact=name, migrated_to__isnull=False).first()
+    if model is None or migration.registry is None:
+        raise ValidationError(migrated_message(team, migration))
+    link = link_version(
+        actor=actor,
+        version=version,
+        registry=migration.registry,
+        collection_name=model.migrated_to.name,
+        aliases=aliases,
+    )
+    return link.version, link, link.index

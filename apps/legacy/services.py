@@ -9,7 +9,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import OuterRef, Subquery
 
-from apps.artifacts.models import ArtifactVersion, VersionState, validate_artifact_name, validate_tag
+from apps.artifacts.models import ArtifactVersion, Project, VersionState, validate_artifact_name, validate_tag
+from apps.artifacts.services import create_project
 from apps.audit.models import Action
 from apps.audit.services import record
 from apps.automations.models import Webhook
@@ -162,6 +163,9 @@ def link_model_version(
         raise ValidationError({"version": "Only artifacts logged in this organization can be linked."})
     aliases = [validate_alias(a) for a in dict.fromkeys(aliases or [])]
     _check_protected(actor, team, aliases, "Only team admins and registry admins can apply protected aliases: {}.")
+    if not Project.objects.filter(team=team, name=LEGACY_PROJECT).exists():
+        # W&B's legacy registry is the team's `model-registry` project: the SDK looks it up by that name.
+        create_project(actor=actor, team=team, name=LEGACY_PROJECT, description="The legacy Model Registry.")
     model = _locked_model(team, name, version)
     if model is None:
         try:

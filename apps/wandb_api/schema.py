@@ -806,12 +806,25 @@ def resolve_link(_, info, input):
     user = _user(info)
     version = version_for_id(user, input.get("artifactID") or _client_id(user, input.get("clientID")))
     project = input["projectName"]
+    aliases = [a["alias"] for a in input.get("aliases") or [] if a["alias"] != "latest"]
+    if project in collections.PROJECT_LINKERS:  # `<team>/model-registry/<name>`: the legacy registry (apps/legacy)
+        version, link, index = collections.PROJECT_LINKERS[project](
+            actor=user,
+            version=version,
+            entity=input.get("entityName") or "",
+            name=input["artifactPortfolioName"],
+            aliases=aliases,
+        )
+        if link is not None:
+            link = Link.objects.select_related("collection__registry__org", "version__sequence__project__team").get(
+                pk=link.pk
+            )
+        return {"versionIndex": index, "artifactMembership": _membership(version, link)}
     if not _split_registry(project):
         raise ValidationError(f"Link into a registry: the target project must be “{REGISTRY_PREFIX}<registry>”.")
     registry = find_registry(user, input.get("entityName") or None, project[len(REGISTRY_PREFIX) :])
     if registry is None:
         raise Http404(f"No registry “{project[:140]}” in “{str(input.get('entityName'))[:64]}” that you can see.")
-    aliases = [a["alias"] for a in input.get("aliases") or [] if a["alias"] != "latest"]
     link = collections.link_version(
         actor=user, version=version, registry=registry, collection_name=input["artifactPortfolioName"], aliases=aliases
     )
