@@ -55,7 +55,10 @@ def resolve_legacy_path(user, parsed: ArtifactPath):
         .select_related("version__sequence__project__team")
         .first()
     )
-    return (link.version, None) if link is not None else None
+    if link is None:
+        return None
+    link.version.legacy_index = link.index  # the model's own vN, for faces that show a membership (GraphQL)
+    return link.version, None
 
 
 def link_by_path(*, actor, version: ArtifactVersion, entity: str, name: str, aliases: list[str]):

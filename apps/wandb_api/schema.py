@@ -467,7 +467,15 @@ def resolve_project_artifact(project, info, name, enableTracking=None):
 @project_type.field("artifactCollectionMembership")
 def resolve_project_membership(project, info, name):
     found = _find(_user(info), project, name)
-    return _membership(*found) if found else None
+    if not found:
+        return None
+    membership = _membership(*found)
+    if found[1] is None and "_project" in project and project["_project"].name in collections.PROJECT_LINKERS:
+        # A registered model's version (apps/legacy): its collection is the registered model, its index the model's.
+        collection = {**membership["artifactCollection"], "name": name.split(":")[0], "project": project}
+        index = getattr(found[0], "legacy_index", membership["versionIndex"])
+        membership = {**membership, "artifactCollection": collection, "versionIndex": index, "aliases": []}
+    return membership
 
 
 @project_type.field("artifactCollection")
@@ -481,6 +489,10 @@ def _collection(user, project: dict, name: str) -> dict | None:
         collection = find_collection(user, f"{registry.org.slug}/{registry.full_name}/{name}")
         return _portfolio(collection) if collection else None
     sequence = ArtifactSequence.objects.filter(project=project["_project"], name=name).first()
+    if sequence is None and project["_project"].name in collections.PROJECT_LINKERS:
+        # `<team>/model-registry/<name>` (apps/legacy): a registered model, whose memberships find_version resolves.
+        found = _find(user, project, f"{name}:latest")
+        return {**_sequence(found[0].sequence), "name": name, "project": project} if found else None
     return _sequence(sequence) if sequence else None
 
 

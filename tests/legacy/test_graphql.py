@@ -53,3 +53,15 @@ def test_after_migration_links_go_to_the_migrated_collection_and_new_names_are_r
     assert "vision-mr-migrated" in refused["errors"][0]["message"]
     found = gql(FETCH, {"entity": "vision", "name": "resnet:latest"})["data"]["project"]["artifact"]
     assert found["versionIndex"] == 1
+
+
+FILES = """query F($entity: String!, $collection: String!, $alias: String!) {
+  project(name: "model-registry", entityName: $entity) { artifactCollection(name: $collection) { __typename
+    artifactMembership(aliasName: $alias) { files(first: 10) { edges { node { name directUrl } } } } } } }"""
+
+
+def test_membership_files_of_a_registered_model(gql, world):
+    _link(gql, world.version(content=b"a"), aliases=["staging"])
+    answer = gql(FILES, {"entity": "vision", "collection": "resnet", "alias": "staging"})
+    files = answer["data"]["project"]["artifactCollection"]["artifactMembership"]["files"]["edges"]
+    assert [edge["node"]["name"] for edge in files] == ["model.bin"]
