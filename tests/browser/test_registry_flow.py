@@ -91,18 +91,7 @@ def test_member_explores_edits_in_place_and_creates(browser_page, screenshot, wo
     dialog.get_by_role("button", name="Create collection").click()
     expect(page.get_by_role("heading", name=re.compile("ranker"))).to_be_visible()
     screenshot("09-new-collection")
-
-    # Flip the legacy banner and back.
-    page.get_by_role("navigation", name="Applications").get_by_role("link", name="Registry").click()
-    page.get_by_role("button", name="Use legacy Model Registry").click()
-    expect(page.get_by_role("heading", name="Legacy Model Registry", exact=True)).to_be_visible()
-    screenshot("10-legacy")
-    page.get_by_role("navigation", name="Applications").get_by_role("link", name="Registry").click()
-    page.get_by_role("button", name="Use the new Registry").click()
-    expect(page.get_by_role("heading", name="Registry", level=1)).to_be_visible()
-    expect(page.get_by_role("region", name="Registry version")).to_have_count(0)  # choice made: no banner
-    world["member"].preference.refresh_from_db()
-    assert world["member"].preference.registry_ui == "new"
+    # The banner between the new Registry and the legacy Model Registry: tests/browser/test_legacy_banner.py.
 
 
 def test_restricted_viewer_sees_no_download_controls(browser_page, screenshot, world):
