@@ -37,7 +37,8 @@ def banner_context(user, *, legacy_team: Team | None = None, org=None) -> dict:
     if not user.is_authenticated or not settings.ENABLE_REGISTRY_UI:
         return {"legacy_banner": None}
     if legacy_team is not None:
-        rows = _teams(user, team_id=legacy_team.pk)
+        # A team with nothing in its legacy registry sees no banner (there is nothing to switch from).
+        rows = [team for team in _teams(user, team_id=legacy_team.pk) if team.has_models]
     elif org is not None:
         rows = [team for team in _teams(user, org_id=org.pk) if team.has_models]
     else:
@@ -59,3 +60,10 @@ def banner_context(user, *, legacy_team: Team | None = None, org=None) -> dict:
             "registry_url": registry_url,
         }
     }
+
+
+def legacy_nav(user) -> list[Team]:
+    """The user's teams with a legacy registry to open from the sidebar while the Registry App is off (one query)."""
+    if not user.is_authenticated:
+        return []
+    return [team for team in _teams(user) if team.has_models and not team.migrated_to]

@@ -65,3 +65,16 @@ def test_preference_goes_only_to_local_urls(login, world):
     assert response["Location"] == "/"
     assert login("member").post(reverse("legacy:preference"), {"registry_ui": "x"}).status_code == 302
     assert LegacyPreference.objects.get(user=world["member"]).registry_ui == "new"
+
+
+def test_a_team_with_an_empty_legacy_registry_sees_no_banner(login, world):
+    html = login("member").get(reverse("legacy:model_list", args=["vision"])).content.decode()
+    assert "A new Registry is available" not in html and "No registered models" in html
+
+
+def test_with_the_registry_ui_off_the_sidebar_opens_the_legacy_registry(login, world, legacy, settings):
+    settings.ENABLE_REGISTRY_UI = False
+    html = login("member").get(reverse("api_keys")).content.decode()
+    assert 'href="/vision/registry/model/"' in html
+    settings.ENABLE_REGISTRY_UI = True
+    assert 'href="/vision/registry/model/"' not in login("member").get(reverse("api_keys")).content.decode()

@@ -5,6 +5,8 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
+from apps.artifacts import services as artifacts
+from apps.artifacts.models import ArtifactUsage
 from apps.legacy import services
 from apps.legacy.services import DEPRECATION_WARNING
 
@@ -59,3 +61,10 @@ def test_after_migration_old_paths_resolve_to_the_migrated_collection_with_the_d
         services.link_model_version(
             actor=world["member"], version=world.version(content=b"z"), team=world.team, model_name="brand-new"
         )
+
+
+def test_a_run_uses_a_legacy_path_and_records_lineage(api, world, legacy):
+    run = artifacts.create_run(actor=world["member"], project=world.project, name="deploy")
+    response = api("member").post(f"runs/vision/detector/{run.run_id}/use", {"path": PATH + ":staging"})
+    assert response.status_code == 200, response.content
+    assert ArtifactUsage.objects.filter(run=run, version=legacy[0].version).exists()

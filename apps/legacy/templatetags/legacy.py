@@ -6,7 +6,7 @@ depending on this app. Context: `request`, `org`.
 
 from django import template
 
-from apps.legacy.banner import banner_context
+from apps.legacy.banner import banner_context, legacy_nav
 
 register = template.Library()
 
@@ -19,3 +19,9 @@ def legacy_banner(context) -> dict:
         "request": request,
         "csrf_token": context.get("csrf_token"),
     }
+
+
+@register.inclusion_tag("legacy/_nav.html", takes_context=True)
+def legacy_sidebar(context) -> dict:
+    """With ENABLE_REGISTRY_UI off the legacy registry is the only one: the sidebar links each team's."""
+    return {"legacy_teams": legacy_nav(context["request"].user)}
