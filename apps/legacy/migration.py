@@ -101,7 +101,8 @@ class TeamReport:
         if not self.changed:
             out.append(f"  Nothing to do: the {self.team} model registry is already migrated ({done} models).")
         else:
-            out.append(f"  {len(self.migrated)} migrated, {done} already migrated, {len(skipped)} skipped.")
+            migrated = "would be migrated" if self.dry_run else "migrated"
+            out.append(f"  {len(self.migrated)} {migrated}, {done} already migrated, {len(skipped)} skipped.")
         return out
 
 

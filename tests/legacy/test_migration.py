@@ -74,6 +74,7 @@ def test_dry_run_writes_nothing_and_prints_the_report(world):
     assert state() == before
     assert "[dry run] Team vision → registry “vision-mr-migrated” (would be created)" in out
     assert "resnet: would be migrated — 4 versions (v0, v2, v3, v4), 3 aliases, 1 tags, 1 automations" in out
+    assert "2 would be migrated, 0 already migrated, 0 skipped." in out
     assert run("--dry-run", "--team", "vision").splitlines()[1:] == out.splitlines()[1:]
 
 
