@@ -44,6 +44,7 @@ POST_ONLY = {
     "collections:collection_tag_add",
     "collections:collection_tag_remove",
     "collections:collection_delete",
+    "collections:collection_rename",
     "collections:version_alias_add",
     "collections:version_alias_remove",
     "collections:version_tag_add",

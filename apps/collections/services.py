@@ -2,7 +2,7 @@
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import OuterRef, Subquery
+from django.db.models import OuterRef, Q, Subquery
 
 from apps.artifacts.models import (
     ArtifactUsage,
@@ -20,7 +20,7 @@ from apps.artifacts.models import (
 from apps.artifacts.services import can_read_source, create_reference_version, record_usage
 from apps.audit.models import Action
 from apps.audit.services import record
-from apps.collections.models import Collection, CollectionTag, Link, LinkAlias
+from apps.collections.models import Collection, CollectionFormerName, CollectionTag, Link, LinkAlias
 from apps.orgs.permissions import has_perm, require
 from apps.registries.models import REGISTRY_PREFIX, ProtectedAlias, Registry
 from apps.registries.services import validate_alias
@@ -389,6 +389,11 @@ def rename_collection(*, actor, collection: Collection, name: str) -> Collection
     old = collection.name
     collection.name = name
     collection.save(update_fields=["name", "updated_at"])
+    if old.lower() != name.lower():
+        # Old paths and pages keep resolving (as a renamed registry's do): the old name is kept once,
+        # newest; a name that becomes current again stops being a former one.
+        CollectionFormerName.objects.filter(Q(name__iexact=name) | Q(name__iexact=old), collection=collection).delete()
+        CollectionFormerName.objects.create(collection=collection, name=old)
     _audit(actor, collection, Action.COLLECTION_RENAME, {"from": old, "to": name})
     return collection
 
@@ -519,3 +524,36 @@ def set_version_tag(*, actor, link: Link, key: str, value: str) -> VersionTag:
             data={"tag": key, "value": value, "from": None if created else old, "version": link.version_label},
         )
     return tag
+
+
+# --- Curation (issue 16): additive services; the hot paths above stay as they are ---
+
+
+@transaction.atomic
+def create_collection_with_version(
+    *,
+    actor,
+    registry: Registry,
+    name: str,
+    type: str,
+    description: str = "",
+    tags: list[str] | None = None,
+    version: ArtifactVersion | None = None,
+    aliases: list[str] | None = None,
+) -> tuple[Collection, Link | None]:
+    """Create a collection and, optionally, link its first version (the create wizard's last step).
+
+    Both or neither: a version that cannot be linked (type, visibility) leaves no collection behind.
+    Each part writes its own audit event (`collection:create`, then `collection:link`).
+    """
+    collection = create_collection(
+        actor=actor, registry=registry, name=name, type=type, description=description, tags=tags
+    )
+    if version is None:
+        if aliases:
+            raise ValidationError({"aliases": "Aliases need a version to go on."})
+        return collection, None
+    link = link_version(
+        actor=actor, version=version, registry=registry, collection_name=collection.name, aliases=aliases
+    )
+    return collection, link

@@ -22,6 +22,7 @@ urlpatterns = [
     path(COLLECTION + "tags/", collection.collection_tag_add, name="collection_tag_add"),
     path(COLLECTION + "tags/remove/", collection.collection_tag_remove, name="collection_tag_remove"),
     path(COLLECTION + "delete/", collection.collection_delete, name="collection_delete"),
+    path(COLLECTION + "rename/", collection.collection_rename, name="collection_rename"),
     path(VERSION, version.version_detail, name="version_detail"),
     path(VERSION + "aliases/", version.version_alias_add, name="version_alias_add"),
     path(VERSION + "aliases/remove/", version.version_alias_remove, name="version_alias_remove"),

@@ -42,14 +42,45 @@
     if (event.target.matches("select[data-autosubmit]")) event.target.form.submit();
   });
 
-  // htmx does not swap error responses: say what went wrong instead of doing nothing.
+  // htmx does not swap error responses: say what went wrong instead of doing nothing. A refusal of a
+  // form inside a dialog shows in that dialog (the server's reason, from its 403 page), where the user looks.
   document.addEventListener("htmx:responseError", function (event) {
     const status = event.detail.xhr.status;
-    const text = status === 403 ? "Your role does not allow this action."
+    const text = status === 403 ? (serverReason(event.detail.xhr) || "Your role does not allow this action.")
       : status === 404 ? "Not found: it may have been deleted, or you no longer have access."
       : "Something went wrong (" + status + "). Try again in a moment.";
+    const elt = event.detail.elt;
+    const dialog = elt && elt.closest ? elt.closest("dialog") : null;
+    if (dialog && dialog.open) {
+      showInDialog(dialog, text);
+      return;
+    }
     showMessage(text);
   });
+
+  // The reason a 403 page gives (templates/403.html), read as text: never inserted as HTML.
+  function serverReason(xhr) {
+    try {
+      const page = new DOMParser().parseFromString(xhr.responseText || "", "text/html");
+      const reason = page.querySelector("[data-error-reason]");
+      return reason ? reason.textContent.trim() : "";
+    } catch (error) {
+      return "";
+    }
+  }
+
+  function showInDialog(dialog, text) {
+    let box = dialog.querySelector(".dialog-error");
+    if (!box) {
+      box = document.createElement("div");
+      box.className = "dialog-error";
+      box.setAttribute("role", "alert");
+      const body = dialog.querySelector(".dialog-body") || dialog;
+      body.insertBefore(box, body.firstChild);
+    }
+    box.textContent = text;
+    box.hidden = false;
+  }
   document.addEventListener("htmx:sendError", function () {
     showMessage("The server cannot be reached. Check your connection and try again.");
   });

@@ -17,7 +17,7 @@ from apps.collections import services
 from apps.collections.forms import AliasForm, DescriptionForm, TagForm
 from apps.collections.models import Link, events_page
 from apps.collections.views.history import history_filter_form, history_rows
-from apps.collections.views.lookups import int_param, link_or_404, registry_perms, visible_projects
+from apps.collections.views.lookups import int_param, link_or_404, moved_or_404, registry_perms, visible_projects
 from apps.orgs.permissions import has_perm, require
 from apps.registries.models import Registry
 from lib.forms import apply_service
@@ -142,7 +142,10 @@ def _version_context(request: HttpRequest, link: Link, tab: str = "version", **o
 @vary_on_headers("HX-Request", "HX-Target")
 def version_detail(request: HttpRequest, org_slug: str, reg_slug: str, name: str, index: int) -> HttpResponse:
     """One linked version with tabs (`?tab=`); htmx gets the tab panel, or the lineage graph alone."""
-    link = link_or_404(request, org_slug, reg_slug, name, index)
+    try:
+        link = link_or_404(request, org_slug, reg_slug, name, index)
+    except Http404:
+        return moved_or_404(request, org_slug, reg_slug, name, f"v{index}/")  # a renamed collection's old page
     tab = request.GET.get("tab", "version")
     if tab not in TABS:
         raise Http404("No such tab.")
