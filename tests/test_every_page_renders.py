@@ -138,6 +138,7 @@ def pages(world, settings, django_capture_on_commit_callbacks):
         "collections:collection_description": reverse("collections:collection_description", args=coll),
         "collections:version_detail": reverse("collections:version_detail", args=[*coll, link.index]),
         "collections:version_description": reverse("collections:version_description", args=[*coll, link.index]),
+        "collections:version_metadata": reverse("collections:version_metadata", args=[*coll, link.index]),
         "collections:version_link": reverse("collections:version_link", args=[*source, "v0"]),
         "artifacts:artifact_list": reverse("artifacts:artifact_list", args=source[:2]),
         "artifacts:sequence_detail": reverse("artifacts:sequence_detail", args=source),

@@ -380,6 +380,26 @@ def validate_metadata(metadata, field: str = "metadata") -> dict:
     return metadata
 
 
+def metadata_change(old: dict, new: dict) -> dict:
+    """The audit data of a metadata edit: the top-level keys that changed, before and after.
+
+    Only changed keys (a version's metadata may be 1 MB; an event says what the edit did): `from`
+    holds their old values, `to` their new ones; a key missing on one side was added or removed.
+    """
+    old, new = old or {}, new or {}
+    changed = sorted(key for key in old.keys() | new.keys() if old.get(key, _MISSING) != new.get(key, _MISSING))
+    return {
+        "keys": changed,
+        "metadata": {
+            "from": {key: old[key] for key in changed if key in old},
+            "to": {key: new[key] for key in changed if key in new},
+        },
+    }
+
+
+_MISSING = object()
+
+
 def validate_manifest_path(path: str) -> str:
     """A file path inside an artifact: relative, '/'-separated, no '..' or empty parts."""
     if not isinstance(path, str) or not path:

@@ -29,6 +29,7 @@ from apps.artifacts.models import (
     validate_artifact_name,
     validate_artifact_type,
     validate_manifest_path,
+    metadata_change,
     validate_metadata,
     validate_reference_uri,
 )
@@ -428,6 +429,46 @@ def create_reference_version(
         version_pk=version.pk,
     )
     return version
+
+
+# --- Curation (issue 16): edits of committed versions by their team ---
+
+
+def locked_committed(version: ArtifactVersion) -> ArtifactVersion:
+    """`version` read afresh under a row lock (edits of one version queue); 400 unless committed."""
+    fresh = ArtifactVersion.objects.select_for_update().filter(pk=version.pk).first()
+    if fresh is None or fresh.state != VersionState.COMMITTED:
+        raise ValidationError({"version": "Only committed versions can be changed."})
+    return fresh
+
+
+@transaction.atomic
+def update_source_metadata(*, actor, version: ArtifactVersion, metadata) -> ArtifactVersion:
+    """Replace a committed version's metadata from its source project (its team), as W&B's
+    `artifact.metadata[...] = …; artifact.save()`. Every registry it is linked into shows the change.
+
+    Audited with the changed keys before and after (`version:update`); an edit that changes nothing
+    writes nothing.
+    """
+    project = version.sequence.project
+    require_project_writer(actor, project)
+    metadata = validate_metadata(metadata)
+    fresh = locked_committed(version)
+    if metadata == fresh.metadata:
+        return fresh
+    change = metadata_change(fresh.metadata, metadata)
+    fresh.metadata = metadata
+    fresh.save(update_fields=["metadata"])
+    record(
+        actor=actor,
+        org=project.team.org,
+        action=Action.VERSION_UPDATE,
+        target=fresh,
+        data={"version": fresh.version_label, **change},
+        version_pk=fresh.pk,
+    )
+    version.metadata = metadata
+    return fresh
 
 
 # --- Cleanup: what interrupted uploads leave behind (`manage.py cleanup_storage`, run by the worker) ---

@@ -191,6 +191,11 @@ class AuditEvent(models.Model):
             case Action.COLLECTION_UPDATE:
                 return "edited the description"
             case Action.VERSION_UPDATE:
+                if "metadata" in data:
+                    keys = ", ".join(data.get("keys") or [])
+                    return f"edited the metadata of {version}" + (f" ({keys})" if keys else "")
+                if "ttl" in data:
+                    return f"set the time-to-live of {version or self.target_repr} to {data['ttl'].get('to') or 'none'}"
                 return f"edited the description of {version}"
             case Action.COLLECTION_CREATE:
                 return f"created the collection ({data.get('type', '')})"

@@ -2,6 +2,7 @@
 
 import datetime
 from pathlib import PurePosixPath
+from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -12,6 +13,7 @@ from pydantic import BaseModel
 
 from apps.artifacts.api import PathIn, ResolvedOut, VersionOut, absolute, files_out, version_out
 from apps.artifacts.models import ArtifactVersion, Project, Run, VersionTag
+from apps.artifacts.services import update_source_metadata
 from apps.artifacts.storage import get_store
 from apps.collections import services
 from apps.collections.models import (
@@ -112,7 +114,10 @@ class AliasIn(Payload):
 
 
 class VersionPatch(Payload):
-    description: str = Field(max_length=100_000)
+    description: str | None = Field(None, max_length=100_000)
+    metadata: dict[str, Any] | None = Field(
+        None, description="Replaces the metadata: a JSON object, ≤ 100 top-level keys, ≤ 1 MB"
+    )
 
 
 class TagIn(Payload):
@@ -392,9 +397,24 @@ def link_delete(request: HttpRequest, path: str):
 
 @router.patch("/versions", response=VersionOut)
 def version_update(request: HttpRequest, path: str, payload: VersionPatch):
-    """Edit a registry version's description (shared with the source version and its other links)."""
-    link = _link_at(request.user, path)
-    services.update_version_description(actor=request.user, link=link, description=payload.description)
+    """Edit a version's description or metadata (both the source version's, shared by all its links).
+
+    A registry path needs Member or more in that registry; a source path (metadata only) its team.
+    """
+    version, link = resolve_or_404(request.user, path)
+    with transaction.atomic():
+        if link is None:
+            if payload.description is not None:
+                raise ValidationError(
+                    {"path": "Descriptions are edited on registry versions: “[<org>/]wandb-registry-<r>/<c>:<v>”."}
+                )
+            if payload.metadata is not None:
+                update_source_metadata(actor=request.user, version=version, metadata=payload.metadata)
+            return version_out(version)
+        if payload.description is not None:
+            services.update_version_description(actor=request.user, link=link, description=payload.description)
+        if payload.metadata is not None:
+            services.update_version_metadata(actor=request.user, link=link, metadata=payload.metadata)
     return _linked_out(link)
 
 

@@ -8,6 +8,7 @@ from apps.orgs.models import Team
 from apps.orgs.permissions import has_perm
 from apps.registries.models import Registry
 from lib.forms import split_list
+from lib.text import loads
 
 
 class AliasForm(forms.Form):
@@ -224,3 +225,28 @@ class FirstVersionForm(LinkVersionForm):
         if data.get("aliases") and not data.get("version"):
             self.add_error("aliases", "Aliases need a version to go on.")
         return data
+
+
+class MetadataForm(forms.Form):
+    """A version's metadata as JSON text; the service checks the rules (keys, size, numbers)."""
+
+    metadata = forms.CharField(
+        required=False,
+        max_length=2 * 1024 * 1024,  # the service's limit is 1 MB of JSON; indentation takes room
+        widget=forms.Textarea(
+            attrs={"rows": 18, "spellcheck": "false", "class": "mono", "data-json-editor": "", "autocomplete": "off"}
+        ),
+        label="Metadata (a JSON object)",
+    )
+
+    def clean_metadata(self) -> dict:
+        raw = (self.cleaned_data.get("metadata") or "").strip()
+        if not raw:
+            return {}
+        try:
+            value = loads(raw)
+        except ValueError as error:
+            raise forms.ValidationError(f"This is not valid JSON: {error}") from None
+        if not isinstance(value, dict):
+            raise forms.ValidationError("Metadata must be a JSON object: {\"key\": value, …}.")
+        return value

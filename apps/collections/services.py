@@ -10,14 +10,16 @@ from apps.artifacts.models import (
     Run,
     VersionState,
     VersionTag,
+    metadata_change,
     validate_artifact_name,
     validate_artifact_type,
+    validate_metadata,
     validate_reference_uri,
     validate_tag,
     validate_tag_key,
     validate_tag_value,
 )
-from apps.artifacts.services import can_read_source, create_reference_version, record_usage
+from apps.artifacts.services import can_read_source, create_reference_version, locked_committed, record_usage
 from apps.audit.models import Action
 from apps.audit.services import record
 from apps.collections.models import Collection, CollectionFormerName, CollectionTag, Link, LinkAlias
@@ -557,3 +559,31 @@ def create_collection_with_version(
         actor=actor, version=version, registry=registry, collection_name=collection.name, aliases=aliases
     )
     return collection, link
+
+
+@transaction.atomic
+def update_version_metadata(*, actor, link: Link, metadata) -> ArtifactVersion:
+    """Replace a linked version's metadata (a JSON object: ≤ 100 top-level keys, ≤ 1 MB, no NaN/Infinity).
+
+    Members and Admins of the registry may, as they may edit the description. The metadata is the
+    source version's, so every collection it is linked into shows the change (as in W&B). Audited
+    with the changed keys before and after; an edit that changes nothing writes nothing.
+    """
+    require(actor, "registries.write_registry", link.collection.registry)
+    metadata = validate_metadata(metadata)
+    version = locked_committed(link.version)
+    if metadata == version.metadata:
+        return version
+    change = metadata_change(version.metadata, metadata)
+    version.metadata = metadata
+    version.save(update_fields=["metadata"])
+    link.version.metadata = metadata
+    _audit(
+        actor,
+        link.collection,
+        Action.VERSION_UPDATE,
+        target=link,
+        link=link,
+        data={"version": link.version_label, **change},
+    )
+    return version

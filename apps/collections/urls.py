@@ -30,6 +30,7 @@ urlpatterns = [
     path(VERSION + "tags/remove/", version.version_tag_remove, name="version_tag_remove"),
     path(VERSION + "description/", version.version_description, name="version_description"),
     path(VERSION + "unlink/", version.version_unlink, name="version_unlink"),
+    path(VERSION + "metadata/", version.version_metadata, name="version_metadata"),
     path(VERSION + "files/<int:entry_id>/", version.version_file, name="version_file"),
     path(VERSION + "files/<int:entry_id>/thumbnail/", version.version_thumbnail, name="version_thumbnail"),
     # "Link to registry" starts from a source version's page; linking is this app's business.

@@ -28,6 +28,7 @@ from django.urls import reverse
 
 from apps.artifacts.api import absolute
 from apps.artifacts.models import ArtifactSequence, ArtifactVersion, Blob, Project, Run, VersionState
+from apps.artifacts.services import update_source_metadata
 from apps.artifacts.storage import get_store
 from apps.collections import services as collections
 from apps.collections.api import search_collections, search_links, version_page
@@ -887,12 +888,18 @@ def resolve_delete_aliases(_, info, input):
 
 @mutation.field("updateArtifact")
 def resolve_update_artifact(_, info, input):
-    """Description and tags go through a registry link the caller may write; other edits are refused."""
+    """Description, tags and metadata go through a registry link the caller may write (metadata also
+    through the source project, for its team); other edits are refused."""
     user = _user(info)
     version = version_for_id(user, input["artifactID"])
     metadata = services.parse_json(input.get("metadata"), "metadata")
     if metadata is not None and metadata != version.metadata:
-        raise ValidationError("Registry does not change a logged version's metadata; log a new version instead.")
+        # `artifact.metadata[...] = …; artifact.save()`: a registry Member edits through a link, the team at the source.
+        link = _writable_link_or_none(user, version)
+        if link is not None:
+            collections.update_version_metadata(actor=user, link=link, metadata=metadata)
+        else:
+            update_source_metadata(actor=user, version=version, metadata=metadata)
     if input.get("ttlDurationSeconds") not in (None, TTL_NONE, -1):
         raise ValidationError("Registry does not support artifact time-to-live.")
     description = input.get("description")
@@ -910,11 +917,18 @@ def resolve_update_artifact(_, info, input):
     return {"artifact": _artifact(version)}
 
 
-def _writable_link(user, version: ArtifactVersion) -> Link:
+def _writable_link_or_none(user, version: ArtifactVersion) -> Link | None:
     for link in Link.objects.visible_to(user).filter(version=version).select_related("collection__registry__org"):
         if has_perm(user, "registries.write_registry", link.collection.registry):
             return link
-    raise ValidationError("Edit a version's description and tags through a registry collection you may write to.")
+    return None
+
+
+def _writable_link(user, version: ArtifactVersion) -> Link:
+    link = _writable_link_or_none(user, version)
+    if link is None:
+        raise ValidationError("Edit a version's description and tags through a registry collection you may write to.")
+    return link
 
 
 @mutation.field("createRunFiles")

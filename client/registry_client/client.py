@@ -224,6 +224,14 @@ class Client:
             self, self._request("PATCH", "versions", params={"path": path}, json={"description": description})
         )
 
+    def set_metadata(self, path: str, metadata: dict) -> Version:
+        """Replace a version's metadata (a JSON object; ≤ 100 top-level keys, ≤ 1 MB), as W&B's
+        `artifact.metadata[...] = …; artifact.save()`. A registry path needs Member or more there; a source
+        path its team. The metadata is the source version's, so every link shows the change."""
+        if not isinstance(metadata, dict):
+            raise InvalidInput("metadata must be a JSON object (a dict).")
+        return Version(self, self._request("PATCH", "versions", params={"path": path}, json={"metadata": metadata}))
+
     def protected_aliases(self, registry: str) -> list[str]:
         """The aliases only admins of a registry (`[<org>/]wandb-registry-<name>`) may apply or remove."""
         return self._request("GET", self._registry_endpoint(registry, "protected-aliases"))

@@ -175,6 +175,14 @@ class Version(_Resource):
         """Set this registry version's description; returns the updated Version."""
         return self._client.set_description(self.path, description)
 
+    def set_metadata(self, metadata: dict) -> Version:
+        """Replace this version's metadata; returns the updated Version."""
+        return self._client.set_metadata(self.path, metadata)
+
+    def update_metadata(self, **changes: Any) -> Version:
+        """Set some top-level metadata keys, keeping the others (`version.update_metadata(acc=0.93)`)."""
+        return self._client.set_metadata(self.path, {**(self.metadata or {}), **changes})
+
     def link(self, target_path: str, aliases: Iterable[str] | None = None) -> Version:
         """Link this version into a registry collection (`[<org>/]wandb-registry-<r>/<c>`)."""
         return self._client.link_artifact(self, target_path, aliases=aliases)

@@ -101,6 +101,32 @@
     list.appendChild(item);
   }
 
+  // The metadata editor checks its JSON as you type (the server checks again, and the rules):
+  // an error shows under the textarea and Save waits until the text is a JSON object.
+  document.addEventListener("input", function (event) {
+    const editor = event.target.closest("[data-json-editor]");
+    if (!editor) return;
+    let problem = "";
+    const text = editor.value.trim();
+    if (text) {
+      try {
+        const value = JSON.parse(text);
+        if (value === null || typeof value !== "object" || Array.isArray(value)) problem = "Metadata must be a JSON object: {\"key\": value, …}.";
+      } catch (error) {
+        problem = "Not valid JSON yet: " + error.message;
+      }
+    }
+    const form = editor.form;
+    const status = form && form.querySelector("[data-json-status]");
+    if (status) {
+      status.textContent = problem;
+      status.classList.toggle("form-errors", Boolean(problem));
+    }
+    editor.setAttribute("aria-invalid", problem ? "true" : "false");
+    const submit = form && form.querySelector("[data-json-submit]");
+    if (submit) submit.disabled = Boolean(problem);
+  });
+
   // A "type the name to confirm" button stays disabled until the text matches data-confirm-name.
   document.addEventListener("input", function (event) {
     const input = event.target.closest("[data-confirm-name]");

@@ -94,6 +94,11 @@ def main(config_path: str) -> dict:
     edit.aliases.remove("reviewed")
     edit.save()
     out["after_remove"] = sorted(api.artifact(f"{target}:v1").aliases)
+    # Metadata edits through the SDK (a registry Member edits the source version's metadata).
+    edit = api.artifact(f"{target}:v1")
+    edit.metadata["reviewed_by"] = "scenario"
+    edit.save()
+    out["metadata_after"] = api.artifact(f"{target}:v1").metadata
 
     # (e)
     run.finish()

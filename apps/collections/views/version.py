@@ -14,7 +14,7 @@ from apps.artifacts.views import entries_page, file_response, file_rows, thumbna
 from apps.audit.models import AuditEvent
 from apps.collections import lineage as lineage_graph
 from apps.collections import services
-from apps.collections.forms import AliasForm, DescriptionForm, TagForm
+from apps.collections.forms import AliasForm, DescriptionForm, MetadataForm, TagForm
 from apps.collections.models import Link, events_page
 from apps.collections.views.history import history_filter_form, history_rows
 from apps.collections.views.lookups import int_param, link_or_404, moved_or_404, registry_perms, visible_projects
@@ -56,9 +56,17 @@ def _version_tab(request: HttpRequest, link: Link, context: dict) -> dict:
     }
 
 
+def _metadata_json(metadata: dict) -> str:
+    return json.dumps(metadata, indent=2, sort_keys=True, ensure_ascii=False) if metadata else ""
+
+
 def _metadata_tab(request: HttpRequest, link: Link, context: dict) -> dict:
-    metadata = link.version.metadata
-    return {"metadata_json": json.dumps(metadata, indent=2, sort_keys=True, ensure_ascii=False) if metadata else ""}
+    metadata_json = _metadata_json(link.version.metadata)
+    return {
+        "metadata_json": metadata_json,
+        "metadata_form": MetadataForm(initial={"metadata": metadata_json or "{}"}),
+        "editing_metadata": False,
+    }
 
 
 def _usage_tab(request: HttpRequest, link: Link, context: dict) -> dict:
@@ -235,3 +243,22 @@ def version_thumbnail(request: HttpRequest, org_slug: str, reg_slug: str, name: 
     link = link_or_404(request, org_slug, reg_slug, name, index)
     require(request.user, "registries.download_registry", link.collection.registry)
     return thumbnail_response(get_object_or_404(link.version.entries, pk=entry_id))
+
+
+@require_http_methods(["GET", "POST"])
+@vary_on_headers("HX-Request")
+def version_metadata(request: HttpRequest, org_slug: str, reg_slug: str, name: str, index: int) -> HttpResponse:
+    """GET: the Metadata tab with its JSON editor. POST: replace the metadata (the source version's)."""
+    link = link_or_404(request, org_slug, reg_slug, name, index)
+    require(request.user, "registries.write_registry", link.collection.registry)  # fail fast
+    if request.method == "GET":
+        context = _version_context(request, link, "metadata", editing_metadata=True)
+        return render_page(request, "collections/version_detail.html", "version-tab", context)
+    form = MetadataForm(request.POST)
+    if apply_service(form, services.update_version_metadata, actor=request.user, link=link):
+        if not request.htmx:
+            return redirect(link.get_absolute_url() + "?tab=metadata")
+        context = _version_context(request, link, "metadata")
+    else:
+        context = _version_context(request, link, "metadata", metadata_form=form, editing_metadata=True)
+    return render_page(request, "collections/version_detail.html", "version-tab", context)
