@@ -26,10 +26,10 @@ from apps.artifacts.models import (
     RunState,
     UsageKind,
     VersionState,
+    metadata_change,
     validate_artifact_name,
     validate_artifact_type,
     validate_manifest_path,
-    metadata_change,
     validate_metadata,
     validate_reference_uri,
 )

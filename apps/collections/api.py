@@ -12,10 +12,11 @@ from ninja import Field, Router, Schema, Status
 from pydantic import BaseModel
 
 from apps.artifacts.api import PathIn, ResolvedOut, VersionOut, absolute, files_out, version_out
-from apps.artifacts.models import ArtifactVersion, Project, Run, VersionTag
+from apps.artifacts.models import ArtifactUsage, ArtifactVersion, Project, Run, UsageKind, VersionTag
 from apps.artifacts.services import update_source_metadata
 from apps.artifacts.storage import get_store
 from apps.collections import services
+from apps.collections.lineage import run_row, runs_as_seen, versions_as_seen
 from apps.collections.models import (
     Collection,
     CollectionTag,
@@ -401,6 +402,8 @@ def version_update(request: HttpRequest, path: str, payload: VersionPatch):
 
     A registry path needs Member or more in that registry; a source path (metadata only) its team.
     """
+    if payload.description is None and payload.metadata is None:
+        raise ValidationError({"description": "Give a description or metadata to change."})
     version, link = resolve_or_404(request.user, path)
     with transaction.atomic():
         if link is None:
@@ -502,3 +505,105 @@ def run_use(request: HttpRequest, team: str, project: str, run_id: str, payload:
     version, link = resolve_or_404(request.user, payload.path)
     services.use_artifact(actor=request.user, run=run, version=version, link=link)
     return version_out(version, link)
+
+
+# --- Lineage: who logged a version, who used it, and a run's inputs and outputs ---
+# Redacted as the Lineage tab is (collections/lineage.py): runs and versions in projects the caller is
+# not in are "private", without names, unless a version is reachable through a registry they see.
+
+
+class LineageRunOut(BaseModel):
+    private: bool = Field(description="A run in a project you are not in: no name, id or path")
+    run_id: str | None
+    name: str | None
+    state: str | None
+    path: str | None = Field(description="<team>/<project>/<run_id>")
+    created_at: datetime.datetime | None
+
+
+class LoggedByOut(BaseModel):
+    run: LineageRunOut | None = Field(description="null when no run logged the version")
+
+
+class LineageRunPage(BaseModel):
+    items: list[LineageRunOut]
+    next_cursor: str | None
+
+
+class RunDetailOut(LineageRunOut):
+    config: dict[str, Any]
+    summary: dict[str, Any]
+
+
+class LineageVersionOut(BaseModel):
+    private: bool = Field(description="A version you can reach neither at its source nor through a registry")
+    version: VersionOut | None
+
+
+class LineageVersionPage(BaseModel):
+    items: list[LineageVersionOut]
+    next_cursor: str | None
+
+
+@router.get("/artifacts/logged-by", response=LoggedByOut)
+def artifact_logged_by(request: HttpRequest, path: str):
+    """The run that logged the version at `path` (W&B's `artifact.logged_by()`)."""
+    version, _ = resolve_or_404(request.user, path)
+    run = Run.objects.select_related("project__team").filter(pk=version.run_id).first() if version.run_id else None
+    return {"run": runs_as_seen(request.user, [run])[0] if run else None}
+
+
+@router.get("/artifacts/used-by", response=LineageRunPage)
+def artifact_used_by(request: HttpRequest, path: str, cursor: str | None = None, per_page: int = 50):
+    """Runs that used the version at `path` as an input, oldest use first (W&B's `artifact.used_by()`)."""
+    version, _ = resolve_or_404(request.user, path)
+    usages = ArtifactUsage.objects.filter(version=version, kind=UsageKind.INPUT).select_related("run__project__team")
+    rows, next_cursor = cursor_page(usages, order="pk", cursor=cursor, per_page=per_page)
+    return {"items": runs_as_seen(request.user, [usage.run for usage in rows]), "next_cursor": next_cursor}
+
+
+def _run_or_404(user, team: str, project: str, run_id: str) -> Run:
+    return get_object_or_404(
+        Run.objects.filter(project__in=Project.objects.visible_to(user)).select_related("project__team"),
+        project__team__name=team,
+        project__name=project,
+        run_id=run_id,
+    )
+
+
+@router.get("/runs/{team}/{project}/{run_id}", response=RunDetailOut)
+def run_detail(request: HttpRequest, team: str, project: str, run_id: str):
+    """A run of a project you are in: its state, config and summary."""
+    run = _run_or_404(request.user, team, project, run_id)
+    return {**run_row(run, True), "config": run.config, "summary": run.summary}
+
+
+def _run_versions(request: HttpRequest, team: str, project: str, run_id: str, kind: str, cursor, per_page: int):
+    run = _run_or_404(request.user, team, project, run_id)
+    usages = (
+        ArtifactUsage.objects.filter(run=run, kind=kind)
+        .select_related("version__sequence__project__team")
+        .prefetch_related("version__tags")
+    )
+    rows, next_cursor = cursor_page(usages, order="pk", cursor=cursor, per_page=per_page)
+    items = [
+        {"private": False, "version": version_out(*seen)} if seen else {"private": True, "version": None}
+        for seen in versions_as_seen(request.user, [usage.version for usage in rows])
+    ]
+    return {"items": items, "next_cursor": next_cursor}
+
+
+@router.get("/runs/{team}/{project}/{run_id}/inputs", response=LineageVersionPage)
+def run_inputs(
+    request: HttpRequest, team: str, project: str, run_id: str, cursor: str | None = None, per_page: int = 50
+):
+    """Versions the run used (W&B's `run.used_artifacts()`), in the order it used them."""
+    return _run_versions(request, team, project, run_id, UsageKind.INPUT, cursor, per_page)
+
+
+@router.get("/runs/{team}/{project}/{run_id}/outputs", response=LineageVersionPage)
+def run_outputs(
+    request: HttpRequest, team: str, project: str, run_id: str, cursor: str | None = None, per_page: int = 50
+):
+    """Versions the run logged (W&B's `run.logged_artifacts()`), in the order it logged them."""
+    return _run_versions(request, team, project, run_id, UsageKind.OUTPUT, cursor, per_page)

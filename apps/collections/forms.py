@@ -248,5 +248,5 @@ class MetadataForm(forms.Form):
         except ValueError as error:
             raise forms.ValidationError(f"This is not valid JSON: {error}") from None
         if not isinstance(value, dict):
-            raise forms.ValidationError("Metadata must be a JSON object: {\"key\": value, …}.")
+            raise forms.ValidationError('Metadata must be a JSON object: {"key": value, …}.')
         return value

@@ -22,7 +22,9 @@ from .pagination import (
     CollectionPaginator,
     ProjectPaginator,
     RegistryPaginator,
+    RunArtifactPaginator,
     SourceVersionPaginator,
+    UsedByPaginator,
     VersionPaginator,
 )
 from .paths import RegistryPath, parse_version_path, split_project, strip_registry_prefix
@@ -305,6 +307,36 @@ class Client:
             org=org,
             per_page=per_page,
         )
+
+    # -- lineage ------------------------------------------------------------------------------------------------
+
+    def logged_by(self, path: str) -> Run | None:
+        """The run that logged the version at `path`, or None (private runs have `private=True`, no name)."""
+        return Version(self, {"path": str(parse_version_path(path))}).logged_by()
+
+    def used_by(self, path: str, per_page: int = 50) -> UsedByPaginator:
+        """The runs that used the version at `path` as an input, oldest use first (lazy)."""
+        return UsedByPaginator(self, path=str(parse_version_path(path)), per_page=per_page)
+
+    def run(self, path: str) -> Run:
+        """A run of a project you are in, by `<team>/<project>/<run_id>`, with its state, config and summary."""
+        team, project, run_id = self._run_parts(path)
+        return Run(self, self._request("GET", api_path("runs", team, project, run_id)))
+
+    def run_inputs(self, path: str, per_page: int = 50) -> RunArtifactPaginator:
+        """The versions the run `<team>/<project>/<run_id>` used, in order (lazy)."""
+        return RunArtifactPaginator(self, "/".join(self._run_parts(path)), "inputs", per_page=per_page)
+
+    def run_outputs(self, path: str, per_page: int = 50) -> RunArtifactPaginator:
+        """The versions the run `<team>/<project>/<run_id>` logged, in order (lazy)."""
+        return RunArtifactPaginator(self, "/".join(self._run_parts(path)), "outputs", per_page=per_page)
+
+    @staticmethod
+    def _run_parts(path: str) -> tuple[str, str, str]:
+        parts = (path or "").strip().split("/")
+        if len(parts) != 3 or not all(parts):
+            raise InvalidInput(f"Give a run as “<team>/<project>/<run_id>”, not {path!r}.")
+        return parts[0], parts[1], parts[2]
 
     def _project_versions(self, team: str, project: str, *, name: str | None, per_page: int) -> SourceVersionPaginator:
         return SourceVersionPaginator(self, team, project, name=name, per_page=per_page)

@@ -199,7 +199,26 @@ def baselines(world, link, run) -> dict[tuple[str, str], list[Call]]:
                 "org": "acme",
             },
         ),
-        Call("PATCH", "/api/v1/versions", query={"path": VERSION}, body={"description": "d"}),
+        Call("PATCH", "/api/v1/versions", query={"path": VERSION}, body={"description": "d", "metadata": {"a": 1}}),
+        Call("GET", "/api/v1/artifacts/logged-by", query={"path": VERSION}),
+        Call("GET", "/api/v1/artifacts/used-by", query={"path": VERSION, "cursor": "", "per_page": 10}),
+        Call(
+            "GET",
+            "/api/v1/runs/{team}/{project}/{run_id}",
+            {"team": "vision", "project": "detector", "run_id": run.run_id},
+        ),
+        Call(
+            "GET",
+            "/api/v1/runs/{team}/{project}/{run_id}/inputs",
+            {"team": "vision", "project": "detector", "run_id": run.run_id},
+            {"cursor": "", "per_page": 10},
+        ),
+        Call(
+            "GET",
+            "/api/v1/runs/{team}/{project}/{run_id}/outputs",
+            {"team": "vision", "project": "detector", "run_id": run.run_id},
+            {"cursor": "", "per_page": 10},
+        ),
         Call(
             "POST",
             "/api/v1/links",

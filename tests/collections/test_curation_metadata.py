@@ -13,8 +13,6 @@ from apps.audit.models import Action, AuditEvent
 from apps.collections import services
 from registry_client import InvalidInput, NotFound
 from registry_client import PermissionDenied as ClientPermissionDenied
-from tests.api.conftest import api  # noqa: F401 (a fixture)
-from tests.client.wsgi import in_process  # noqa: F401 (a fixture)
 from tests.conftest import ALL, assert_fragment, assert_status, login_as
 
 HTMX = {"HX-Request": "true"}
@@ -52,7 +50,11 @@ def test_member_edits_metadata_and_the_event_holds_the_changed_keys(world, link)
         "reviewed": True,
     }
     event = edits().get()
-    assert (event.actor, event.collection_pk, event.version_pk) == (world["member"], link.collection_id, link.version_id)
+    assert (event.actor, event.collection_pk, event.version_pk) == (
+        world["member"],
+        link.collection_id,
+        link.version_id,
+    )
     assert event.data == {
         "version": "v0",
         "keys": ["acc", "notes", "reviewed"],
@@ -140,7 +142,7 @@ def test_api_refuses_metadata_that_is_not_an_object(api, link, body):
 # --- Client ---
 
 
-def test_client_sets_and_updates_metadata(in_process, world, link):  # noqa: F811
+def test_client_sets_and_updates_metadata(in_process, world, link):
     client = in_process("member")
     version = client.artifact(PATH)
     updated = version.update_metadata(acc=0.95)
