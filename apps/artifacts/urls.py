@@ -14,6 +14,11 @@ urlpatterns = [
         name="version_detail",
     ),
     path(
+        "<slug:team>/<str:project>/artifacts/<str:name>/<str:version>/ttl/",
+        views.version_ttl,
+        name="version_ttl",
+    ),
+    path(
         "<slug:team>/<str:project>/artifacts/<str:name>/<str:version>/files/<int:entry_id>/",
         views.version_file,
         name="version_file",

@@ -7,13 +7,18 @@ import tempfile
 from pathlib import Path, PurePosixPath
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
-from django.views.decorators.http import require_GET
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.vary import vary_on_headers
 from PIL import Image
 
+from apps.artifacts.forms import TtlForm
 from apps.artifacts.models import ArtifactVersion, ManifestEntry, Project, render_markdown
+from apps.artifacts.services import can_write_project, require_project_writer, set_version_ttl, ttl_text
 from apps.artifacts.storage import get_store
+from lib.forms import add_service_error
 from lib.pagination import keyset_page
 
 PAGE_SIZE = 50
@@ -186,8 +191,41 @@ def version_detail(request: HttpRequest, team: str, project: str, name: str, ver
             version.links.visible_to(request.user).select_related("collection__registry__org").order_by("pk")[:100]
         ),
         "path": f"{team}/{project}/{name}:{version.version_label}",
+        **_lifecycle(request, version),
     }
     return render(request, "artifacts/version_detail.html", context)
+
+
+def _lifecycle(request: HttpRequest, version: ArtifactVersion, form: TtlForm | None = None) -> dict:
+    """The time-to-live card: what is set, and the form for the version's team."""
+    days = version.ttl_seconds // 86400 if version.ttl_seconds and version.ttl_seconds % 86400 == 0 else None
+    return {
+        "can_write": can_write_project(request.user, version.sequence.project),
+        "ttl_text": ttl_text(version.ttl_seconds),
+        "ttl_form": form or TtlForm(initial={"ttl_days": days}),
+        "retention_days": f"{settings.ARTIFACT_DELETE_RETENTION_DAYS:g}",
+    }
+
+
+@require_POST
+@vary_on_headers("HX-Request")
+def version_ttl(request: HttpRequest, team: str, project: str, name: str, version: str) -> HttpResponse:
+    """Set or clear a source version's time-to-live (its team), in place."""
+    version = _version_or_404(request, team, project, name, version)
+    require_project_writer(request.user, version.sequence.project)  # fail fast
+    form = TtlForm(request.POST)
+    if form.is_valid():
+        try:
+            set_version_ttl(actor=request.user, version=version, ttl_seconds=form.ttl_seconds())
+        except ValidationError as error:
+            add_service_error(form, error)
+        else:
+            if not request.htmx:
+                return redirect(version.get_absolute_url())
+            form = None
+    context = {"version": version, "sequence": version.sequence, "project": version.sequence.project}
+    context |= {"team": version.sequence.project.team, **_lifecycle(request, version, form)}
+    return render(request, "artifacts/version_detail.html#lifecycle", context)
 
 
 @require_GET

@@ -13,7 +13,7 @@ from pydantic import BaseModel
 
 from apps.artifacts.api import PathIn, ResolvedOut, VersionOut, absolute, files_out, version_out
 from apps.artifacts.models import ArtifactUsage, ArtifactVersion, Project, Run, UsageKind, VersionTag
-from apps.artifacts.services import update_source_metadata
+from apps.artifacts.services import set_version_ttl, update_source_metadata
 from apps.artifacts.storage import get_store
 from apps.collections import services
 from apps.collections.lineage import run_row, runs_as_seen, versions_as_seen
@@ -32,7 +32,7 @@ from lib.filters import Field as FilterField
 from lib.filters import apply_filter, check_order, parse_json_param, tags_of, time_limited_search
 from lib.pagination import cursor_page
 from lib.paths import REGISTRY_PREFIX
-from lib.schemas import Id, Payload
+from lib.schemas import Id, Payload, Size
 
 router = Router(tags=["collections"])
 
@@ -118,6 +118,11 @@ class VersionPatch(Payload):
     description: str | None = Field(None, max_length=100_000)
     metadata: dict[str, Any] | None = Field(
         None, description="Replaces the metadata: a JSON object, ≤ 100 top-level keys, ≤ 1 MB"
+    )
+    ttl_seconds: Size | None = Field(
+        None,
+        description="Source versions only (their team): delete the version this many seconds after its commit "
+        "unless it is linked then (W&B's `ttl`); null clears it",
     )
 
 
@@ -402,8 +407,9 @@ def version_update(request: HttpRequest, path: str, payload: VersionPatch):
 
     A registry path needs Member or more in that registry; a source path (metadata only) its team.
     """
-    if payload.description is None and payload.metadata is None:
-        raise ValidationError({"description": "Give a description or metadata to change."})
+    set_ttl = "ttl_seconds" in payload.model_fields_set
+    if payload.description is None and payload.metadata is None and not set_ttl:
+        raise ValidationError({"description": "Give a description, metadata or ttl_seconds to change."})
     version, link = resolve_or_404(request.user, path)
     with transaction.atomic():
         if link is None:
@@ -413,7 +419,16 @@ def version_update(request: HttpRequest, path: str, payload: VersionPatch):
                 )
             if payload.metadata is not None:
                 update_source_metadata(actor=request.user, version=version, metadata=payload.metadata)
+            if set_ttl:
+                set_version_ttl(actor=request.user, version=version, ttl_seconds=payload.ttl_seconds)
             return version_out(version)
+        if set_ttl:
+            raise ValidationError(
+                {
+                    "ttl_seconds": "A time-to-live is set on the source version (“<team>/<project>/<name>:vN”); "
+                    "linked versions never expire."
+                }
+            )
         if payload.description is not None:
             services.update_version_description(actor=request.user, link=link, description=payload.description)
         if payload.metadata is not None:
@@ -607,3 +622,22 @@ def run_outputs(
 ):
     """Versions the run logged (W&B's `run.logged_artifacts()`), in the order it logged them."""
     return _run_versions(request, team, project, run_id, UsageKind.OUTPUT, cursor, per_page)
+
+
+# --- Deleting source versions (their team) ---
+
+
+@router.delete("/versions", response={204: None})
+def version_delete(request: HttpRequest, path: str):
+    """Delete the source version at `path` (its team; W&B's `artifact.delete()`): it is unlinked from every
+    collection and kept, restorable, for the retention period. Refused while a protected alias holds it."""
+    version, link = resolve_or_404(request.user, path)
+    if link is not None:
+        raise ValidationError(
+            {
+                "path": "Give the source path “<team>/<project>/<name>:vN” to delete a version; "
+                "DELETE /api/v1/links unlinks it from one collection."
+            }
+        )
+    services.delete_source_version(actor=request.user, version=version)
+    return Status(204, None)

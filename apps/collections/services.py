@@ -19,7 +19,14 @@ from apps.artifacts.models import (
     validate_tag_key,
     validate_tag_value,
 )
-from apps.artifacts.services import can_read_source, create_reference_version, locked_committed, record_usage
+from apps.artifacts.services import (
+    can_read_source,
+    create_reference_version,
+    delete_version,
+    locked_committed,
+    record_usage,
+    require_project_writer,
+)
 from apps.audit.models import Action
 from apps.audit.services import record
 from apps.collections.models import Collection, CollectionFormerName, CollectionTag, Link, LinkAlias
@@ -587,3 +594,70 @@ def update_version_metadata(*, actor, link: Link, metadata) -> ArtifactVersion:
         data={"version": link.version_label, **change},
     )
     return version
+
+
+def protected_holds(version: ArtifactVersion, viewer) -> list[str]:
+    """Where a protected alias holds `version`: "“production” on <registry>/<collection>:vN", one per alias.
+
+    SECURITY: a registry `viewer` cannot see is not named ("in a registry you cannot see").
+    """
+    holds = []
+    links = Link.objects.filter(version=version).select_related("collection__registry__org").prefetch_related("aliases")
+    for link in links.order_by("pk"):
+        registry = link.collection.registry
+        protected = registry.protected_alias_names()
+        where = link.full_name if registry.is_visible_to(viewer) else "a registry you cannot see"
+        for alias in sorted(protected & {a.alias for a in link.aliases.all()}):
+            holds.append(f"“{alias}” on {where}")
+    return holds
+
+
+@transaction.atomic
+def delete_source_version(*, actor, version: ArtifactVersion) -> ArtifactVersion:
+    """Delete a source version, by its team (W&B's `artifact.delete()`): it is unlinked from every
+    collection (one `collection:unlink` event each, for those collections' histories), then soft-deleted
+    (artifacts.services.delete_version: restorable until the retention period ends).
+
+    Refused while a protected alias holds it in any registry, for everyone, registry admins included:
+    an admin removes the alias first (W&B's rule).
+    """
+    require_project_writer(actor, version.sequence.project)
+    holds = protected_holds(version, actor)
+    if holds:
+        raise ValidationError(
+            {
+                "version": f"{version} cannot be deleted while a protected alias holds it: {'; '.join(holds)}. "
+                "A registry admin must remove the alias (or unlink the version) first."
+            }
+        )
+    unlinked = []
+    for link in Link.objects.filter(version=version).select_related("collection__registry__org").order_by("pk"):
+        _unlink_for_deletion(actor, link)
+        unlinked.append(link.full_name)
+    return delete_version(actor=actor, version=version, unlinked=unlinked)
+
+
+def _unlink_for_deletion(actor, link: Link) -> None:
+    """Remove a link because its source version is being deleted by its team (no registry role needed:
+    the team owns the version); `latest` moves to the newest remaining link, as on unlink."""
+    collection = Collection.objects.select_for_update().select_related("registry__org").get(pk=link.collection_id)
+    held = set(link.aliases.values_list("alias", flat=True))
+    _audit(
+        actor,
+        collection,
+        Action.COLLECTION_UNLINK,
+        target=link,
+        link=link,
+        data={
+            "version": link.version_label,
+            "source": str(link.version),
+            "aliases": sorted(held),
+            "reason": "source version deleted",
+        },
+    )
+    link.delete()
+    if LATEST in held:
+        newest = Link.objects.filter(collection=collection).order_by("-index").first()
+        if newest is not None:
+            LinkAlias.objects.create(collection=collection, link=newest, alias=LATEST)
+    collection.save(update_fields=["updated_at"])

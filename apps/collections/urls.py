@@ -39,4 +39,9 @@ urlpatterns = [
         link.version_link,
         name="version_link",
     ),
+    path(
+        "<slug:team>/<str:project>/artifacts/<str:name>/<str:version>/delete/",
+        link.source_version_delete,
+        name="source_version_delete",
+    ),
 ]

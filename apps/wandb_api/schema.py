@@ -28,7 +28,7 @@ from django.urls import reverse
 
 from apps.artifacts.api import absolute
 from apps.artifacts.models import ArtifactSequence, ArtifactVersion, Blob, Project, Run, VersionState
-from apps.artifacts.services import update_source_metadata
+from apps.artifacts.services import set_version_ttl, update_source_metadata
 from apps.artifacts.storage import get_store
 from apps.collections import services as collections
 from apps.collections.api import search_collections, search_links, version_page
@@ -172,7 +172,7 @@ def _artifact(version: ArtifactVersion, link: Link | None = None) -> dict:
         "versionIndex": version.index,
         "description": version.description,
         "metadata": version.metadata,
-        "ttlDurationSeconds": TTL_NONE,
+        "ttlDurationSeconds": version.ttl_seconds or TTL_NONE,
         "ttlIsInherited": False,
         "historyStep": None,
         "state": "COMMITTED" if version.state == VersionState.COMMITTED else "PENDING",
@@ -900,8 +900,13 @@ def resolve_update_artifact(_, info, input):
             collections.update_version_metadata(actor=user, link=link, metadata=metadata)
         else:
             update_source_metadata(actor=user, version=version, metadata=metadata)
-    if input.get("ttlDurationSeconds") not in (None, TTL_NONE, -1):
-        raise ValidationError("Registry does not support artifact time-to-live.")
+    # `artifact.ttl = timedelta(…); artifact.save()`: -1 is "inherit" (no change here), -2 "none". Only the
+    # version's team may change it, so an unchanged value sent along with other edits is no change.
+    ttl = input.get("ttlDurationSeconds")
+    if ttl not in (None, -1):
+        wanted = None if ttl == TTL_NONE else ttl
+        if wanted != version.ttl_seconds:
+            set_version_ttl(actor=user, version=version, ttl_seconds=wanted)
     description = input.get("description")
     adds = [t["tagName"] for t in input.get("tagsToAdd") or []]
     removes = [t["tagName"] for t in input.get("tagsToDelete") or []]

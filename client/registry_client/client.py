@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import datetime
 import os
 import sys
 from collections.abc import Iterable
@@ -233,6 +234,31 @@ class Client:
         if not isinstance(metadata, dict):
             raise InvalidInput("metadata must be a JSON object (a dict).")
         return Version(self, self._request("PATCH", "versions", params={"path": path}, json={"metadata": metadata}))
+
+    def set_ttl(self, path: str, ttl: datetime.timedelta | int | None) -> Version:
+        """Set (a timedelta or seconds) or clear (None) a source version's time-to-live, as W&B's `artifact.ttl`.
+
+        Only its team may; it counts from the commit, and the server deletes the version once it has run
+        out, unless it is linked into a registry collection then (linked versions never expire).
+        """
+        seconds = None
+        if ttl is not None:
+            seconds = int(ttl.total_seconds()) if isinstance(ttl, datetime.timedelta) else int(ttl)
+            if seconds <= 0:
+                raise InvalidInput("A time-to-live must be positive (or None for none).")
+        return Version(self, self._request("PATCH", "versions", params={"path": path}, json={"ttl_seconds": seconds}))
+
+    def delete_version(self, path: str) -> None:
+        """Delete the source version at `<team>/<project>/<name>:vN` (its team; W&B's `artifact.delete()`).
+
+        It is unlinked from every collection and kept, restorable with `restore_version(id)`, for the
+        server's retention period; refused while a protected alias holds it in a registry.
+        """
+        self._request("DELETE", "versions", params={"path": path})
+
+    def restore_version(self, version_id: int) -> Version:
+        """Bring back a deleted source version (by its id) within the retention period."""
+        return Version(self, self._request("POST", f"artifacts/{int(version_id)}/restore"))
 
     def protected_aliases(self, registry: str) -> list[str]:
         """The aliases only admins of a registry (`[<org>/]wandb-registry-<name>`) may apply or remove."""

@@ -160,6 +160,8 @@ class Version(_Resource):
         "source_path",
         "link_id",
         "collection",
+        "ttl_seconds",
+        "expires_at",
     )
 
     def __init__(self, client: Client, data: dict):
@@ -202,6 +204,18 @@ class Version(_Resource):
     def used_by(self) -> list[Run]:
         """The runs that used this version as an input (W&B's `artifact.used_by()`), oldest first."""
         return list(self._client.used_by(self.path))
+
+    def delete(self) -> None:
+        """W&B's `artifact.delete()`: a linked version is unlinked from its collection; a source version is
+        deleted (its team; restorable for the retention period)."""
+        if self.collection:
+            self._client.unlink(self.path)
+        else:
+            self._client.delete_version(self.path)
+
+    def set_ttl(self, ttl) -> Version:
+        """Set (timedelta or seconds) or clear (None) this source version's time-to-live."""
+        return self._client.set_ttl(self.path, ttl)
 
     def set_metadata(self, metadata: dict) -> Version:
         """Replace this version's metadata; returns the updated Version."""

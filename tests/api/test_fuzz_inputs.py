@@ -77,6 +77,8 @@ def baselines(world, link, run) -> dict[tuple[str, str], list[Call]]:
     upload = store.upload_target(sha(b"data"), 4)["url"].rsplit("/", 1)[-1]
     download = store.download_url(weights, "model.bin").rsplit("/", 1)[-1]
     registry = {"org": "acme", "name": "Golden Models"}
+    gone = world.version(name="gone", content=b"gone")
+    artifacts.delete_version(actor=world["org_admin"], version=gone)
     calls = [
         Call("GET", "/api/v1/viewer"),
         Call("GET", "/api/v1/projects", query={"team": "vision", "cursor": "", "per_page": 10}),
@@ -200,6 +202,14 @@ def baselines(world, link, run) -> dict[tuple[str, str], list[Call]]:
             },
         ),
         Call("PATCH", "/api/v1/versions", query={"path": VERSION}, body={"description": "d", "metadata": {"a": 1}}),
+        Call(
+            "PATCH",
+            "/api/v1/versions",
+            query={"path": "vision/detector/model-a:v0"},
+            body={"metadata": {"a": 1}, "ttl_seconds": 3600},
+        ),
+        Call("DELETE", "/api/v1/versions", query={"path": "vision/detector/model-a:v0"}),
+        Call("POST", "/api/v1/artifacts/{version_id}/restore", {"version_id": gone.pk}),
         Call("GET", "/api/v1/artifacts/logged-by", query={"path": VERSION}),
         Call("GET", "/api/v1/artifacts/used-by", query={"path": VERSION, "cursor": "", "per_page": 10}),
         Call(
