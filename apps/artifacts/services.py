@@ -475,8 +475,13 @@ def update_source_metadata(*, actor, version: ArtifactVersion, metadata) -> Arti
 TTL_MAX_SECONDS = 100 * 365 * 24 * 3600  # a century: longer is "no time-to-live"
 
 
-def can_write_project(user, project: Project) -> bool:
-    """Whether `user` may log to, edit and delete versions of `project` (its team; not org viewers)."""
+def can_write_project(user, project: Project, *, visible: bool = False) -> bool:
+    """Whether `user` may log to, edit and delete versions of `project` (its team; not org viewers).
+
+    `visible`: the caller found the project through `visible_to(user)` already (one query saved).
+    """
+    if visible:
+        return not Membership.objects.filter(org=project.team.org_id, user=user, role=OrgRole.VIEWER).exists()
     try:
         require_project_writer(user, project)
     except PermissionDenied:

@@ -200,7 +200,8 @@ def _lifecycle(request: HttpRequest, version: ArtifactVersion, form: TtlForm | N
     """The time-to-live card: what is set, and the form for the version's team."""
     days = version.ttl_seconds // 86400 if version.ttl_seconds and version.ttl_seconds % 86400 == 0 else None
     return {
-        "can_write": can_write_project(request.user, version.sequence.project),
+        # The version was found through visible_to: only the org-viewer check is left (one query).
+        "can_write": can_write_project(request.user, version.sequence.project, visible=True),
         "ttl_text": ttl_text(version.ttl_seconds),
         "ttl_form": form or TtlForm(initial={"ttl_days": days}),
         "retention_days": f"{settings.ARTIFACT_DELETE_RETENTION_DAYS:g}",

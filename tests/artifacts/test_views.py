@@ -324,8 +324,8 @@ def test_source_pages_query_counts_are_constant(client, world, django_assert_num
     # session, user, project, sequence, versions page, tags prefetch, shell orgs.
     with django_assert_num_queries(7):
         client.get(sequence)
-    # session, user, version, tags, files page, linked-to links, shell orgs.
-    with django_assert_num_queries(7):
+    # session, user, version, tags, files page, linked-to links, may-write (org viewer?), shell orgs.
+    with django_assert_num_queries(8):
         client.get(version.get_absolute_url())
 
 

@@ -1,6 +1,8 @@
 """Curation (issue 16): renaming a collection in the UI (old paths keep resolving) and the create
 wizard's optional first version."""
 
+import re
+
 import pytest
 from django.urls import reverse
 
@@ -187,3 +189,27 @@ def test_create_wizard_chained_selects_rerender_as_a_fragment(client, world):
     html = response.content.decode()
     assert "model-a (model)" in html
     assert "errorlist" not in html
+
+
+# --- Restricted Viewers see no snippet they cannot use ---
+
+
+def test_usage_tab_gives_restricted_viewers_only_details_snippets(client, world, link):
+    page = link.get_absolute_url()
+    client.force_login(world["restricted_viewer"])
+    html = client.get(page, {"tab": "usage"}, headers=HTMX).content.decode()
+    snippets = " ".join(re.findall(r"<pre>(.*?)</pre>", html, re.S))
+    assert "version.metadata" in snippets and "Viewer role" in html
+    assert ".download()" not in snippets and "registry get" not in snippets and "use_artifact" not in snippets
+    client.force_login(world["viewer"])
+    html = client.get(page, {"tab": "usage"}, headers=HTMX).content.decode()
+    snippets = " ".join(re.findall(r"<pre>(.*?)</pre>", html, re.S))
+    assert ".download()" in snippets and "registry get" in snippets
+
+
+@pytest.mark.parametrize(("persona", "shown"), [("member", True), ("viewer", False), ("restricted_viewer", False)])
+def test_an_empty_collection_offers_the_link_snippet_only_to_those_who_may_link(client, world, persona, shown):
+    collection = services.create_collection(actor=world["member"], registry=world.registry, name="empty", type="model")
+    client.force_login(world[persona])
+    collection_page = client.get(collection.get_absolute_url())
+    assert ("run.link_artifact(" in collection_page.content.decode()) == shown

@@ -71,6 +71,22 @@ def _metadata_tab(request: HttpRequest, link: Link, context: dict) -> dict:
 
 def _usage_tab(request: HttpRequest, link: Link, context: dict) -> dict:
     path = context["path"]
+    if not context["can_download"]:
+        # A Restricted Viewer may read this version's details but not download or use it: show only
+        # what works for them, not snippets that would answer 403.
+        return {
+            "snippets": [
+                (
+                    "Python client (details only)",
+                    f'from registry_client import Client\n\nversion = Client().artifact("{path}")\n'
+                    "print(version.metadata, version.aliases, [f.path for f in version.files()])",
+                ),
+                (
+                    "W&B SDK (details only; WANDB_BASE_URL pointed at this server)",
+                    f'import wandb\n\nartifact = wandb.Api().artifact("{path}")\nprint(artifact.metadata, artifact.aliases)',
+                ),
+            ]
+        }
     return {
         "snippets": [
             ("Python client", f'from registry_client import Client\n\nClient().artifact("{path}").download()'),
