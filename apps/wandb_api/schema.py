@@ -175,7 +175,7 @@ def _artifact(version: ArtifactVersion, link: Link | None = None) -> dict:
         "ttlDurationSeconds": version.ttl_seconds or TTL_NONE,
         "ttlIsInherited": False,
         "historyStep": None,
-        "state": "COMMITTED" if version.state == VersionState.COMMITTED else "PENDING",
+        "state": {VersionState.COMMITTED: "COMMITTED", VersionState.DELETED: "DELETED"}.get(version.state, "PENDING"),
         "size": version.size,
         "digest": version.digest,
         "digestAlgorithm": "MANIFEST_MD5",
@@ -934,6 +934,20 @@ def _writable_link(user, version: ArtifactVersion) -> Link:
     if link is None:
         raise ValidationError("Edit a version's description and tags through a registry collection you may write to.")
     return link
+
+
+@mutation.field("deleteArtifact")
+def resolve_delete_artifact(_, info, input):
+    """`artifact.delete()`: an id reached through a registry unlinks that link; a source id deletes the version
+    (its team; unlinked everywhere, restorable for the retention period; refused while a protected alias holds it)."""
+    user = _user(info)
+    version, link = resolve_id(user, input["artifactID"])
+    if link is not None:
+        collections.unlink_version(actor=user, link=link)
+    else:
+        collections.delete_source_version(actor=user, version=version)
+        version.refresh_from_db()
+    return {"artifact": _artifact(version)}
 
 
 @mutation.field("createRunFiles")
