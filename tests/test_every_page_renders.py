@@ -46,6 +46,7 @@ POST_ONLY = {
     "collections:collection_delete",
     "collections:collection_rename",
     "artifacts:version_ttl",
+    "artifacts:version_restore",
     "collections:version_alias_add",
     "collections:version_alias_remove",
     "collections:version_tag_add",

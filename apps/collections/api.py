@@ -12,7 +12,7 @@ from ninja import Field, Router, Schema, Status
 from pydantic import BaseModel
 
 from apps.artifacts.api import PathIn, ResolvedOut, VersionOut, absolute, files_out, version_out
-from apps.artifacts.models import ArtifactUsage, ArtifactVersion, Project, Run, UsageKind, VersionTag
+from apps.artifacts.models import ArtifactUsage, ArtifactVersion, Project, Run, UsageKind, VersionState, VersionTag
 from apps.artifacts.services import set_version_ttl, update_source_metadata
 from apps.artifacts.storage import get_store
 from apps.collections import services
@@ -597,6 +597,7 @@ def _run_versions(request: HttpRequest, team: str, project: str, run_id: str, ki
     run = _run_or_404(request.user, team, project, run_id)
     usages = (
         ArtifactUsage.objects.filter(run=run, kind=kind)
+        .exclude(version__state=VersionState.DELETED)  # deleted versions are gone for everyone
         .select_related("version__sequence__project__team")
         .prefetch_related("version__tags")
     )

@@ -356,3 +356,27 @@ def test_source_page_offers_delete_and_ttl_to_the_team_only(client, world):
     client.force_login(world["org_admin"])
     artifacts.delete_version(actor=world["org_admin"], version=version)
     assert client.get(version.get_absolute_url()).status_code == 404
+
+
+RESTORE_PAGE = {p: (302 if p in TEAM else 404) for p in ALL} | {"anonymous": 302}
+
+
+@pytest.mark.parametrize(("persona", "status"), RESTORE_PAGE.items())
+def test_restore_from_the_artifact_page_permissions(client, world, persona, status):
+    version = world.version()
+    artifacts.delete_version(actor=world["member"], version=version)
+    login_as(client, world, persona)
+    response = client.post(source_url("artifacts:version_restore", version))
+    assert_status(response, persona, status)
+    assert (state(version) == VersionState.COMMITTED) == (status == 302 and persona != "anonymous")
+
+
+def test_the_artifact_page_lists_restorable_versions_to_the_team(client, world):
+    version = world.version()
+    artifacts.delete_version(actor=world["member"], version=version)
+    page = reverse("artifacts:sequence_detail", args=["vision", "detector", "model-a"])
+    client.force_login(world["team_member"])
+    html = client.get(page).content.decode()
+    assert "Deleted versions" in html and source_url("artifacts:version_restore", version) in html
+    ArtifactVersion.objects.filter(pk=version.pk).update(purged_at=timezone.now())  # released: nothing to restore
+    assert "Deleted versions" not in client.get(page).content.decode()
