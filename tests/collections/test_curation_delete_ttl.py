@@ -214,16 +214,28 @@ def test_the_worker_deletes_expired_versions_but_never_linked_ones(world):
 
 # --- API ---
 
-DELETE = {p: (204 if p in TEAM else 404) for p in ALL} | {"anonymous": 401}
+API = {p: (p in TEAM) for p in ALL}
 
 
-@pytest.mark.parametrize(("persona", "status"), DELETE.items())
-def test_api_delete_permissions(api, world, persona, status):
+@pytest.mark.parametrize(("persona", "allowed"), API.items())
+def test_api_ttl_delete_and_restore_permissions(api, world, persona, allowed):
     link = world.link()
+    version = link.version
+    denied = 401 if persona == "anonymous" else 404  # others cannot see the source version
+    response = api(persona).patch("versions", {"ttl_seconds": 86400}, params={"path": SOURCE})
+    assert response.status_code == (200 if allowed else denied), response.content
+    if allowed:
+        assert response.json()["ttl_seconds"] == 86400 and response.json()["expires_at"]
+    assert (ArtifactVersion.objects.get(pk=version.pk).ttl_seconds == 86400) == allowed
     response = api(persona).delete("versions", {"path": SOURCE})
-    assert response.status_code == status, response.content
-    assert (state(link.version) == VersionState.DELETED) == (status == 204)
-    assert events(Action.ARTIFACT_DELETE).exists() == (status == 204)
+    assert response.status_code == (204 if allowed else denied)
+    assert (state(version) == VersionState.DELETED) == allowed
+    assert events(Action.ARTIFACT_DELETE).exists() == allowed
+    if not allowed:
+        services.delete_source_version(actor=world["member"], version=version)
+    response = api(persona).post(f"artifacts/{version.pk}/restore")
+    assert response.status_code == (200 if allowed else denied)
+    assert (state(version) == VersionState.COMMITTED) == allowed
 
 
 def test_api_delete_refusals_are_clear_4xx(api, world):
@@ -233,31 +245,6 @@ def test_api_delete_refusals_are_clear_4xx(api, world):
     response = api("member").delete("versions", {"path": REGISTRY_PATH})
     assert response.status_code == 400 and "/api/v1/links" in response.json()["detail"]
     assert state(link.version) == VersionState.COMMITTED
-
-
-RESTORE = {p: (200 if p in TEAM else 404) for p in ALL} | {"anonymous": 401}
-
-
-@pytest.mark.parametrize(("persona", "status"), RESTORE.items())
-def test_api_restore_permissions(api, world, persona, status):
-    version = world.version()
-    artifacts.delete_version(actor=world["member"], version=version)
-    response = api(persona).post(f"artifacts/{version.pk}/restore")
-    assert response.status_code == status
-    assert (state(version) == VersionState.COMMITTED) == (status == 200)
-
-
-TTL = {p: (200 if p in TEAM else 404) for p in ALL} | {"anonymous": 401}
-
-
-@pytest.mark.parametrize(("persona", "status"), TTL.items())
-def test_api_ttl_permissions(api, world, persona, status):
-    version = world.version()
-    response = api(persona).patch("versions", {"ttl_seconds": 86400}, params={"path": SOURCE})
-    assert response.status_code == status
-    if status == 200:
-        assert response.json()["ttl_seconds"] == 86400 and response.json()["expires_at"]
-    assert (ArtifactVersion.objects.get(pk=version.pk).ttl_seconds == 86400) == (status == 200)
 
 
 def test_api_ttl_on_a_registry_path_is_refused(api, world):
@@ -300,16 +287,26 @@ PAGE = {p: (200 if p in TEAM else 404) for p in ALL} | {"anonymous": 302}
 
 
 @pytest.mark.parametrize(("persona", "status"), PAGE.items())
-def test_delete_dialog_permissions(client, world, persona, status):
+def test_ttl_delete_and_restore_pages_permissions(client, world, persona, status):
     link = world.link()
+    version = link.version
+    allowed = status == 200
     login_as(client, world, persona)
-    response = client.get(source_url("collections:source_version_delete", link.version), headers={"HX-Request": "true"})
+    response = client.post(source_url("artifacts:version_ttl", version), {"ttl_days": "30"})
+    assert_status(response, persona, 302 if allowed else status)
+    assert (ArtifactVersion.objects.get(pk=version.pk).ttl_seconds == 30 * 86400) == allowed
+    response = client.get(source_url("collections:source_version_delete", version), headers={"HX-Request": "true"})
     assert_status(response, persona, status)
-    if status == 200:
+    if allowed:
         assert "wandb-registry-Golden Models/classifier:v0" in response.content.decode()
-    response = client.post(source_url("collections:source_version_delete", link.version))
-    assert_status(response, persona, 302 if status == 200 else status)
-    assert (state(link.version) == VersionState.DELETED) == (status == 200)
+    response = client.post(source_url("collections:source_version_delete", version))
+    assert_status(response, persona, 302 if allowed else status)
+    assert (state(version) == VersionState.DELETED) == allowed
+    if not allowed:
+        services.delete_source_version(actor=world["member"], version=version)
+    response = client.post(source_url("artifacts:version_restore", version))
+    assert_status(response, persona, 302 if allowed else status)
+    assert (state(version) == VersionState.COMMITTED) == allowed
 
 
 def test_delete_dialog_shows_the_protected_refusal_inline(client, world):
@@ -324,15 +321,6 @@ def test_delete_dialog_shows_the_protected_refusal_inline(client, world):
         and "cannot be deleted while a protected alias holds it" in response.content.decode()
     )
     assert state(link.version) == VersionState.COMMITTED
-
-
-@pytest.mark.parametrize(("persona", "status"), PAGE.items())
-def test_ttl_form_permissions(client, world, persona, status):
-    version = world.version()
-    login_as(client, world, persona)
-    response = client.post(source_url("artifacts:version_ttl", version), {"ttl_days": "30"})
-    assert_status(response, persona, 302 if status == 200 else status)
-    assert (ArtifactVersion.objects.get(pk=version.pk).ttl_seconds == 30 * 86400) == (status == 200)
 
 
 def test_ttl_form_answers_its_card_and_shows_errors(client, world):
@@ -356,19 +344,6 @@ def test_source_page_offers_delete_and_ttl_to_the_team_only(client, world):
     client.force_login(world["org_admin"])
     artifacts.delete_version(actor=world["org_admin"], version=version)
     assert client.get(version.get_absolute_url()).status_code == 404
-
-
-RESTORE_PAGE = {p: (302 if p in TEAM else 404) for p in ALL} | {"anonymous": 302}
-
-
-@pytest.mark.parametrize(("persona", "status"), RESTORE_PAGE.items())
-def test_restore_from_the_artifact_page_permissions(client, world, persona, status):
-    version = world.version()
-    artifacts.delete_version(actor=world["member"], version=version)
-    login_as(client, world, persona)
-    response = client.post(source_url("artifacts:version_restore", version))
-    assert_status(response, persona, status)
-    assert (state(version) == VersionState.COMMITTED) == (status == 302 and persona != "anonymous")
 
 
 def test_the_artifact_page_lists_restorable_versions_to_the_team(client, world):

@@ -51,12 +51,14 @@ LINEAGE = dict.fromkeys(ALL, 200) | {"outsider": 404, "anonymous": 401}
 
 
 @pytest.mark.parametrize(("persona", "status"), LINEAGE.items())
-def test_logged_by_permissions_and_redaction(api, graph, persona, status):
-    response = api(persona).get("artifacts/logged-by", {"path": PATH})
-    assert response.status_code == status
+def test_logged_by_and_used_by_permissions_and_redaction(api, graph, persona, status):
+    logged = api(persona).get("artifacts/logged-by", {"path": PATH})
+    used = api(persona).get("artifacts/used-by", {"path": PATH})
+    assert (logged.status_code, used.status_code) == (status, status)
     if status != 200:
         return
-    run = response.json()["run"]
+    run, items = logged.json()["run"], used.json()["items"]
+    assert len(items) == 2
     if persona in TEAM:
         assert (run["private"], run["run_id"], run["name"], run["path"]) == (
             False,
@@ -64,25 +66,14 @@ def test_logged_by_permissions_and_redaction(api, graph, persona, status):
             "train",
             "vision/detector/trainer",
         )
-    else:  # registry roles without the team: the run exists, but it is private
+    else:  # registry roles without the team: the runs exist, but they are private
         assert run == private_run()
-
-
-@pytest.mark.parametrize(("persona", "status"), LINEAGE.items())
-def test_used_by_permissions_and_redaction(api, graph, persona, status):
-    response = api(persona).get("artifacts/used-by", {"path": PATH})
-    assert response.status_code == status
-    if status != 200:
-        return
-    items = response.json()["items"]
-    assert len(items) == 2
+        assert items == [private_run(), private_run()]
     if persona == "org_admin":
-        assert [run["run_id"] for run in items] == ["evaluator", "nlp-run"]
+        assert [r["run_id"] for r in items] == ["evaluator", "nlp-run"]
     elif persona in TEAM:
         assert items[0]["path"] == "vision/detector/evaluator"
         assert items[1] == private_run()
-    else:
-        assert items == [private_run(), private_run()]
 
 
 def test_used_by_pages_follow_the_cursor(api, graph):
@@ -106,12 +97,16 @@ RUNS = {p: (200 if p in TEAM else 404) for p in ALL} | {"anonymous": 401}
 
 
 @pytest.mark.parametrize(("persona", "status"), RUNS.items())
-def test_run_inputs_permissions_and_redaction(api, graph, persona, status):
-    response = api(persona).get("runs/vision/detector/evaluator/inputs")
-    assert response.status_code == status
+def test_run_detail_inputs_and_outputs_permissions_and_redaction(api, graph, persona, status):
+    inputs = api(persona).get("runs/vision/detector/evaluator/inputs")
+    detail = api(persona).get("runs/vision/detector/trainer")
+    outputs = api(persona).get("runs/vision/detector/trainer/outputs")
+    assert (inputs.status_code, detail.status_code, outputs.status_code) == (status, status, status)
     if status != 200:
         return
-    items = response.json()["items"]
+    assert detail.json()["state"] == "finished" and detail.json()["config"] == {}
+    assert [item["version"]["path"] for item in outputs.json()["items"]] == ["vision/detector/model-a:v0"]
+    items = inputs.json()["items"]
     paths = [item["version"]["path"] if item["version"] else None for item in items]
     if persona == "org_admin":  # sees every project: all three at their source
         assert paths == ["vision/detector/model-a:v0", "nlp/texts/other:v0", "nlp/texts/shared:v0"]
@@ -119,16 +114,6 @@ def test_run_inputs_permissions_and_redaction(api, graph, persona, status):
         assert paths == ["vision/detector/model-a:v0", None, "acme/wandb-registry-Golden Models/shared:v0"]
         assert items[1] == {"private": True, "version": None}
         assert items[2]["version"]["aliases"] == ["latest"]
-
-
-@pytest.mark.parametrize(("persona", "status"), RUNS.items())
-def test_run_detail_and_outputs_permissions(api, graph, persona, status):
-    detail = api(persona).get("runs/vision/detector/trainer")
-    outputs = api(persona).get("runs/vision/detector/trainer/outputs")
-    assert (detail.status_code, outputs.status_code) == (status, status)
-    if status == 200:
-        assert detail.json()["state"] == "finished" and detail.json()["config"] == {}
-        assert [item["version"]["path"] for item in outputs.json()["items"]] == ["vision/detector/model-a:v0"]
 
 
 def test_lineage_list_query_counts_stay_flat(api, world, graph, django_assert_max_num_queries):

@@ -163,18 +163,13 @@ EDITOR = {p: (200 if p in WRITERS else 403) for p in ALL} | {"outsider": 404, "a
 
 
 @pytest.mark.parametrize(("persona", "status"), EDITOR.items())
-def test_metadata_editor_permissions(client, world, link, persona, status):
+def test_metadata_editor_and_save_permissions(client, world, link, persona, status):
     login_as(client, world, persona)
     response = client.get(metadata_url(link), headers=HTMX)
     assert_status(response, persona, status)
     if status == 200:
         assert_fragment(response, "version-tab")
         assert "data-json-editor" in response.content.decode()
-
-
-@pytest.mark.parametrize(("persona", "status"), EDITOR.items())
-def test_metadata_save_permissions(client, world, link, persona, status):
-    login_as(client, world, persona)
     response = client.post(metadata_url(link), {"metadata": '{"acc": 0.97}'})
     expected = 302 if status == 200 else status
     assert_status(response, persona, expected)
