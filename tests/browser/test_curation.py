@@ -58,6 +58,25 @@ def test_member_curates_a_collection_and_a_version(browser_page, screenshot, wor
     assert ArtifactVersion.objects.get(pk=link.version_id).metadata == {"acc": 0.99, "reviewed": True}
     screenshot("curation-03-metadata-saved")
 
+    # Its team deletes the source version from its page (it is unlinked), then restores it.
+    page.goto(link.version.get_absolute_url())
+    page.get_by_role("link", name="Delete…").click()
+    dialog = page.locator("#delete-dialog")
+    # `production` still holds it: the dialog says so and offers no Delete.
+    expect(dialog.locator(".form-errors")).to_contain_text("“production” on wandb-registry-Golden Models/detector:v0")
+    expect(dialog.get_by_role("button", name="Delete version")).to_be_disabled()
+    dialog.get_by_role("button", name="Cancel").click()
+    assert ArtifactVersion.objects.get(pk=link.version_id).state == "committed"
+    other = world.version(name="scratch")
+    page.goto(other.get_absolute_url())
+    page.get_by_role("link", name="Delete…").click()
+    page.locator("#delete-dialog").get_by_role("button", name="Delete version").click()
+    expect(page.get_by_role("heading", name="Deleted versions")).to_be_visible()
+    screenshot("curation-04-deleted-versions")
+    page.get_by_role("button", name="Restore").click()
+    expect(page.get_by_role("heading", name=re.compile("^scratch"))).to_be_visible()
+    assert ArtifactVersion.objects.get(pk=other.pk).state == "committed"
+
     # A Restricted Viewer's Usage tab has no snippet that would be refused.
     log_in(page, "restricted_viewer")
     page.goto(Collection.objects.get(pk=link.collection_id).get_absolute_url() + "v0/?tab=usage")
