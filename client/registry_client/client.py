@@ -145,13 +145,15 @@ class Client:
         run: Run | str | None = None,
         target_path: str | None = None,
         progress: bool | None = None,
+        ttl: datetime.timedelta | int | None = None,
     ) -> Version:
         """Log a file or a directory as a new version of `<project>/<name>` and return the committed Version.
 
         Only blobs the server lacks are uploaded (4 in parallel, streamed from disk), so re-running after an
         interruption sends just what is missing. With `target_path` the new version is also linked into that
         registry collection, with `aliases` (available as `version.linked`); aliases need a target, since
-        source versions only carry the automatic `latest`.
+        source versions only carry the automatic `latest`. `ttl` (a timedelta or seconds) sets the version's
+        time-to-live once committed.
         """
         split_project(project)
         aliases = list(aliases or [])
@@ -178,6 +180,8 @@ class Client:
         transfers.upload(self._transport, uploads, files, progress=enabled, workers=self.workers)
         committed = self._request("POST", f"artifacts/{created['version']['id']}/commit")
         version = Version(self, committed)
+        if ttl is not None:  # W&B's `ttl`: the server deletes the version then, unless it is linked
+            version = self.set_ttl(version.path, ttl)
         version.uploads = uploads
         if target_path:
             version.linked = self.link_artifact(version, target_path, aliases=aliases)

@@ -258,9 +258,14 @@ def test_api_ttl_on_a_registry_path_is_refused(api, world):
 # --- Client ---
 
 
-def test_client_ttl_delete_and_restore(in_process, world):
+def test_client_ttl_delete_and_restore(in_process, world, tmp_path):
     link = world.link()
     client = in_process("member")
+    (tmp_path / "weights.bin").write_bytes(b"w")
+    logged = client.log_artifact(
+        tmp_path / "weights.bin", name="short-lived", type="model", project="vision/detector", ttl=3600
+    )
+    assert (logged.version, logged.ttl_seconds) == ("v0", 3600) and logged.expires_at
     assert client.set_ttl(SOURCE, datetime.timedelta(days=2)).ttl_seconds == 2 * 86400
     assert client.set_ttl(SOURCE, None).ttl_seconds is None
     with pytest.raises(InvalidInput):
