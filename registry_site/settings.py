@@ -68,6 +68,22 @@ ENABLE_REGISTRY_UI = env_bool("ENABLE_REGISTRY_UI", True)
 VAR_DIR = Path(os.environ.get("REGISTRY_VAR_DIR", BASE_DIR / "var"))
 ARTIFACT_STORAGE_URL = os.environ.get("ARTIFACT_STORAGE_URL", f"file://{VAR_DIR / 'blobs'}")
 
+
+def _retention_days() -> float:
+    raw = os.environ.get("ARTIFACT_DELETE_RETENTION_DAYS", "7")
+    try:
+        days = float(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"ARTIFACT_DELETE_RETENTION_DAYS must be a number of days, not {raw!r}") from None
+    if not 0 <= days <= 36500:
+        raise ImproperlyConfigured("ARTIFACT_DELETE_RETENTION_DAYS must be between 0 and 36500")
+    return days
+
+
+# A deleted source version (by its team or its time-to-live) keeps its files this long, restorable,
+# before the worker releases them and garbage-collects the blobs nothing else holds.
+ARTIFACT_DELETE_RETENTION_DAYS = _retention_days()
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",

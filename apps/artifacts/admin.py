@@ -1,6 +1,7 @@
 """Projects and artifact versions in the Django admin: read-only, except deleting a project through its service.
 
-Artifact versions are published data: no service deletes them, so neither does the admin.
+Artifact versions are published data: their team deletes them (a soft delete, restorable for the retention
+period, through the pages and API), so the admin only reads them.
 """
 
 from django.contrib import admin
@@ -25,7 +26,7 @@ class ProjectAdmin(ServiceAdmin):
 
 @admin.register(ArtifactVersion)
 class ArtifactVersionAdmin(admin.ModelAdmin):
-    list_display = ["__str__", "state", "size", "created_at"]
+    list_display = ["__str__", "state", "size", "created_at", "expires_at", "deleted_at", "purged_at"]
     list_filter = ["state"]
     list_select_related = ["sequence__project__team"]
 

@@ -29,6 +29,7 @@ from apps.artifacts.services import (
     create_version,
     missing_blobs,
     require_project_writer,
+    restore_version,
 )
 from apps.artifacts.storage import CHUNK, get_store, unsign_download, unsign_upload
 from apps.orgs.models import Team
@@ -76,6 +77,9 @@ class VersionOut(BaseModel):
     source_path: str | None
     link_id: int | None
     collection: str | None
+    # Source versions only: W&B's `ttl` (linked versions never expire).
+    ttl_seconds: int | None = None
+    expires_at: datetime.datetime | None = None
 
 
 class ResolvedOut(VersionOut):
@@ -160,6 +164,8 @@ def version_out(version: ArtifactVersion, link=None) -> dict:
             "path": f"{source_path}:{label}" if label else None,
             "link_id": None,
             "collection": None,
+            "ttl_seconds": version.ttl_seconds,
+            "expires_at": version.expires_at,
         }
     collection = link.collection
     registry = collection.registry
@@ -359,6 +365,17 @@ def artifact_commit(request: HttpRequest, version_id: PathId):
             if md5 is not None:
                 _register(entry.sha256, md5, entry.size)
     commit_version(actor=request.user, version=version)
+    return version_out(ArtifactVersion.objects.select_related("sequence__project__team").get(pk=version.pk))
+
+
+@router.post("/artifacts/{version_id}/restore", response=VersionOut)
+def artifact_restore(request: HttpRequest, version_id: PathId):
+    """Bring back a deleted source version within the retention period (its team)."""
+    version = get_object_or_404(
+        ArtifactVersion.objects.deleted_visible_to(request.user).select_related("sequence__project__team"),
+        pk=version_id,
+    )
+    restore_version(actor=request.user, version=version)
     return version_out(ArtifactVersion.objects.select_related("sequence__project__team").get(pk=version.pk))
 
 

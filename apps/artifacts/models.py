@@ -104,6 +104,9 @@ class ArtifactSequence(models.Model):
 class VersionState(models.TextChoices):
     PENDING = "pending", "Pending"
     COMMITTED = "committed", "Committed"
+    # Deleted by its team or its time-to-live: invisible everywhere; its files are released (and their
+    # blobs collected) once the retention period has passed (`purged_at`).
+    DELETED = "deleted", "Deleted"
 
 
 class ArtifactVersionQuerySet(models.QuerySet):
@@ -112,10 +115,20 @@ class ArtifactVersionQuerySet(models.QuerySet):
         if not user.is_authenticated:
             return self.none()
         # The teams subquery of Project.visible_to, one level down (a nested subquery costs more to build).
-        return self.filter(sequence__project__team__in=Team.objects.filter(_team_q(user, "")).values("pk"))
+        # Deleted versions are gone for everyone (they wait for their retention period out of sight).
+        return self.filter(sequence__project__team__in=Team.objects.filter(_team_q(user, "")).values("pk")).exclude(
+            state=VersionState.DELETED
+        )
 
     def committed(self) -> "ArtifactVersionQuerySet":
         return self.filter(state=VersionState.COMMITTED)
+
+    def deleted_visible_to(self, user) -> "ArtifactVersionQuerySet":
+        """Deleted versions (restorable or not) in projects `user` can see: the only way to reach them."""
+        if not user.is_authenticated:
+            return self.none()
+        teams = Team.objects.filter(_team_q(user, "")).values("pk")
+        return self.filter(sequence__project__team__in=teams, state=VersionState.DELETED)
 
 
 class ArtifactVersion(models.Model):
@@ -136,6 +149,13 @@ class ArtifactVersion(models.Model):
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     committed_at = models.DateTimeField(null=True, blank=True)
+    # W&B's `ttl`: the version is deleted (by the worker) once `expires_at` has passed, unless it is
+    # linked into a registry collection then. Both null: no time-to-live.
+    ttl_seconds = models.BigIntegerField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    # Soft delete: when it was deleted, and when its files were released after the retention period.
+    deleted_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    purged_at = models.DateTimeField(null=True, blank=True)
 
     objects = ArtifactVersionQuerySet.as_manager()
 
@@ -380,6 +400,26 @@ def validate_metadata(metadata, field: str = "metadata") -> dict:
     return metadata
 
 
+def metadata_change(old: dict, new: dict) -> dict:
+    """The audit data of a metadata edit: the top-level keys that changed, before and after.
+
+    Only changed keys (a version's metadata may be 1 MB; an event says what the edit did): `from`
+    holds their old values, `to` their new ones; a key missing on one side was added or removed.
+    """
+    old, new = old or {}, new or {}
+    changed = sorted(key for key in old.keys() | new.keys() if old.get(key, _MISSING) != new.get(key, _MISSING))
+    return {
+        "keys": changed,
+        "metadata": {
+            "from": {key: old[key] for key in changed if key in old},
+            "to": {key: new[key] for key in changed if key in new},
+        },
+    }
+
+
+_MISSING = object()
+
+
 def validate_manifest_path(path: str) -> str:
     """A file path inside an artifact: relative, '/'-separated, no '..' or empty parts."""
     if not isinstance(path, str) or not path:
@@ -453,9 +493,9 @@ def lineage(version: ArtifactVersion, depth: int) -> tuple[dict[int, list], set[
                 break
             levels[sign * (2 * step + 1)] = runs
             frontier = _lineage_step(
-                ArtifactUsage.objects.filter(run__in=runs, kind=from_run).select_related(
-                    "version__sequence__project__team"
-                ),
+                ArtifactUsage.objects.filter(run__in=runs, kind=from_run)
+                .exclude(version__state=VersionState.DELETED)
+                .select_related("version__sequence__project__team"),
                 "version",
                 edges,
                 seen,

@@ -10,6 +10,7 @@ import secrets
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
+from django.conf import settings
 from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
@@ -26,6 +27,7 @@ from apps.artifacts.models import (
     RunState,
     UsageKind,
     VersionState,
+    metadata_change,
     validate_artifact_name,
     validate_artifact_type,
     validate_manifest_path,
@@ -430,6 +432,264 @@ def create_reference_version(
     return version
 
 
+# --- Curation (issue 16): edits of committed versions by their team ---
+
+
+def locked_committed(version: ArtifactVersion) -> ArtifactVersion:
+    """`version` read afresh under a row lock (edits of one version queue); 400 unless committed."""
+    fresh = ArtifactVersion.objects.select_for_update().filter(pk=version.pk).first()
+    if fresh is None or fresh.state != VersionState.COMMITTED:
+        raise ValidationError({"version": "Only committed versions can be changed."})
+    return fresh
+
+
+@transaction.atomic
+def update_source_metadata(*, actor, version: ArtifactVersion, metadata) -> ArtifactVersion:
+    """Replace a committed version's metadata from its source project (its team), as W&B's
+    `artifact.metadata[...] = …; artifact.save()`. Every registry it is linked into shows the change.
+
+    Audited with the changed keys before and after (`version:update`); an edit that changes nothing
+    writes nothing.
+    """
+    project = version.sequence.project
+    require_project_writer(actor, project)
+    metadata = validate_metadata(metadata)
+    fresh = locked_committed(version)
+    if metadata == fresh.metadata:
+        return fresh
+    change = metadata_change(fresh.metadata, metadata)
+    fresh.metadata = metadata
+    fresh.save(update_fields=["metadata"])
+    record(
+        actor=actor,
+        org=project.team.org,
+        action=Action.VERSION_UPDATE,
+        target=fresh,
+        data={"version": fresh.version_label, **change},
+        version_pk=fresh.pk,
+    )
+    version.metadata = metadata
+    return fresh
+
+
+TTL_MAX_SECONDS = 100 * 365 * 24 * 3600  # a century: longer is "no time-to-live"
+
+
+def can_write_project(user, project: Project, *, visible: bool = False) -> bool:
+    """Whether `user` may log to, edit and delete versions of `project` (its team; not org viewers).
+
+    `visible`: the caller found the project through `visible_to(user)` already (one query saved).
+    """
+    if visible:
+        return not Membership.objects.filter(org=project.team.org_id, user=user, role=OrgRole.VIEWER).exists()
+    try:
+        require_project_writer(user, project)
+    except PermissionDenied:
+        return False
+    return True
+
+
+def deletion_retention() -> datetime.timedelta:
+    """How long a deleted version keeps its files, restorable (settings.ARTIFACT_DELETE_RETENTION_DAYS)."""
+    return datetime.timedelta(days=settings.ARTIFACT_DELETE_RETENTION_DAYS)
+
+
+def ttl_text(seconds: int | None) -> str | None:
+    """A time-to-live in words for the audit log and pages: "30 days", "12 hours", "90 seconds"."""
+    if seconds is None:
+        return None
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds % size == 0:
+            count = seconds // size
+            return f"{count} {unit}{'' if count == 1 else 's'}"
+    return f"{seconds} seconds"
+
+
+def _check_ttl(ttl_seconds) -> int | None:
+    if ttl_seconds is None:
+        return None
+    if isinstance(ttl_seconds, bool) or not isinstance(ttl_seconds, int) or not 0 < ttl_seconds <= TTL_MAX_SECONDS:
+        raise ValidationError(
+            {"ttl": f"A time-to-live is a whole number of seconds from 1 to {TTL_MAX_SECONDS:,} (100 years), or none."}
+        )
+    return ttl_seconds
+
+
+@transaction.atomic
+def set_version_ttl(*, actor, version: ArtifactVersion, ttl_seconds: int | None) -> ArtifactVersion:
+    """Set or clear a source version's time-to-live (W&B's `artifact.ttl`), by its team.
+
+    It counts from the commit; once it has run out the worker deletes the version, unless it is
+    linked into a registry collection then (linked versions never expire).
+    """
+    require_project_writer(actor, version.sequence.project)
+    ttl_seconds = _check_ttl(ttl_seconds)
+    fresh = locked_committed(version)
+    if fresh.ttl_seconds == ttl_seconds:
+        return fresh
+    old = fresh.ttl_seconds
+    fresh.ttl_seconds = ttl_seconds
+    start = fresh.committed_at or fresh.created_at
+    fresh.expires_at = start + datetime.timedelta(seconds=ttl_seconds) if ttl_seconds else None
+    fresh.save(update_fields=["ttl_seconds", "expires_at"])
+    record(
+        actor=actor,
+        org=version.sequence.project.team.org,
+        action=Action.VERSION_UPDATE,
+        target=fresh,
+        data={
+            "version": fresh.version_label,
+            "ttl": {"from": ttl_text(old), "to": ttl_text(ttl_seconds)},
+            "expires_at": fresh.expires_at.isoformat() if fresh.expires_at else None,
+        },
+        version_pk=fresh.pk,
+    )
+    version.ttl_seconds, version.expires_at = fresh.ttl_seconds, fresh.expires_at
+    return fresh
+
+
+def _mark_deleted(actor, version: ArtifactVersion, reason: str, **data) -> ArtifactVersion:
+    """Soft-delete a locked, committed, unlinked version and record it (one `artifact:delete` event)."""
+    now = timezone.now()
+    version.state = VersionState.DELETED
+    version.deleted_at = now
+    version.save(update_fields=["state", "deleted_at"])
+    record(
+        actor=actor,
+        org=version.sequence.project.team.org,
+        action=Action.ARTIFACT_DELETE,
+        target=version,
+        data={
+            "version": version.version_label,
+            "reason": reason,
+            "files": version.file_count,
+            "size": version.size,
+            "purge_after": (now + deletion_retention()).isoformat(),
+            **data,
+        },
+        version_pk=version.pk,
+    )
+    return version
+
+
+@transaction.atomic
+def delete_version(*, actor, version: ArtifactVersion, **data) -> ArtifactVersion:
+    """Delete a committed source version, by its team: it disappears at once, and its files are released
+    after the retention period (`purge_deleted_versions`), unless it is restored before.
+
+    Refused while it is linked into a registry collection: `collections.services.delete_source_version`
+    unlinks it first (and refuses while a protected alias holds it).
+    """
+    require_project_writer(actor, version.sequence.project)
+    fresh = locked_committed(version)
+    if fresh.links.exists():  # reverse relation: this app names no collections model
+        raise ValidationError({"version": f"{fresh} is linked into a registry collection; unlink it first."})
+    fresh.sequence = version.sequence
+    _mark_deleted(actor, fresh, "deleted", **data)
+    version.state, version.deleted_at = fresh.state, fresh.deleted_at
+    return fresh
+
+
+@transaction.atomic
+def restore_version(*, actor, version: ArtifactVersion) -> ArtifactVersion:
+    """Bring back a deleted source version within its retention period, by its team.
+
+    A time-to-live that has run out is cleared, or the worker would delete it again within the hour.
+    """
+    require_project_writer(actor, version.sequence.project)
+    fresh = ArtifactVersion.objects.select_for_update().filter(pk=version.pk).first()
+    if fresh is None or fresh.state != VersionState.DELETED:
+        raise ValidationError({"version": "Only deleted versions can be restored."})
+    if fresh.purged_at is not None:
+        raise ValidationError({"version": f"The files of {fresh} were released after the retention period."})
+    fresh.sequence = version.sequence
+    return _restore(actor, fresh, "restored")
+
+
+def _restore(actor, version: ArtifactVersion, reason: str) -> ArtifactVersion:
+    expired = version.expires_at is not None and version.expires_at <= timezone.now()
+    version.state, version.deleted_at = VersionState.COMMITTED, None
+    if expired:
+        version.ttl_seconds = version.expires_at = None
+    version.save(update_fields=["state", "deleted_at", "ttl_seconds", "expires_at"])
+    record(
+        actor=actor,
+        org=version.sequence.project.team.org,
+        action=Action.ARTIFACT_RESTORE,
+        target=version,
+        data={"version": version.version_label, "reason": reason, "ttl_cleared": expired},
+        version_pk=version.pk,
+    )
+    return version
+
+
+def expire_versions(*, actor, dry_run: bool = False) -> list[str]:
+    """Delete committed versions whose time-to-live has run out, unless they are linked into a registry
+    collection (linked versions never expire). One `artifact:delete` event each (reason "ttl").
+    """
+    require_system(actor)
+    due = ArtifactVersion.objects.filter(state=VersionState.COMMITTED, expires_at__lte=timezone.now())
+    expired = []
+    for pk in list(due.filter(links__isnull=True).order_by("pk").values_list("pk", flat=True)[:10_000]):
+        with transaction.atomic():
+            # Lock, then check the links again: a version linked meanwhile stays.
+            version = (
+                due.select_for_update(skip_locked=True, of=("self",))
+                .select_related("sequence__project__team__org")
+                .filter(pk=pk)
+                .first()
+            )
+            if version is None or version.links.exists():
+                continue
+            expired.append(str(version))
+            if not dry_run:
+                _mark_deleted(actor, version, "ttl", ttl=ttl_text(version.ttl_seconds))
+    return expired
+
+
+def purge_deleted_versions(*, actor, dry_run: bool = False) -> list[str]:
+    """Release the files of versions deleted more than the retention period ago: their manifest entries
+    go (the blobs nothing else names are then collected), the row stays as a tombstone (`purged_at`),
+    so its vN is never reused and its audit history keeps its name. One `artifact:purge` event each.
+
+    A deleted version that got linked after all (a link racing the deletion) is restored instead.
+    """
+    require_system(actor)
+    due = ArtifactVersion.objects.filter(
+        state=VersionState.DELETED, deleted_at__lte=timezone.now() - deletion_retention(), purged_at__isnull=True
+    )
+    purged = []
+    for pk in list(due.order_by("pk").values_list("pk", flat=True)[:10_000]):
+        with transaction.atomic():
+            version = (
+                due.select_for_update(skip_locked=True, of=("self",))
+                .select_related("sequence__project__team__org")
+                .filter(pk=pk)
+                .first()
+            )
+            if version is None:
+                continue
+            if version.links.exists():
+                if not dry_run:
+                    _restore(actor, version, "linked while deleted")
+                continue
+            purged.append(str(version))
+            if dry_run:
+                continue
+            files, _ = version.entries.all().delete()
+            version.purged_at = timezone.now()
+            version.save(update_fields=["purged_at"])
+            record(
+                actor=actor,
+                org=version.sequence.project.team.org,
+                action=Action.ARTIFACT_PURGE,
+                target=version,
+                data={"version": version.version_label, "files": files, "size": version.size},
+                version_pk=version.pk,
+            )
+    return purged
+
+
 # --- Cleanup: what interrupted uploads leave behind (`manage.py cleanup_storage`, run by the worker) ---
 
 
@@ -459,6 +719,8 @@ class CleanupReport:
     """What one cleanup removed (or, in a dry run, would remove)."""
 
     versions: list[str] = field(default_factory=list)
+    expired: list[str] = field(default_factory=list)  # versions whose time-to-live ran out (now deleted)
+    purged: list[str] = field(default_factory=list)  # deleted versions whose files were released
     blobs: list[tuple[str, int]] = field(default_factory=list)  # (sha256, size): rows and their bytes
     orphans: list[tuple[str, int]] = field(default_factory=list)  # bytes no blob row named
     leftovers: list[Leftover] = field(default_factory=list)  # temp files, staged objects, multipart uploads
@@ -596,7 +858,8 @@ def delete_orphan_bytes(
 
 
 def cleanup_storage(*, actor, older_than: datetime.timedelta = STALE_AFTER, dry_run: bool = False) -> CleanupReport:
-    """Remove what interrupted uploads left: stale pending versions, blobs nothing names, orphan bytes, temp files.
+    """Remove what interrupted uploads left (stale pending versions, blobs nothing names, orphan bytes, temp
+    files), delete versions whose time-to-live ran out, and release deleted versions' files after retention.
 
     Versions go first, so the blobs only they named are collected in the same run (once old enough).
     Temp files count as stale after an hour without a write, or `older_than` if that is shorter;
@@ -605,6 +868,10 @@ def cleanup_storage(*, actor, older_than: datetime.timedelta = STALE_AFTER, dry_
     require_system(actor)
     report = CleanupReport()
     report.versions = delete_pending_versions(actor=actor, older_than=older_than, dry_run=dry_run)
+    # Expired versions are deleted (kept for the retention period); versions deleted longer ago release
+    # their files, whose blobs the collection below then removes.
+    report.expired = expire_versions(actor=actor, dry_run=dry_run)
+    report.purged = purge_deleted_versions(actor=actor, dry_run=dry_run)
     report.blobs = delete_unreferenced_blobs(actor=actor, older_than=older_than, dry_run=dry_run)
     report.orphans = delete_orphan_bytes(actor=actor, older_than=older_than, dry_run=dry_run)
     report.leftovers = remove_storage_leftovers(actor=actor, older_than=older_than, dry_run=dry_run)

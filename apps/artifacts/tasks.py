@@ -25,6 +25,8 @@ def report_counts(report: CleanupReport) -> dict[str, int]:
     """How many things of each kind a cleanup removed (the task's result, the command's summary)."""
     return {
         "pending versions": len(report.versions),
+        "expired versions": len(report.expired),
+        "released deleted versions": len(report.purged),
         "blobs": len(report.blobs),
         "orphan blobs": len(report.orphans),
         "upload leftovers": len(report.leftovers),

@@ -14,6 +14,16 @@ urlpatterns = [
         name="version_detail",
     ),
     path(
+        "<slug:team>/<str:project>/artifacts/<str:name>/<str:version>/restore/",
+        views.version_restore,
+        name="version_restore",
+    ),
+    path(
+        "<slug:team>/<str:project>/artifacts/<str:name>/<str:version>/ttl/",
+        views.version_ttl,
+        name="version_ttl",
+    ),
+    path(
         "<slug:team>/<str:project>/artifacts/<str:name>/<str:version>/files/<int:entry_id>/",
         views.version_file,
         name="version_file",

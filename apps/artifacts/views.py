@@ -7,13 +7,26 @@ import tempfile
 from pathlib import Path, PurePosixPath
 
 from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
-from django.views.decorators.http import require_GET
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.vary import vary_on_headers
 from PIL import Image
 
-from apps.artifacts.models import ArtifactVersion, ManifestEntry, Project, render_markdown
+from apps.artifacts.forms import TtlForm
+from apps.artifacts.models import ArtifactVersion, ManifestEntry, Project, VersionState, render_markdown
+from apps.artifacts.services import (
+    can_write_project,
+    deletion_retention,
+    require_project_writer,
+    restore_version,
+    set_version_ttl,
+    ttl_text,
+)
 from apps.artifacts.storage import get_store
+from lib.forms import add_service_error
 from lib.pagination import keyset_page
 
 PAGE_SIZE = 50
@@ -154,14 +167,41 @@ def sequence_detail(request: HttpRequest, team: str, project: str, name: str) ->
     versions = sequence.versions.committed().select_related("created_by").prefetch_related("tags")
     before = _int(request.GET.get("before"))
     page = keyset_page(versions, order=("-index",), size=PAGE_SIZE, after=None if before is None else (before,))
+    # The project was found through visible_to: only the org-viewer check is left (one query).
+    can_write = can_write_project(request.user, project, visible=True)
     context = {
         "project": project,
         "team": project.team,
         "sequence": sequence,
         "versions": page.rows,
         "next_before": page.next[0] if page.next else None,
+        "can_write": can_write,
+        # Deleted versions its team may still restore (their files are kept for the retention period).
+        "deleted": _restorable(sequence) if can_write else [],
     }
     return render(request, "artifacts/sequence_detail.html", context)
+
+
+def _restorable(sequence) -> list[dict]:
+    retention = deletion_retention()
+    versions = sequence.versions.filter(state=VersionState.DELETED, purged_at__isnull=True).order_by("-deleted_at")
+    return [{"version": version, "until": version.deleted_at + retention} for version in versions[:50]]
+
+
+@require_POST
+def version_restore(request: HttpRequest, team: str, project: str, name: str, version: str) -> HttpResponse:
+    """Bring back a deleted version within the retention period (its team)."""
+    match = re.fullmatch(r"v(\d+)", version)
+    found = get_object_or_404(
+        ArtifactVersion.objects.deleted_visible_to(request.user).select_related("sequence__project__team"),
+        sequence__project__team__name=team,
+        sequence__project__name=project,
+        sequence__name=name,
+        index=int(match[1]) if match else -1,
+    )
+    restore_version(actor=request.user, version=found)
+    messages.success(request, f"Restored {found}.")
+    return redirect(found.get_absolute_url())
 
 
 @require_GET
@@ -186,8 +226,42 @@ def version_detail(request: HttpRequest, team: str, project: str, name: str, ver
             version.links.visible_to(request.user).select_related("collection__registry__org").order_by("pk")[:100]
         ),
         "path": f"{team}/{project}/{name}:{version.version_label}",
+        **_lifecycle(request, version),
     }
     return render(request, "artifacts/version_detail.html", context)
+
+
+def _lifecycle(request: HttpRequest, version: ArtifactVersion, form: TtlForm | None = None) -> dict:
+    """The time-to-live card: what is set, and the form for the version's team."""
+    days = version.ttl_seconds // 86400 if version.ttl_seconds and version.ttl_seconds % 86400 == 0 else None
+    return {
+        # The version was found through visible_to: only the org-viewer check is left (one query).
+        "can_write": can_write_project(request.user, version.sequence.project, visible=True),
+        "ttl_text": ttl_text(version.ttl_seconds),
+        "ttl_form": form or TtlForm(initial={"ttl_days": days}),
+        "retention_days": f"{settings.ARTIFACT_DELETE_RETENTION_DAYS:g}",
+    }
+
+
+@require_POST
+@vary_on_headers("HX-Request")
+def version_ttl(request: HttpRequest, team: str, project: str, name: str, version: str) -> HttpResponse:
+    """Set or clear a source version's time-to-live (its team), in place."""
+    version = _version_or_404(request, team, project, name, version)
+    require_project_writer(request.user, version.sequence.project)  # fail fast
+    form = TtlForm(request.POST)
+    if form.is_valid():
+        try:
+            set_version_ttl(actor=request.user, version=version, ttl_seconds=form.ttl_seconds())
+        except ValidationError as error:
+            add_service_error(form, error)
+        else:
+            if not request.htmx:
+                return redirect(version.get_absolute_url())
+            form = None
+    context = {"version": version, "sequence": version.sequence, "project": version.sequence.project}
+    context |= {"team": version.sequence.project.team, **_lifecycle(request, version, form)}
+    return render(request, "artifacts/version_detail.html#lifecycle", context)
 
 
 @require_GET

@@ -27,6 +27,9 @@ class Action(models.TextChoices):
     ARTIFACT_CREATE = "artifact:create"
     ARTIFACT_COMMIT = "artifact:commit"
     ARTIFACT_DELETE_PENDING = "artifact:delete_pending"
+    ARTIFACT_DELETE = "artifact:delete"
+    ARTIFACT_RESTORE = "artifact:restore"
+    ARTIFACT_PURGE = "artifact:purge"
     BLOB_DELETE = "blob:delete"
     STORAGE_CLEANUP = "storage:cleanup"
     REGISTRY_CREATE = "registry:create"
@@ -194,6 +197,11 @@ class AuditEvent(models.Model):
             case Action.COLLECTION_UPDATE:
                 return "edited the description"
             case Action.VERSION_UPDATE:
+                if "metadata" in data:
+                    keys = ", ".join(data.get("keys") or [])
+                    return f"edited the metadata of {version}" + (f" ({keys})" if keys else "")
+                if "ttl" in data:
+                    return f"set the time-to-live of {version or self.target_repr} to {data['ttl'].get('to') or 'none'}"
                 return f"edited the description of {version}"
             case Action.COLLECTION_CREATE:
                 return f"created the collection ({data.get('type', '')})"
@@ -206,6 +214,13 @@ class AuditEvent(models.Model):
                 return f"committed {self.target_repr}"
             case Action.RUN_USE_ARTIFACT:
                 return f"used it in run {self.target_repr}"
+            case Action.ARTIFACT_DELETE:
+                why = " (its time-to-live ran out)" if data.get("reason") == "ttl" else ""
+                return f"deleted {self.target_repr}{why}"
+            case Action.ARTIFACT_RESTORE:
+                return f"restored {self.target_repr}"
+            case Action.ARTIFACT_PURGE:
+                return f"released the files of deleted {self.target_repr} ({data.get('files', 0)} files)"
             case Action.ARTIFACT_DELETE_PENDING:
                 return f"removed {self.target_repr}, never committed ({data.get('files', 0)} files)"
         return f"{self.get_action_display()} {self.target_repr}"

@@ -2,6 +2,7 @@
 
 import datetime
 from pathlib import PurePosixPath
+from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -11,9 +12,11 @@ from ninja import Field, Router, Schema, Status
 from pydantic import BaseModel
 
 from apps.artifacts.api import PathIn, ResolvedOut, VersionOut, absolute, files_out, version_out
-from apps.artifacts.models import ArtifactVersion, Project, Run, VersionTag
+from apps.artifacts.models import ArtifactUsage, ArtifactVersion, Project, Run, UsageKind, VersionState, VersionTag
+from apps.artifacts.services import set_version_ttl, update_source_metadata
 from apps.artifacts.storage import get_store
 from apps.collections import services
+from apps.collections.lineage import run_row, runs_as_seen, versions_as_seen
 from apps.collections.models import (
     Collection,
     CollectionTag,
@@ -29,7 +32,7 @@ from lib.filters import Field as FilterField
 from lib.filters import apply_filter, check_order, parse_json_param, tags_of, time_limited_search
 from lib.pagination import cursor_page
 from lib.paths import REGISTRY_PREFIX
-from lib.schemas import Id, Payload
+from lib.schemas import Id, Payload, Size
 
 router = Router(tags=["collections"])
 
@@ -112,7 +115,15 @@ class AliasIn(Payload):
 
 
 class VersionPatch(Payload):
-    description: str = Field(max_length=100_000)
+    description: str | None = Field(None, max_length=100_000)
+    metadata: dict[str, Any] | None = Field(
+        None, description="Replaces the metadata: a JSON object, ≤ 100 top-level keys, ≤ 1 MB"
+    )
+    ttl_seconds: Size | None = Field(
+        None,
+        description="Source versions only (their team): delete the version this many seconds after its commit "
+        "unless it is linked then (W&B's `ttl`); null clears it",
+    )
 
 
 class TagIn(Payload):
@@ -392,9 +403,36 @@ def link_delete(request: HttpRequest, path: str):
 
 @router.patch("/versions", response=VersionOut)
 def version_update(request: HttpRequest, path: str, payload: VersionPatch):
-    """Edit a registry version's description (shared with the source version and its other links)."""
-    link = _link_at(request.user, path)
-    services.update_version_description(actor=request.user, link=link, description=payload.description)
+    """Edit a version's description or metadata (both the source version's, shared by all its links).
+
+    A registry path needs Member or more in that registry; a source path (metadata only) its team.
+    """
+    set_ttl = "ttl_seconds" in payload.model_fields_set
+    if payload.description is None and payload.metadata is None and not set_ttl:
+        raise ValidationError({"description": "Give a description, metadata or ttl_seconds to change."})
+    version, link = resolve_or_404(request.user, path)
+    with transaction.atomic():
+        if link is None:
+            if payload.description is not None:
+                raise ValidationError(
+                    {"path": "Descriptions are edited on registry versions: “[<org>/]wandb-registry-<r>/<c>:<v>”."}
+                )
+            if payload.metadata is not None:
+                update_source_metadata(actor=request.user, version=version, metadata=payload.metadata)
+            if set_ttl:
+                set_version_ttl(actor=request.user, version=version, ttl_seconds=payload.ttl_seconds)
+            return version_out(version)
+        if set_ttl:
+            raise ValidationError(
+                {
+                    "ttl_seconds": "A time-to-live is set on the source version (“<team>/<project>/<name>:vN”); "
+                    "linked versions never expire."
+                }
+            )
+        if payload.description is not None:
+            services.update_version_description(actor=request.user, link=link, description=payload.description)
+        if payload.metadata is not None:
+            services.update_version_metadata(actor=request.user, link=link, metadata=payload.metadata)
     return _linked_out(link)
 
 
@@ -484,3 +522,125 @@ def run_use(request: HttpRequest, team: str, project: str, run_id: str, payload:
     version, link = resolve_or_404(request.user, payload.path)
     services.use_artifact(actor=request.user, run=run, version=version, link=link)
     return version_out(version, link)
+
+
+# --- Lineage: who logged a version, who used it, and a run's inputs and outputs ---
+# Redacted as the Lineage tab is (collections/lineage.py): runs and versions in projects the caller is
+# not in are "private", without names, unless a version is reachable through a registry they see.
+
+
+class LineageRunOut(BaseModel):
+    private: bool = Field(description="A run in a project you are not in: no name, id or path")
+    run_id: str | None
+    name: str | None
+    state: str | None
+    path: str | None = Field(description="<team>/<project>/<run_id>")
+    created_at: datetime.datetime | None
+
+
+class LoggedByOut(BaseModel):
+    run: LineageRunOut | None = Field(description="null when no run logged the version")
+
+
+class LineageRunPage(BaseModel):
+    items: list[LineageRunOut]
+    next_cursor: str | None
+
+
+class RunDetailOut(LineageRunOut):
+    config: dict[str, Any]
+    summary: dict[str, Any]
+
+
+class LineageVersionOut(BaseModel):
+    private: bool = Field(description="A version you can reach neither at its source nor through a registry")
+    version: VersionOut | None
+
+
+class LineageVersionPage(BaseModel):
+    items: list[LineageVersionOut]
+    next_cursor: str | None
+
+
+@router.get("/artifacts/logged-by", response=LoggedByOut)
+def artifact_logged_by(request: HttpRequest, path: str):
+    """The run that logged the version at `path` (W&B's `artifact.logged_by()`)."""
+    version, _ = resolve_or_404(request.user, path)
+    run = Run.objects.select_related("project__team").filter(pk=version.run_id).first() if version.run_id else None
+    return {"run": runs_as_seen(request.user, [run])[0] if run else None}
+
+
+@router.get("/artifacts/used-by", response=LineageRunPage)
+def artifact_used_by(request: HttpRequest, path: str, cursor: str | None = None, per_page: int = 50):
+    """Runs that used the version at `path` as an input, oldest use first (W&B's `artifact.used_by()`)."""
+    version, _ = resolve_or_404(request.user, path)
+    usages = ArtifactUsage.objects.filter(version=version, kind=UsageKind.INPUT).select_related("run__project__team")
+    rows, next_cursor = cursor_page(usages, order="pk", cursor=cursor, per_page=per_page)
+    return {"items": runs_as_seen(request.user, [usage.run for usage in rows]), "next_cursor": next_cursor}
+
+
+def _run_or_404(user, team: str, project: str, run_id: str) -> Run:
+    return get_object_or_404(
+        Run.objects.filter(project__in=Project.objects.visible_to(user)).select_related("project__team"),
+        project__team__name=team,
+        project__name=project,
+        run_id=run_id,
+    )
+
+
+@router.get("/runs/{team}/{project}/{run_id}", response=RunDetailOut)
+def run_detail(request: HttpRequest, team: str, project: str, run_id: str):
+    """A run of a project you are in: its state, config and summary."""
+    run = _run_or_404(request.user, team, project, run_id)
+    return {**run_row(run, True), "config": run.config, "summary": run.summary}
+
+
+def _run_versions(request: HttpRequest, team: str, project: str, run_id: str, kind: str, cursor, per_page: int):
+    run = _run_or_404(request.user, team, project, run_id)
+    usages = (
+        ArtifactUsage.objects.filter(run=run, kind=kind)
+        .exclude(version__state=VersionState.DELETED)  # deleted versions are gone for everyone
+        .select_related("version__sequence__project__team")
+        .prefetch_related("version__tags")
+    )
+    rows, next_cursor = cursor_page(usages, order="pk", cursor=cursor, per_page=per_page)
+    items = [
+        {"private": False, "version": version_out(*seen)} if seen else {"private": True, "version": None}
+        for seen in versions_as_seen(request.user, [usage.version for usage in rows])
+    ]
+    return {"items": items, "next_cursor": next_cursor}
+
+
+@router.get("/runs/{team}/{project}/{run_id}/inputs", response=LineageVersionPage)
+def run_inputs(
+    request: HttpRequest, team: str, project: str, run_id: str, cursor: str | None = None, per_page: int = 50
+):
+    """Versions the run used (W&B's `run.used_artifacts()`), in the order it used them."""
+    return _run_versions(request, team, project, run_id, UsageKind.INPUT, cursor, per_page)
+
+
+@router.get("/runs/{team}/{project}/{run_id}/outputs", response=LineageVersionPage)
+def run_outputs(
+    request: HttpRequest, team: str, project: str, run_id: str, cursor: str | None = None, per_page: int = 50
+):
+    """Versions the run logged (W&B's `run.logged_artifacts()`), in the order it logged them."""
+    return _run_versions(request, team, project, run_id, UsageKind.OUTPUT, cursor, per_page)
+
+
+# --- Deleting source versions (their team) ---
+
+
+@router.delete("/versions", response={204: None})
+def version_delete(request: HttpRequest, path: str):
+    """Delete the source version at `path` (its team; W&B's `artifact.delete()`): it is unlinked from every
+    collection and kept, restorable, for the retention period. Refused while a protected alias holds it."""
+    version, link = resolve_or_404(request.user, path)
+    if link is not None:
+        raise ValidationError(
+            {
+                "path": "Give the source path “<team>/<project>/<name>:vN” to delete a version; "
+                "DELETE /api/v1/links unlinks it from one collection."
+            }
+        )
+    services.delete_source_version(actor=request.user, version=version)
+    return Status(204, None)

@@ -8,6 +8,7 @@ from apps.orgs.models import Team
 from apps.orgs.permissions import has_perm
 from apps.registries.models import Registry
 from lib.forms import split_list
+from lib.text import loads
 
 
 class AliasForm(forms.Form):
@@ -194,3 +195,58 @@ class LinkVersionForm(forms.Form):
 
     def clean_aliases(self) -> list[str]:
         return split_list(self.cleaned_data.get("aliases", ""))
+
+
+class RenameCollectionForm(forms.Form):
+    name = forms.CharField(max_length=200, label="New name", help_text="Up to 128 characters, no / or :.")
+
+
+class FirstVersionForm(LinkVersionForm):
+    """The create-collection wizard's last step: optionally, a first version to link (chained selects).
+
+    The same lists as "Link new version" (what the user may see), narrowed to the collection's type.
+    """
+
+    prefix = "first"
+
+    def __init__(self, *args, user, registry, type_: str = "", **kwargs):
+        super().__init__(*args, user=user, registry=registry, **kwargs)
+        del self.fields["collection"]
+        for field in self.fields.values():
+            field.required = False
+        if type_:
+            self.fields["artifact"].queryset = self.fields["artifact"].queryset.filter(type=type_)
+
+    def clean(self) -> dict:
+        data = super().clean()
+        started = any(data.get(name) for name in ("team", "project", "artifact"))
+        if started and not data.get("version"):
+            self.add_error("version", "Choose a version to link, or leave this step empty.")
+        if data.get("aliases") and not data.get("version"):
+            self.add_error("aliases", "Aliases need a version to go on.")
+        return data
+
+
+class MetadataForm(forms.Form):
+    """A version's metadata as JSON text; the service checks the rules (keys, size, numbers)."""
+
+    metadata = forms.CharField(
+        required=False,
+        max_length=2 * 1024 * 1024,  # the service's limit is 1 MB of JSON; indentation takes room
+        widget=forms.Textarea(
+            attrs={"rows": 18, "spellcheck": "false", "class": "mono", "data-json-editor": "", "autocomplete": "off"}
+        ),
+        label="Metadata (a JSON object)",
+    )
+
+    def clean_metadata(self) -> dict:
+        raw = (self.cleaned_data.get("metadata") or "").strip()
+        if not raw:
+            return {}
+        try:
+            value = loads(raw)
+        except ValueError as error:
+            raise forms.ValidationError(f"This is not valid JSON: {error}") from None
+        if not isinstance(value, dict):
+            raise forms.ValidationError('Metadata must be a JSON object: {"key": value, …}.')
+        return value

@@ -1,5 +1,6 @@
 """The Lineage tab's graph: which nodes the user may open, and a column-per-level layout for an inline SVG."""
 
+from django.db.models import prefetch_related_objects
 from django.urls import reverse
 
 from apps.artifacts.models import Project, lineage
@@ -121,3 +122,44 @@ def graph(user, link: Link, depth: int, expanded: set[int]) -> dict:
         "node_h": NODE_H,
         "lineage_empty": len(levels) == 1,
     }
+
+
+# --- Lineage in the API (issue 16): the same redaction as the Lineage tab, as rows ---
+
+
+def runs_as_seen(user, runs: list) -> list[dict]:
+    """Runs as `user` may see them: runs in projects they are not in are "private", without a name,
+    id or project (as the Lineage tab draws them). One query."""
+    visible, _ = lineage_access(user, {1: runs})
+    return [run_row(run, run.project_id in visible) for run in runs]
+
+
+def run_row(run, shown: bool) -> dict:
+    if not shown:
+        return {"private": True, "run_id": None, "name": None, "state": None, "path": None, "created_at": None}
+    project = run.project
+    return {
+        "private": False,
+        "run_id": run.run_id,
+        "name": run.name or run.run_id,
+        "state": run.state,
+        "path": f"{project.team.name}/{project.name}/{run.run_id}",
+        "created_at": run.created_at,
+    }
+
+
+def versions_as_seen(user, versions: list) -> list[tuple | None]:
+    """Each version as `user` may reach it: `(version, None)` from its source project, `(version, link)`
+    through a registry they see, or None ("private artifact"), as on the Lineage tab. Three queries.
+    """
+    visible, via_registry = lineage_access(user, {0: versions})
+    prefetch_related_objects(list(via_registry.values()), "aliases")
+    found = []
+    for version in versions:
+        if version.sequence.project_id in visible:
+            found.append((version, None))
+        elif version.pk in via_registry:
+            found.append((version, via_registry[version.pk]))
+        else:
+            found.append(None)
+    return found

@@ -50,6 +50,35 @@ class Collection(models.Model):
         return reverse("collections:collection_detail", args=[self.registry.org.slug, self.registry.slug, self.name])
 
 
+class CollectionFormerName(models.Model):
+    """A name a collection had before a rename: paths and pages that use it keep resolving, as a
+    renamed registry's do (registries.FormerName)."""
+
+    collection = models.ForeignKey(Collection, on_delete=models.CASCADE, related_name="former_names")
+    name = models.CharField(max_length=128)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint("collection", Lower("name"), name="collections_formername_unique_per_collection"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} → {self.collection.name}"
+
+
+def renamed_collection(registry_id: int, name: str) -> "Collection | None":
+    """The collection of this registry that was called `name` before a rename (the newest such rename),
+    when no collection has that name now."""
+    former = (
+        CollectionFormerName.objects.filter(collection__registry_id=registry_id, name__iexact=name)
+        .select_related("collection")
+        .first()
+    )
+    return former.collection if former else None
+
+
 class CollectionTag(models.Model):
     """A tag on a collection."""
 
@@ -229,6 +258,18 @@ def _named(registry_field: str, name: str, former: bool) -> dict:
     return {f"{prefix}name__iexact": name}
 
 
+def _collection_named(collection_field: str, name: str, renamed: bool) -> dict:
+    """Match collections by current name or, with `renamed`, by a name they had before a rename."""
+    prefix = f"{collection_field}__" if collection_field else ""
+    return {f"{prefix}former_names__name__iexact" if renamed else f"{prefix}name__iexact": name}
+
+
+# (registry by a former name, collection by a former name): current names first, so a renamed
+# registry's or collection's old name resolves only when nothing has that name now. The later
+# passes run only when the earlier ones found nothing (a miss), so hits cost what they did.
+NAME_PASSES = ((False, False), (True, False), (False, True), (True, True))
+
+
 def _viewable(user, rows, registry_of) -> list:
     return [row for row in rows if registry_of(row).is_visible_to(user)]
 
@@ -253,8 +294,10 @@ def find_collection(user, path: str) -> Collection | None:
         raise ValidationError({"path": "Give a collection path: “[<org>/]wandb-registry-<registry>/<collection>”."})
     if not user.is_authenticated:
         return None
-    for former in (False, True):
-        collections = Collection.objects.filter(**_named("registry", parsed.registry, former), name__iexact=parsed.name)
+    for former, renamed in NAME_PASSES:
+        collections = Collection.objects.filter(
+            **_named("registry", parsed.registry, former), **_collection_named("", parsed.name, renamed)
+        )
         collections = collections.select_related("registry__org").order_by()
         collections = _in_orgs(user, collections, "registry__org", parsed.org)
         found = _one_org(_viewable(user, collections, lambda c: c.registry), lambda c: c.registry.org_id)
@@ -282,10 +325,10 @@ def find_version(user, path: str) -> tuple[ArtifactVersion, "Link | None"] | Non
     if parsed.registry is not None:
         if not user.is_authenticated:
             return None
-        for former in (False, True):  # old registry names resolve only when no registry has the name now
+        for former, renamed in NAME_PASSES:  # old names resolve only when nothing has the name now
             links = Link.objects.filter(
                 **_named("collection__registry", parsed.registry, former),
-                collection__name__iexact=parsed.name,
+                **_collection_named("collection", parsed.name, renamed),
             )
             links = _in_orgs(user, links, "collection__registry__org", parsed.org)
             if parsed.index is not None:

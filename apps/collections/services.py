@@ -2,7 +2,7 @@
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import OuterRef, Subquery
+from django.db.models import OuterRef, Q, Subquery
 
 from apps.artifacts.models import (
     ArtifactUsage,
@@ -10,17 +10,26 @@ from apps.artifacts.models import (
     Run,
     VersionState,
     VersionTag,
+    metadata_change,
     validate_artifact_name,
     validate_artifact_type,
+    validate_metadata,
     validate_reference_uri,
     validate_tag,
     validate_tag_key,
     validate_tag_value,
 )
-from apps.artifacts.services import can_read_source, create_reference_version, record_usage
+from apps.artifacts.services import (
+    can_read_source,
+    create_reference_version,
+    delete_version,
+    locked_committed,
+    record_usage,
+    require_project_writer,
+)
 from apps.audit.models import Action
 from apps.audit.services import record
-from apps.collections.models import Collection, CollectionTag, Link, LinkAlias
+from apps.collections.models import Collection, CollectionFormerName, CollectionTag, Link, LinkAlias
 from apps.orgs.permissions import has_perm, require
 from apps.registries.models import REGISTRY_PREFIX, ProtectedAlias, Registry
 from apps.registries.services import validate_alias
@@ -393,6 +402,11 @@ def rename_collection(*, actor, collection: Collection, name: str) -> Collection
     old = collection.name
     collection.name = name
     collection.save(update_fields=["name", "updated_at"])
+    if old.lower() != name.lower():
+        # Old paths and pages keep resolving (as a renamed registry's do): the old name is kept once,
+        # newest; a name that becomes current again stops being a former one.
+        CollectionFormerName.objects.filter(Q(name__iexact=name) | Q(name__iexact=old), collection=collection).delete()
+        CollectionFormerName.objects.create(collection=collection, name=old)
     _audit(actor, collection, Action.COLLECTION_RENAME, {"from": old, "to": name})
     return collection
 
@@ -523,3 +537,131 @@ def set_version_tag(*, actor, link: Link, key: str, value: str) -> VersionTag:
             data={"tag": key, "value": value, "from": None if created else old, "version": link.version_label},
         )
     return tag
+
+
+# --- Curation (issue 16): additive services; the hot paths above stay as they are ---
+
+
+@transaction.atomic
+def create_collection_with_version(
+    *,
+    actor,
+    registry: Registry,
+    name: str,
+    type: str,
+    description: str = "",
+    tags: list[str] | None = None,
+    version: ArtifactVersion | None = None,
+    aliases: list[str] | None = None,
+) -> tuple[Collection, Link | None]:
+    """Create a collection and, optionally, link its first version (the create wizard's last step).
+
+    Both or neither: a version that cannot be linked (type, visibility) leaves no collection behind.
+    Each part writes its own audit event (`collection:create`, then `collection:link`).
+    """
+    collection = create_collection(
+        actor=actor, registry=registry, name=name, type=type, description=description, tags=tags
+    )
+    if version is None:
+        if aliases:
+            raise ValidationError({"aliases": "Aliases need a version to go on."})
+        return collection, None
+    link = link_version(
+        actor=actor, version=version, registry=registry, collection_name=collection.name, aliases=aliases
+    )
+    return collection, link
+
+
+@transaction.atomic
+def update_version_metadata(*, actor, link: Link, metadata) -> ArtifactVersion:
+    """Replace a linked version's metadata (a JSON object: ≤ 100 top-level keys, ≤ 1 MB, no NaN/Infinity).
+
+    Members and Admins of the registry may, as they may edit the description. The metadata is the
+    source version's, so every collection it is linked into shows the change (as in W&B). Audited
+    with the changed keys before and after; an edit that changes nothing writes nothing.
+    """
+    require(actor, "registries.write_registry", link.collection.registry)
+    metadata = validate_metadata(metadata)
+    version = locked_committed(link.version)
+    if metadata == version.metadata:
+        return version
+    change = metadata_change(version.metadata, metadata)
+    version.metadata = metadata
+    version.save(update_fields=["metadata"])
+    link.version.metadata = metadata
+    _audit(
+        actor,
+        link.collection,
+        Action.VERSION_UPDATE,
+        target=link,
+        link=link,
+        data={"version": link.version_label, **change},
+    )
+    return version
+
+
+def protected_holds(version: ArtifactVersion, viewer) -> list[str]:
+    """Where a protected alias holds `version`: "“production” on <registry>/<collection>:vN", one per alias.
+
+    SECURITY: a registry `viewer` cannot see is not named ("in a registry you cannot see").
+    """
+    holds = []
+    links = Link.objects.filter(version=version).select_related("collection__registry__org").prefetch_related("aliases")
+    for link in links.order_by("pk"):
+        registry = link.collection.registry
+        protected = registry.protected_alias_names()
+        where = link.full_name if registry.is_visible_to(viewer) else "a registry you cannot see"
+        for alias in sorted(protected & {a.alias for a in link.aliases.all()}):
+            holds.append(f"“{alias}” on {where}")
+    return holds
+
+
+@transaction.atomic
+def delete_source_version(*, actor, version: ArtifactVersion) -> ArtifactVersion:
+    """Delete a source version, by its team (W&B's `artifact.delete()`): it is unlinked from every
+    collection (one `collection:unlink` event each, for those collections' histories), then soft-deleted
+    (artifacts.services.delete_version: restorable until the retention period ends).
+
+    Refused while a protected alias holds it in any registry, for everyone, registry admins included:
+    an admin removes the alias first (W&B's rule).
+    """
+    require_project_writer(actor, version.sequence.project)
+    holds = protected_holds(version, actor)
+    if holds:
+        raise ValidationError(
+            {
+                "version": f"{version} cannot be deleted while a protected alias holds it: {'; '.join(holds)}. "
+                "A registry admin must remove the alias (or unlink the version) first."
+            }
+        )
+    unlinked = []
+    for link in Link.objects.filter(version=version).select_related("collection__registry__org").order_by("pk"):
+        _unlink_for_deletion(actor, link)
+        unlinked.append(link.full_name)
+    return delete_version(actor=actor, version=version, unlinked=unlinked)
+
+
+def _unlink_for_deletion(actor, link: Link) -> None:
+    """Remove a link because its source version is being deleted by its team (no registry role needed:
+    the team owns the version); `latest` moves to the newest remaining link, as on unlink."""
+    collection = Collection.objects.select_for_update().select_related("registry__org").get(pk=link.collection_id)
+    held = set(link.aliases.values_list("alias", flat=True))
+    _audit(
+        actor,
+        collection,
+        Action.COLLECTION_UNLINK,
+        target=link,
+        link=link,
+        data={
+            "version": link.version_label,
+            "source": str(link.version),
+            "aliases": sorted(held),
+            "reason": "source version deleted",
+        },
+    )
+    link.delete()
+    if LATEST in held:
+        newest = Link.objects.filter(collection=collection).order_by("-index").first()
+        if newest is not None:
+            LinkAlias.objects.create(collection=collection, link=newest, alias=LATEST)
+    collection.save(update_fields=["updated_at"])

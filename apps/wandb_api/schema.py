@@ -28,6 +28,7 @@ from django.urls import reverse
 
 from apps.artifacts.api import absolute
 from apps.artifacts.models import ArtifactSequence, ArtifactVersion, Blob, Project, Run, VersionState
+from apps.artifacts.services import set_version_ttl, update_source_metadata
 from apps.artifacts.storage import get_store
 from apps.collections import services as collections
 from apps.collections.api import search_collections, search_links, version_page
@@ -171,10 +172,10 @@ def _artifact(version: ArtifactVersion, link: Link | None = None) -> dict:
         "versionIndex": version.index,
         "description": version.description,
         "metadata": version.metadata,
-        "ttlDurationSeconds": TTL_NONE,
+        "ttlDurationSeconds": version.ttl_seconds or TTL_NONE,
         "ttlIsInherited": False,
         "historyStep": None,
-        "state": "COMMITTED" if version.state == VersionState.COMMITTED else "PENDING",
+        "state": {VersionState.COMMITTED: "COMMITTED", VersionState.DELETED: "DELETED"}.get(version.state, "PENDING"),
         "size": version.size,
         "digest": version.digest,
         "digestAlgorithm": "MANIFEST_MD5",
@@ -912,14 +913,25 @@ def resolve_delete_aliases(_, info, input):
 
 @mutation.field("updateArtifact")
 def resolve_update_artifact(_, info, input):
-    """Description and tags go through a registry link the caller may write; other edits are refused."""
+    """Description, tags and metadata go through a registry link the caller may write (metadata also
+    through the source project, for its team); other edits are refused."""
     user = _user(info)
     version = version_for_id(user, input["artifactID"])
     metadata = services.parse_json(input.get("metadata"), "metadata")
     if metadata is not None and metadata != version.metadata:
-        raise ValidationError("Registry does not change a logged version's metadata; log a new version instead.")
-    if input.get("ttlDurationSeconds") not in (None, TTL_NONE, -1):
-        raise ValidationError("Registry does not support artifact time-to-live.")
+        # `artifact.metadata[...] = …; artifact.save()`: a registry Member edits through a link, the team at the source.
+        link = _writable_link_or_none(user, version)
+        if link is not None:
+            collections.update_version_metadata(actor=user, link=link, metadata=metadata)
+        else:
+            update_source_metadata(actor=user, version=version, metadata=metadata)
+    # `artifact.ttl = timedelta(…); artifact.save()`: -1 is "inherit" (no change here), -2 "none". Only the
+    # version's team may change it, so an unchanged value sent along with other edits is no change.
+    ttl = input.get("ttlDurationSeconds")
+    if ttl not in (None, -1):
+        wanted = None if ttl == TTL_NONE else ttl
+        if wanted != version.ttl_seconds:
+            set_version_ttl(actor=user, version=version, ttl_seconds=wanted)
     description = input.get("description")
     adds = [t["tagName"] for t in input.get("tagsToAdd") or []]
     removes = [t["tagName"] for t in input.get("tagsToDelete") or []]
@@ -935,11 +947,32 @@ def resolve_update_artifact(_, info, input):
     return {"artifact": _artifact(version)}
 
 
-def _writable_link(user, version: ArtifactVersion) -> Link:
+def _writable_link_or_none(user, version: ArtifactVersion) -> Link | None:
     for link in Link.objects.visible_to(user).filter(version=version).select_related("collection__registry__org"):
         if has_perm(user, "registries.write_registry", link.collection.registry):
             return link
-    raise ValidationError("Edit a version's description and tags through a registry collection you may write to.")
+    return None
+
+
+def _writable_link(user, version: ArtifactVersion) -> Link:
+    link = _writable_link_or_none(user, version)
+    if link is None:
+        raise ValidationError("Edit a version's description and tags through a registry collection you may write to.")
+    return link
+
+
+@mutation.field("deleteArtifact")
+def resolve_delete_artifact(_, info, input):
+    """`artifact.delete()`: an id reached through a registry unlinks that link; a source id deletes the version
+    (its team; unlinked everywhere, restorable for the retention period; refused while a protected alias holds it)."""
+    user = _user(info)
+    version, link = resolve_id(user, input["artifactID"])
+    if link is not None:
+        collections.unlink_version(actor=user, link=link)
+    else:
+        collections.delete_source_version(actor=user, version=version)
+        version.refresh_from_db()
+    return {"artifact": _artifact(version)}
 
 
 @mutation.field("createRunFiles")

@@ -16,7 +16,7 @@ from .errors import (  # noqa: E402
 )
 from .pagination import CollectionPaginator, ProjectPaginator, RegistryPaginator, VersionPaginator  # noqa: E402
 from .paths import RegistryPath, SourcePath, parse_version_path  # noqa: E402
-from .resources import Artifact, Collection, File, Project, Registry, Run, Version  # noqa: E402
+from .resources import Artifact, Collection, File, PrivateArtifact, Project, Registry, Run, Version  # noqa: E402
 
 __all__ = [
     "Artifact",
@@ -31,6 +31,7 @@ __all__ = [
     "InvalidInput",
     "NotFound",
     "PermissionDenied",
+    "PrivateArtifact",
     "Project",
     "ProjectPaginator",
     "Registry",

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import datetime
 import os
 import sys
 from collections.abc import Iterable
@@ -22,7 +23,9 @@ from .pagination import (
     CollectionPaginator,
     ProjectPaginator,
     RegistryPaginator,
+    RunArtifactPaginator,
     SourceVersionPaginator,
+    UsedByPaginator,
     VersionPaginator,
 )
 from .paths import RegistryPath, parse_version_path, split_project, strip_registry_prefix
@@ -142,13 +145,15 @@ class Client:
         run: Run | str | None = None,
         target_path: str | None = None,
         progress: bool | None = None,
+        ttl: datetime.timedelta | int | None = None,
     ) -> Version:
         """Log a file or a directory as a new version of `<project>/<name>` and return the committed Version.
 
         Only blobs the server lacks are uploaded (4 in parallel, streamed from disk), so re-running after an
         interruption sends just what is missing. With `target_path` the new version is also linked into that
         registry collection, with `aliases` (available as `version.linked`); aliases need a target, since
-        source versions only carry the automatic `latest`.
+        source versions only carry the automatic `latest`. `ttl` (a timedelta or seconds) sets the version's
+        time-to-live once committed.
         """
         split_project(project)
         aliases = list(aliases or [])
@@ -175,6 +180,8 @@ class Client:
         transfers.upload(self._transport, uploads, files, progress=enabled, workers=self.workers)
         committed = self._request("POST", f"artifacts/{created['version']['id']}/commit")
         version = Version(self, committed)
+        if ttl is not None:  # W&B's `ttl`: the server deletes the version then, unless it is linked
+            version = self.set_ttl(version.path, ttl)
         version.uploads = uploads
         if target_path:
             version.linked = self.link_artifact(version, target_path, aliases=aliases)
@@ -223,6 +230,39 @@ class Client:
         return Version(
             self, self._request("PATCH", "versions", params={"path": path}, json={"description": description})
         )
+
+    def set_metadata(self, path: str, metadata: dict) -> Version:
+        """Replace a version's metadata (a JSON object; ≤ 100 top-level keys, ≤ 1 MB), as W&B's
+        `artifact.metadata[...] = …; artifact.save()`. A registry path needs Member or more there; a source
+        path its team. The metadata is the source version's, so every link shows the change."""
+        if not isinstance(metadata, dict):
+            raise InvalidInput("metadata must be a JSON object (a dict).")
+        return Version(self, self._request("PATCH", "versions", params={"path": path}, json={"metadata": metadata}))
+
+    def set_ttl(self, path: str, ttl: datetime.timedelta | int | None) -> Version:
+        """Set (a timedelta or seconds) or clear (None) a source version's time-to-live, as W&B's `artifact.ttl`.
+
+        Only its team may; it counts from the commit, and the server deletes the version once it has run
+        out, unless it is linked into a registry collection then (linked versions never expire).
+        """
+        seconds = None
+        if ttl is not None:
+            seconds = int(ttl.total_seconds()) if isinstance(ttl, datetime.timedelta) else int(ttl)
+            if seconds <= 0:
+                raise InvalidInput("A time-to-live must be positive (or None for none).")
+        return Version(self, self._request("PATCH", "versions", params={"path": path}, json={"ttl_seconds": seconds}))
+
+    def delete_version(self, path: str) -> None:
+        """Delete the source version at `<team>/<project>/<name>:vN` (its team; W&B's `artifact.delete()`).
+
+        It is unlinked from every collection and kept, restorable with `restore_version(id)`, for the
+        server's retention period; refused while a protected alias holds it in a registry.
+        """
+        self._request("DELETE", "versions", params={"path": path})
+
+    def restore_version(self, version_id: int) -> Version:
+        """Bring back a deleted source version (by its id) within the retention period."""
+        return Version(self, self._request("POST", f"artifacts/{int(version_id)}/restore"))
 
     def protected_aliases(self, registry: str) -> list[str]:
         """The aliases only admins of a registry (`[<org>/]wandb-registry-<name>`) may apply or remove."""
@@ -297,6 +337,36 @@ class Client:
             org=org,
             per_page=per_page,
         )
+
+    # -- lineage ------------------------------------------------------------------------------------------------
+
+    def logged_by(self, path: str) -> Run | None:
+        """The run that logged the version at `path`, or None (private runs have `private=True`, no name)."""
+        return Version(self, {"path": str(parse_version_path(path))}).logged_by()
+
+    def used_by(self, path: str, per_page: int = 50) -> UsedByPaginator:
+        """The runs that used the version at `path` as an input, oldest use first (lazy)."""
+        return UsedByPaginator(self, path=str(parse_version_path(path)), per_page=per_page)
+
+    def run(self, path: str) -> Run:
+        """A run of a project you are in, by `<team>/<project>/<run_id>`, with its state, config and summary."""
+        team, project, run_id = self._run_parts(path)
+        return Run(self, self._request("GET", api_path("runs", team, project, run_id)))
+
+    def run_inputs(self, path: str, per_page: int = 50) -> RunArtifactPaginator:
+        """The versions the run `<team>/<project>/<run_id>` used, in order (lazy)."""
+        return RunArtifactPaginator(self, "/".join(self._run_parts(path)), "inputs", per_page=per_page)
+
+    def run_outputs(self, path: str, per_page: int = 50) -> RunArtifactPaginator:
+        """The versions the run `<team>/<project>/<run_id>` logged, in order (lazy)."""
+        return RunArtifactPaginator(self, "/".join(self._run_parts(path)), "outputs", per_page=per_page)
+
+    @staticmethod
+    def _run_parts(path: str) -> tuple[str, str, str]:
+        parts = (path or "").strip().split("/")
+        if len(parts) != 3 or not all(parts):
+            raise InvalidInput(f"Give a run as “<team>/<project>/<run_id>”, not {path!r}.")
+        return parts[0], parts[1], parts[2]
 
     def _project_versions(self, team: str, project: str, *, name: str | None, per_page: int) -> SourceVersionPaginator:
         return SourceVersionPaginator(self, team, project, name=name, per_page=per_page)

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from .errors import InvalidInput
-from .resources import Collection, Project, Registry, Version, _Resource
+from .resources import Collection, PrivateArtifact, Project, Registry, Run, Version, _Resource
 from .transport import api_path
 
 if TYPE_CHECKING:  # annotations only: the client module builds these lists
@@ -141,3 +141,26 @@ class SourceVersionPaginator(Paginator):
     def __init__(self, client: Client, team: str, project: str, *, name: str | None = None, per_page: int = 50):
         super().__init__(client, name=name, per_page=per_page)
         self.endpoint = api_path("projects", team, project, "versions")
+
+
+class UsedByPaginator(Paginator):
+    """The runs that used a version (`path`), oldest use first; runs you may not see are private."""
+
+    endpoint = "artifacts/used-by"
+    wrap = Run
+
+
+def _lineage_version(client: Client, item: dict) -> Version | PrivateArtifact:
+    return PrivateArtifact() if item.get("private") else Version(client, item["version"])
+
+
+class RunArtifactPaginator(Paginator):
+    """The versions a run used (`inputs`) or logged (`outputs`), in order; ones you cannot reach are
+    `PrivateArtifact`s."""
+
+    wrap = staticmethod(_lineage_version)
+
+    def __init__(self, client: Client, run_path: str, direction: str, *, per_page: int = 50):
+        super().__init__(client, per_page=per_page)
+        team, project, run_id = run_path.split("/")
+        self.endpoint = api_path("runs", team, project, run_id, direction)

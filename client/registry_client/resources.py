@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .errors import InvalidInput
 from .paths import parse_version_path, registry_full_name, split_project
 from .transport import WORKERS, api_path
 
@@ -119,6 +120,21 @@ class Collection(_Resource):
         return f"<Collection {self.path}>"
 
 
+class PrivateArtifact:
+    """A version in a lineage that you can reach neither at its source nor through a registry: it has
+    no name or files for you (the Lineage tab's "private artifact")."""
+
+    private = True
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, PrivateArtifact)
+
+    __hash__ = None
+
+    def __repr__(self) -> str:
+        return "<PrivateArtifact>"
+
+
 class Version(_Resource):
     """A version of a source artifact, or a linked version in a registry collection.
 
@@ -144,6 +160,8 @@ class Version(_Resource):
         "source_path",
         "link_id",
         "collection",
+        "ttl_seconds",
+        "expires_at",
     )
 
     def __init__(self, client: Client, data: dict):
@@ -175,6 +193,38 @@ class Version(_Resource):
         """Set this registry version's description; returns the updated Version."""
         return self._client.set_description(self.path, description)
 
+    private = False  # lineage lists hold PrivateArtifact for versions you cannot reach
+
+    def logged_by(self) -> Run | None:
+        """The run that logged this version (W&B's `artifact.logged_by()`), or None; a run in a project you
+        are not in comes back with `private=True` and no name."""
+        data = self._client._request("GET", "artifacts/logged-by", params={"path": self.path})
+        return Run(self._client, data["run"]) if data.get("run") else None
+
+    def used_by(self) -> list[Run]:
+        """The runs that used this version as an input (W&B's `artifact.used_by()`), oldest first."""
+        return list(self._client.used_by(self.path))
+
+    def delete(self) -> None:
+        """W&B's `artifact.delete()`: a linked version is unlinked from its collection; a source version is
+        deleted (its team; restorable for the retention period)."""
+        if self.collection:
+            self._client.unlink(self.path)
+        else:
+            self._client.delete_version(self.path)
+
+    def set_ttl(self, ttl) -> Version:
+        """Set (timedelta or seconds) or clear (None) this source version's time-to-live."""
+        return self._client.set_ttl(self.path, ttl)
+
+    def set_metadata(self, metadata: dict) -> Version:
+        """Replace this version's metadata; returns the updated Version."""
+        return self._client.set_metadata(self.path, metadata)
+
+    def update_metadata(self, **changes: Any) -> Version:
+        """Set some top-level metadata keys, keeping the others (`version.update_metadata(acc=0.93)`)."""
+        return self._client.set_metadata(self.path, {**(self.metadata or {}), **changes})
+
     def link(self, target_path: str, aliases: Iterable[str] | None = None) -> Version:
         """Link this version into a registry collection (`[<org>/]wandb-registry-<r>/<c>`)."""
         return self._client.link_artifact(self, target_path, aliases=aliases)
@@ -188,15 +238,42 @@ class Artifact(Version):
 
 
 class Run:
-    """A run in a project: records which versions it used (inputs) and logged (outputs)."""
+    """A run in a project: records which versions it used (inputs) and logged (outputs).
+
+    Runs met in a lineage (`logged_by`, `used_by`) in projects you are not in have `private=True` and no
+    name, id or project.
+    """
 
     def __init__(self, client: Client, data: dict):
         self._client = client
         self.data = dict(data)
         self.id = data.get("id")
-        self.run_id: str = data["run_id"]
-        self.project: str = data["project"]
+        self.private: bool = bool(data.get("private"))
+        self.run_id: str | None = data.get("run_id")
+        path = data.get("path")
+        self.project: str | None = data.get("project") or (path.rsplit("/", 1)[0] if path else None)
         self.name: str | None = data.get("name")
+        self.state: str | None = data.get("state")
+
+    @property
+    def path(self) -> str | None:
+        return f"{self.project}/{self.run_id}" if self.project and self.run_id else None
+
+    def _lineage_path(self) -> str:
+        if self.path is None:
+            raise InvalidInput("This run is private to you: its inputs and outputs cannot be listed.")
+        return self.path
+
+    def used_artifacts(self) -> list[Version | PrivateArtifact]:
+        """The versions this run used (inputs), in order (W&B's `run.used_artifacts()`)."""
+        return list(self._client.run_inputs(self._lineage_path()))
+
+    def logged_artifacts(self) -> list[Version | PrivateArtifact]:
+        """The versions this run logged (outputs), in order (W&B's `run.logged_artifacts()`)."""
+        return list(self._client.run_outputs(self._lineage_path()))
+
+    inputs = used_artifacts
+    outputs = logged_artifacts
 
     def use_artifact(self, path: str) -> Artifact:
         """Record the version at `path` as an input of this run and return it (call `.download()` next)."""
@@ -218,7 +295,7 @@ class Run:
         return self._client.link_artifact(version_or_path, target_path, aliases=aliases)
 
     def __repr__(self) -> str:
-        return f"<Run {self.project}/{self.run_id}>"
+        return "<Run (private)>" if self.private else f"<Run {self.project}/{self.run_id}>"
 
 
 class Project(_Resource):

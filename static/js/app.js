@@ -42,14 +42,45 @@
     if (event.target.matches("select[data-autosubmit]")) event.target.form.submit();
   });
 
-  // htmx does not swap error responses: say what went wrong instead of doing nothing.
+  // htmx does not swap error responses: say what went wrong instead of doing nothing. A refusal of a
+  // form inside a dialog shows in that dialog (the server's reason, from its 403 page), where the user looks.
   document.addEventListener("htmx:responseError", function (event) {
     const status = event.detail.xhr.status;
-    const text = status === 403 ? "Your role does not allow this action."
+    const text = status === 403 ? (serverReason(event.detail.xhr) || "Your role does not allow this action.")
       : status === 404 ? "Not found: it may have been deleted, or you no longer have access."
       : "Something went wrong (" + status + "). Try again in a moment.";
+    const elt = event.detail.elt;
+    const dialog = elt && elt.closest ? elt.closest("dialog") : null;
+    if (dialog && dialog.open) {
+      showInDialog(dialog, text);
+      return;
+    }
     showMessage(text);
   });
+
+  // The reason a 403 page gives (templates/403.html), read as text: never inserted as HTML.
+  function serverReason(xhr) {
+    try {
+      const page = new DOMParser().parseFromString(xhr.responseText || "", "text/html");
+      const reason = page.querySelector("[data-error-reason]");
+      return reason ? reason.textContent.trim() : "";
+    } catch (error) {
+      return "";
+    }
+  }
+
+  function showInDialog(dialog, text) {
+    let box = dialog.querySelector(".dialog-error");
+    if (!box) {
+      box = document.createElement("div");
+      box.className = "dialog-error";
+      box.setAttribute("role", "alert");
+      const body = dialog.querySelector(".dialog-body") || dialog;
+      body.insertBefore(box, body.firstChild);
+    }
+    box.textContent = text;
+    box.hidden = false;
+  }
   document.addEventListener("htmx:sendError", function () {
     showMessage("The server cannot be reached. Check your connection and try again.");
   });
@@ -69,6 +100,32 @@
     item.textContent = text;
     list.appendChild(item);
   }
+
+  // The metadata editor checks its JSON as you type (the server checks again, and the rules):
+  // an error shows under the textarea and Save waits until the text is a JSON object.
+  document.addEventListener("input", function (event) {
+    const editor = event.target.closest("[data-json-editor]");
+    if (!editor) return;
+    let problem = "";
+    const text = editor.value.trim();
+    if (text) {
+      try {
+        const value = JSON.parse(text);
+        if (value === null || typeof value !== "object" || Array.isArray(value)) problem = "Metadata must be a JSON object: {\"key\": value, …}.";
+      } catch (error) {
+        problem = "Not valid JSON yet: " + error.message;
+      }
+    }
+    const form = editor.form;
+    const status = form && form.querySelector("[data-json-status]");
+    if (status) {
+      status.textContent = problem;
+      status.classList.toggle("form-errors", Boolean(problem));
+    }
+    editor.setAttribute("aria-invalid", problem ? "true" : "false");
+    const submit = form && form.querySelector("[data-json-submit]");
+    if (submit) submit.disabled = Boolean(problem);
+  });
 
   // A "type the name to confirm" button stays disabled until the text matches data-confirm-name.
   document.addEventListener("input", function (event) {

@@ -77,6 +77,8 @@ def baselines(world, link, run) -> dict[tuple[str, str], list[Call]]:
     upload = store.upload_target(sha(b"data"), 4)["url"].rsplit("/", 1)[-1]
     download = store.download_url(weights, "model.bin").rsplit("/", 1)[-1]
     registry = {"org": "acme", "name": "Golden Models"}
+    gone = world.version(name="gone", content=b"gone")
+    artifacts.delete_version(actor=world["org_admin"], version=gone)
     calls = [
         Call("GET", "/api/v1/viewer"),
         Call("GET", "/api/v1/projects", query={"team": "vision", "cursor": "", "per_page": 10}),
@@ -199,7 +201,34 @@ def baselines(world, link, run) -> dict[tuple[str, str], list[Call]]:
                 "org": "acme",
             },
         ),
-        Call("PATCH", "/api/v1/versions", query={"path": VERSION}, body={"description": "d"}),
+        Call("PATCH", "/api/v1/versions", query={"path": VERSION}, body={"description": "d", "metadata": {"a": 1}}),
+        Call(
+            "PATCH",
+            "/api/v1/versions",
+            query={"path": "vision/detector/model-a:v0"},
+            body={"metadata": {"a": 1}, "ttl_seconds": 3600},
+        ),
+        Call("DELETE", "/api/v1/versions", query={"path": "vision/detector/model-a:v0"}),
+        Call("POST", "/api/v1/artifacts/{version_id}/restore", {"version_id": gone.pk}),
+        Call("GET", "/api/v1/artifacts/logged-by", query={"path": VERSION}),
+        Call("GET", "/api/v1/artifacts/used-by", query={"path": VERSION, "cursor": "", "per_page": 10}),
+        Call(
+            "GET",
+            "/api/v1/runs/{team}/{project}/{run_id}",
+            {"team": "vision", "project": "detector", "run_id": run.run_id},
+        ),
+        Call(
+            "GET",
+            "/api/v1/runs/{team}/{project}/{run_id}/inputs",
+            {"team": "vision", "project": "detector", "run_id": run.run_id},
+            {"cursor": "", "per_page": 10},
+        ),
+        Call(
+            "GET",
+            "/api/v1/runs/{team}/{project}/{run_id}/outputs",
+            {"team": "vision", "project": "detector", "run_id": run.run_id},
+            {"cursor": "", "per_page": 10},
+        ),
         Call(
             "POST",
             "/api/v1/links",

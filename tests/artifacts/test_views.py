@@ -321,11 +321,12 @@ def test_source_pages_query_counts_are_constant(client, world, django_assert_num
     # session, user, project (visibility subquery), sequences page, shell orgs.
     with django_assert_num_queries(5):
         client.get(listing)
-    # session, user, project, sequence, versions page, tags prefetch, shell orgs.
-    with django_assert_num_queries(7):
+    # session, user, project, sequence, versions page, tags prefetch, may-write (org viewer?), restorable
+    # deleted versions, shell orgs.
+    with django_assert_num_queries(9):
         client.get(sequence)
-    # session, user, version, tags, files page, linked-to links, shell orgs.
-    with django_assert_num_queries(7):
+    # session, user, version, tags, files page, linked-to links, may-write (org viewer?), shell orgs.
+    with django_assert_num_queries(8):
         client.get(version.get_absolute_url())
 
 

@@ -38,6 +38,17 @@ EXEMPT = {
     "automations.queue_runs_for_event": "the audit subscriber itself; its runs are the automation history",
 }
 
+# Curation (issue 16): reads, pure helpers and the worker's system-only steps.
+EXEMPT |= {
+    "artifacts.locked_committed": "a read under a row lock, shared by the edits of a version",
+    "artifacts.can_write_project": "a read: may the user write to a project",
+    "artifacts.deletion_retention": "a setting read",
+    "artifacts.ttl_text": "a pure function",
+    "artifacts.expire_versions": "system only; its events are asserted in tests/collections/test_curation_delete_ttl.py",
+    "artifacts.purge_deleted_versions": "system only; its events are asserted in tests/collections/test_curation_delete_ttl.py",
+    "collections.protected_holds": "a read: where protected aliases hold a version",
+}
+
 
 def _services():
     for app in APPS:
@@ -178,7 +189,38 @@ def _calls(world):
         ),
     }
     calls.update(_automation_calls(world, admin, reg))
+    calls.update(_curation_calls(world, admin, reg))
     return calls
+
+
+def _curation_calls(world, admin, reg):
+    from apps.artifacts import services as artifacts
+    from apps.collections import services as collections
+
+    def deleted():
+        version = world.version(name="gone")
+        artifacts.delete_version(actor=admin, version=version)
+        return version
+
+    return {
+        "artifacts.update_source_metadata": lambda: artifacts.update_source_metadata(
+            actor=admin, version=world.version(name="meta"), metadata={"k": 1}
+        ),
+        "artifacts.set_version_ttl": lambda: artifacts.set_version_ttl(
+            actor=admin, version=world.version(name="ttl"), ttl_seconds=60
+        ),
+        "artifacts.delete_version": deleted,
+        "artifacts.restore_version": lambda: artifacts.restore_version(actor=admin, version=deleted()),
+        "collections.delete_source_version": lambda: collections.delete_source_version(
+            actor=admin, version=world.link(version=world.version(name="linked-gone")).version
+        ),
+        "collections.update_version_metadata": lambda: collections.update_version_metadata(
+            actor=admin, link=world.link(version=world.version(name="meta2")), metadata={"k": 2}
+        ),
+        "collections.create_collection_with_version": lambda: collections.create_collection_with_version(
+            actor=admin, registry=reg, name="wizard", type="model", version=world.version(name="first")
+        ),
+    }
 
 
 def _automation_calls(world, admin, reg):
@@ -251,6 +293,11 @@ _CALL_NAMES = {
     *(f"automations.{n}" for n in ["create_secret", "update_secret", "delete_secret", "create_webhook",
                                    "delete_webhook", "create_automation", "update_automation", "delete_automation",
                                    "set_automation_enabled", "replay_run", "send_test_webhook"]),
+}  # fmt: skip
+_CALL_NAMES |= {
+    *(f"artifacts.{n}" for n in ["update_source_metadata", "set_version_ttl", "delete_version", "restore_version"]),
+    *(f"collections.{n}" for n in ["delete_source_version", "update_version_metadata",
+                                   "create_collection_with_version"]),
 }  # fmt: skip
 
 

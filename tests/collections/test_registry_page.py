@@ -145,8 +145,9 @@ def test_registry_page_query_count_is_constant(client, world, django_assert_num_
     client.get(url(world))
     # session, user, registry (visible_to, star as a subquery), perms (user, group), tag
     # choices, type choices, collection page (counts and latest as subqueries), tags prefetch,
-    # legacy banner (apps/legacy), shell orgs, link form teams, collection names for the datalist.
-    with django_assert_num_queries(12):
+    # legacy banner (apps/legacy), shell orgs, link form teams, the create wizard's first-version teams,
+    # collection names for the datalist.
+    with django_assert_num_queries(13):
         assert client.get(url(world)).status_code == 200
     # The htmx partial: the same minus the two dialogs' queries and the banner (only whole pages draw it).
     with django_assert_num_queries(9):

@@ -94,6 +94,18 @@ def main(config_path: str) -> dict:
     edit.aliases.remove("reviewed")
     edit.save()
     out["after_remove"] = sorted(api.artifact(f"{target}:v1").aliases)
+    # Metadata edits through the SDK (a registry Member edits the source version's metadata).
+    edit = api.artifact(f"{target}:v1")
+    edit.metadata["reviewed_by"] = "scenario"
+    edit.save()
+    out["metadata_after"] = api.artifact(f"{target}:v1").metadata
+    # A time-to-live on a source version (its team): `artifact.ttl = timedelta(…); artifact.save()`.
+    import datetime
+
+    source = api.artifact(f"{team}/{project}/resnet:v0")
+    source.ttl = datetime.timedelta(days=30)
+    source.save()
+    out["ttl_after"] = str(api.artifact(f"{team}/{project}/resnet:v0").ttl)
 
     # (e)
     run.finish()

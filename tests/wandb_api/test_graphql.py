@@ -171,3 +171,35 @@ def test_unsupported_features_answer_a_clear_error(gql):
     )
     assert "does not store run files" in data["errors"][0]["message"]
     assert "Cannot query field" in gql("{ viewer { sweeps { id } } }")["errors"][0]["message"]
+
+
+# --- Curation (issue 16): metadata, ttl and delete through the SDK's mutations ---
+
+UPDATE = """mutation U($input: UpdateArtifactInput!) { updateArtifact(input: $input) {
+  artifact { id metadata ttlDurationSeconds } } }"""
+DELETE = """mutation D($id: ID!) { deleteArtifact(input: {artifactID: $id, deleteAliases: false}) { artifact { id state } } }"""
+
+
+def test_update_artifact_edits_metadata_and_ttl_and_delete_artifact_deletes(gql, world):
+    from apps.artifacts.models import VersionState
+    from apps.audit.models import Action, AuditEvent
+
+    link = world.link()
+    version = link.version
+    data = gql(UPDATE, {"input": {"artifactID": str(version.pk), "metadata": json.dumps({"acc": 0.5})}})
+    assert "errors" not in data, data
+    assert json.loads(data["data"]["updateArtifact"]["artifact"]["metadata"]) == {"acc": 0.5}
+    # A registry Viewer may neither edit metadata nor set a time-to-live.
+    refused = gql(UPDATE, {"input": {"artifactID": f"{version.pk}@{link.pk}", "metadata": "{}"}}, persona="viewer")
+    assert "errors" in refused
+    data = gql(UPDATE, {"input": {"artifactID": str(version.pk), "ttlDurationSeconds": 7200}})
+    assert data["data"]["updateArtifact"]["artifact"]["ttlDurationSeconds"] == 7200
+    data = gql(UPDATE, {"input": {"artifactID": str(version.pk), "ttlDurationSeconds": -2}})
+    assert data["data"]["updateArtifact"]["artifact"]["ttlDurationSeconds"] == -2
+    assert AuditEvent.objects.filter(action=Action.VERSION_UPDATE).count() == 3
+    # delete(): through the registry id it unlinks; through the source id it deletes the version.
+    assert gql(DELETE, {"id": f"{version.pk}@{link.pk}"})["data"]["deleteArtifact"]["artifact"]["state"] == "COMMITTED"
+    assert not Link.objects.filter(pk=link.pk).exists()
+    assert "errors" in gql(DELETE, {"id": str(version.pk)}, persona="viewer")
+    assert gql(DELETE, {"id": str(version.pk)})["data"]["deleteArtifact"]["artifact"]["state"] == "DELETED"
+    assert ArtifactVersion.objects.get(pk=version.pk).state == VersionState.DELETED

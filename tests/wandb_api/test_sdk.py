@@ -72,6 +72,13 @@ def check_scenario(world, out):
     assert out["after_add"] == ["reviewed"] and out["after_remove"] == []
     assert AuditEvent.objects.filter(action=Action.ALIAS_ADD, data__alias="reviewed").count() == 1
     assert AuditEvent.objects.filter(action=Action.ALIAS_REMOVE, data__alias="reviewed").count() == 1
+    # Metadata edits through artifact.metadata[...] = …; artifact.save(), audited with the changed key.
+    assert out["metadata_after"] == {"round": 1, "accuracy": 0.81, "reviewed_by": "scenario"}
+    edited = AuditEvent.objects.get(action=Action.VERSION_UPDATE, data__keys=["reviewed_by"])
+    assert edited.data["metadata"] == {"from": {}, "to": {"reviewed_by": "scenario"}}
+    # A time-to-live set through artifact.ttl = …; artifact.save() on the source version.
+    assert out["ttl_after"] == "30 days, 0:00:00"
+    assert v0.ttl_seconds == 30 * 86400 and v0.expires_at is not None
     # Permissions as in the browser.
     errors = out["errors"]
     assert errors["restricted_viewer_sees"] == {"ok": "'v0'"}

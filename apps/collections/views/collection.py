@@ -2,8 +2,8 @@
 
 from django.core.exceptions import ValidationError
 from django.db.models import Exists, OuterRef
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
@@ -13,11 +13,10 @@ from apps.audit.models import AuditEvent
 from apps.collections import forms as collection_forms
 from apps.collections import services
 from apps.collections.compare import compare_versions
-from apps.collections.forms import DeleteCollectionForm, DescriptionForm, TagForm
+from apps.collections.forms import DeleteCollectionForm, DescriptionForm, RenameCollectionForm, TagForm
 from apps.collections.models import Collection, Link, aliases_by_link, events_page, links_page, tags_by_version
-from apps.collections.services import create_collection
 from apps.collections.views.history import history_filter_form, history_rows, when
-from apps.collections.views.lookups import collection_or_404, int_param, registry_perms
+from apps.collections.views.lookups import collection_or_404, int_param, moved_or_404, registry_perms
 from apps.orgs.permissions import require
 from apps.registries.views.lookups import registry_or_404
 from lib.forms import add_service_error, apply_service, split_list
@@ -106,6 +105,7 @@ def _collection_context(request: HttpRequest, collection: Collection, **override
         "tag_form": TagForm(),
         "description_form": DescriptionForm(initial={"description": collection.description}),
         "delete_form": DeleteCollectionForm(collection_name=collection.name),
+        "rename_form": RenameCollectionForm(initial={"name": collection.name}),
         "editing_description": False,
     }
     return context | overrides
@@ -114,34 +114,50 @@ def _collection_context(request: HttpRequest, collection: Collection, **override
 @require_http_methods(["GET", "POST"])
 @vary_on_headers("HX-Request")
 def collection_create(request: HttpRequest, org_slug: str, reg_slug: str) -> HttpResponse:
-    """Create an empty collection in the registry."""
+    """Create a collection; its last step optionally links a first version (GET re-renders the chained selects)."""
     registry = registry_or_404(request, org_slug, reg_slug)
     require(request.user, "registries.write_registry", registry)
-    form = collection_forms.CollectionCreateForm(request.POST or None, registry=registry, auto_id="new_collection_%s")
-    if form.is_valid():
-        data = form.cleaned_data
+    data = request.POST if request.method == "POST" else (request.GET or None)
+    form = collection_forms.CollectionCreateForm(data, registry=registry, auto_id="new_collection_%s")
+    chosen_type = form["type"].value() if form.is_bound else ""
+    first = collection_forms.FirstVersionForm(data, user=request.user, registry=registry, type_=chosen_type or "")
+    if request.method == "POST" and form.is_valid() and first.is_valid():
         try:
-            collection = create_collection(
+            collection, link = services.create_collection_with_version(
                 actor=request.user,
                 registry=registry,
-                name=data["name"],
-                type=data["type"],
-                description=data["description"],
-                tags=split_list(data["tags"]),
+                name=form.cleaned_data["name"],
+                type=form.cleaned_data["type"],
+                description=form.cleaned_data["description"],
+                tags=split_list(form.cleaned_data["tags"]),
+                version=first.cleaned_data.get("version"),
+                aliases=first.cleaned_data.get("aliases") or [],
             )
         except ValidationError as error:
-            add_service_error(form, error)
+            add_service_error(first if _about_link(error) else form, error)
         else:
-            return done(request, collection.get_absolute_url(), f"Collection “{collection.name}” created.")
-    template = "collections/collection_create.html" + ("#create-collection-form" if request.htmx else "")
-    return render(request, template, {"org": registry.org, "registry": registry, "create_form": form})
+            message = f"Collection “{collection.name}” created" + (f" with {link.full_name}." if link else ".")
+            return done(request, collection.get_absolute_url(), message)
+    if request.method == "GET":  # choosing step by step is not an error
+        form.errors.clear()
+        first.errors.clear()
+    context = {"org": registry.org, "registry": registry, "create_form": form, "first_form": first}
+    return render_page(request, "collections/collection_create.html", "create-collection-form", context)
+
+
+def _about_link(error: ValidationError) -> bool:
+    """Whether a service error concerns the first version (shown on that step) rather than the collection."""
+    return hasattr(error, "error_dict") and bool({"version", "aliases", "alias"} & set(error.error_dict))
 
 
 @require_GET
 @vary_on_headers("HX-Request", "HX-Target")
 def collection_detail(request: HttpRequest, org_slug: str, reg_slug: str, name: str) -> HttpResponse:
     """Description, tags, versions (keyset by index), metrics comparison and Action History."""
-    collection = collection_or_404(request, org_slug, reg_slug, name)
+    try:
+        collection = collection_or_404(request, org_slug, reg_slug, name)
+    except Http404:
+        return moved_or_404(request, org_slug, reg_slug, name)  # a renamed collection's old page
     fragment = request.htmx.target if request.htmx.target in COLLECTION_FRAGMENTS else "versions"
     return render_page(
         request, "collections/collection_detail.html", fragment, _collection_context(request, collection)
@@ -202,3 +218,18 @@ def collection_delete(request: HttpRequest, org_slug: str, reg_slug: str, name: 
         return done(request, collection.registry.get_absolute_url(), message)
     context = _collection_context(request, collection, delete_form=form)
     return render_page(request, "collections/collection_detail.html", "delete-collection", context)
+
+
+@require_POST
+@vary_on_headers("HX-Request")
+def collection_rename(request: HttpRequest, org_slug: str, reg_slug: str, name: str) -> HttpResponse:
+    """Rename in a dialog; the old name keeps resolving in paths and pages (CollectionFormerName)."""
+    collection = collection_or_404(request, org_slug, reg_slug, name)
+    require(request.user, "registries.write_registry", collection.registry)
+    form = RenameCollectionForm(request.POST)
+    if apply_service(form, services.rename_collection, actor=request.user, collection=collection):
+        return done(
+            request, collection.get_absolute_url(), f"Renamed to “{collection.name}”; the old name still leads here."
+        )
+    context = _collection_context(request, collection, rename_form=form)
+    return render_page(request, "collections/collection_detail.html", "rename-collection", context)

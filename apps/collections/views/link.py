@@ -2,13 +2,16 @@
 
 import re
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 from django.views.decorators.vary import vary_on_headers
 
 from apps.artifacts.models import ArtifactVersion
+from apps.artifacts.services import require_project_writer
 from apps.collections import forms as collection_forms
 from apps.collections import services
 from apps.collections.forms import LinkToRegistryForm
@@ -101,3 +104,33 @@ def version_link(request: HttpRequest, team: str, project: str, name: str, versi
         "collection_names": sorted({c.name for c in collections.only("name").order_by("name")[:500]}),
     }
     return render_page(request, "collections/version_link.html", "link-form", context)
+
+
+@require_http_methods(["GET", "POST"])
+@vary_on_headers("HX-Request")
+def source_version_delete(request: HttpRequest, team: str, project: str, name: str, version: str) -> HttpResponse:
+    """Delete a source version (its team): GET shows what goes (links, protected holds), POST deletes."""
+    version = _source_version_or_404(request, team, project, name, version)
+    require_project_writer(request.user, version.sequence.project)  # fail fast
+    error = None
+    if request.method == "POST":
+        try:
+            services.delete_source_version(actor=request.user, version=version)
+        except ValidationError as exc:
+            error = " ".join(exc.messages)
+        else:
+            sequence_url = reverse("artifacts:sequence_detail", args=[team, project, name])
+            days = f"{settings.ARTIFACT_DELETE_RETENTION_DAYS:g}"
+            return done(request, sequence_url, f"Deleted {version}; it can be restored for {days} days.")
+    context = {
+        "version": version,
+        # The links the user sees by name; the others are counted (deleting unlinks them too).
+        "links": list(
+            version.links.visible_to(request.user).select_related("collection__registry__org").order_by("pk")[:100]
+        ),
+        "hidden_links": version.links.exclude(pk__in=version.links.visible_to(request.user).values("pk")).count(),
+        "holds": services.protected_holds(version, request.user),
+        "retention_days": f"{settings.ARTIFACT_DELETE_RETENTION_DAYS:g}",
+        "error": error,
+    }
+    return render_page(request, "collections/source_version_delete.html", "delete-version-form", context)

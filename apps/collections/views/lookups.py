@@ -1,10 +1,10 @@
 """Lookups the collection and version pages start from, and what the user may do there."""
 
-from django.http import Http404, HttpRequest
+from django.http import Http404, HttpRequest, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 
 from apps.artifacts.models import Project
-from apps.collections.models import Collection, Link
+from apps.collections.models import Collection, Link, renamed_collection
 from apps.orgs.permissions import held_perms
 from apps.registries.models import Registry
 
@@ -65,3 +65,21 @@ def link_or_404(request: HttpRequest, org_slug: str, reg_slug: str, name: str, i
         index=index,
     )
     return visible_or_404(request.user, link, link.collection.registry)
+
+
+def moved_or_404(request: HttpRequest, org_slug: str, reg_slug: str, name: str, rest: str = "") -> HttpResponseRedirect:
+    """A renamed collection's old page redirects to its new one (with `rest` and the query kept); 404 otherwise.
+
+    Temporary (302): a new collection may take the old name later, and then the name is its.
+    """
+    registry = Registry.objects.filter(org__slug=org_slug, slug=reg_slug).select_related("org").first()
+    if registry is None or not registry.is_visible_to(request.user):
+        raise Http404("No Collection matches the given query.")
+    # A name some collection has now is that collection's, whatever else was called that before.
+    current = Collection.objects.filter(registry=registry, name__iexact=name).exists()
+    collection = None if current else renamed_collection(registry.pk, name)
+    if collection is None:
+        raise Http404("No Collection matches the given query.")
+    collection.registry = registry
+    query = request.META.get("QUERY_STRING", "")
+    return HttpResponseRedirect(collection.get_absolute_url() + rest + (f"?{query}" if query else ""))

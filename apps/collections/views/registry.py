@@ -202,6 +202,7 @@ def registry_detail(request: HttpRequest, org_slug: str, reg_slug: str) -> HttpR
         "create_form": collection_forms.CollectionCreateForm(registry=registry, auto_id="new_collection_%s")
         if can_write
         else None,
+        "first_form": collection_forms.FirstVersionForm(user=request.user, registry=registry) if can_write else None,
         "link_form": collection_forms.LinkVersionForm(user=request.user, registry=registry) if can_write else None,
         "collection_names": registry.collections.order_by("name").values_list("name", flat=True)[:500],
     }

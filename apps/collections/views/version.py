@@ -14,10 +14,10 @@ from apps.artifacts.views import entries_page, file_response, file_rows, thumbna
 from apps.audit.models import AuditEvent
 from apps.collections import lineage as lineage_graph
 from apps.collections import services
-from apps.collections.forms import AliasForm, DescriptionForm, TagForm
+from apps.collections.forms import AliasForm, DescriptionForm, MetadataForm, TagForm
 from apps.collections.models import Link, events_page
 from apps.collections.views.history import history_filter_form, history_rows
-from apps.collections.views.lookups import int_param, link_or_404, registry_perms, visible_projects
+from apps.collections.views.lookups import int_param, link_or_404, moved_or_404, registry_perms, visible_projects
 from apps.orgs.permissions import has_perm, require
 from apps.registries.models import Registry
 from lib.forms import apply_service
@@ -56,13 +56,37 @@ def _version_tab(request: HttpRequest, link: Link, context: dict) -> dict:
     }
 
 
+def _metadata_json(metadata: dict) -> str:
+    return json.dumps(metadata, indent=2, sort_keys=True, ensure_ascii=False) if metadata else ""
+
+
 def _metadata_tab(request: HttpRequest, link: Link, context: dict) -> dict:
-    metadata = link.version.metadata
-    return {"metadata_json": json.dumps(metadata, indent=2, sort_keys=True, ensure_ascii=False) if metadata else ""}
+    metadata_json = _metadata_json(link.version.metadata)
+    return {
+        "metadata_json": metadata_json,
+        "metadata_form": MetadataForm(initial={"metadata": metadata_json or "{}"}),
+        "editing_metadata": False,
+    }
 
 
 def _usage_tab(request: HttpRequest, link: Link, context: dict) -> dict:
     path = context["path"]
+    if not context["can_download"]:
+        # A Restricted Viewer may read this version's details but not download or use it: show only
+        # what works for them, not snippets that would answer 403.
+        return {
+            "snippets": [
+                (
+                    "Python client (details only)",
+                    f'from registry_client import Client\n\nversion = Client().artifact("{path}")\n'
+                    "print(version.metadata, version.aliases, [f.path for f in version.files()])",
+                ),
+                (
+                    "W&B SDK (details only; WANDB_BASE_URL pointed at this server)",
+                    f'import wandb\n\nartifact = wandb.Api().artifact("{path}")\nprint(artifact.metadata, artifact.aliases)',
+                ),
+            ]
+        }
     return {
         "snippets": [
             ("Python client", f'from registry_client import Client\n\nClient().artifact("{path}").download()'),
@@ -142,7 +166,10 @@ def _version_context(request: HttpRequest, link: Link, tab: str = "version", **o
 @vary_on_headers("HX-Request", "HX-Target")
 def version_detail(request: HttpRequest, org_slug: str, reg_slug: str, name: str, index: int) -> HttpResponse:
     """One linked version with tabs (`?tab=`); htmx gets the tab panel, or the lineage graph alone."""
-    link = link_or_404(request, org_slug, reg_slug, name, index)
+    try:
+        link = link_or_404(request, org_slug, reg_slug, name, index)
+    except Http404:
+        return moved_or_404(request, org_slug, reg_slug, name, f"v{index}/")  # a renamed collection's old page
     tab = request.GET.get("tab", "version")
     if tab not in TABS:
         raise Http404("No such tab.")
@@ -232,3 +259,22 @@ def version_thumbnail(request: HttpRequest, org_slug: str, reg_slug: str, name: 
     link = link_or_404(request, org_slug, reg_slug, name, index)
     require(request.user, "registries.download_registry", link.collection.registry)
     return thumbnail_response(get_object_or_404(link.version.entries, pk=entry_id))
+
+
+@require_http_methods(["GET", "POST"])
+@vary_on_headers("HX-Request")
+def version_metadata(request: HttpRequest, org_slug: str, reg_slug: str, name: str, index: int) -> HttpResponse:
+    """GET: the Metadata tab with its JSON editor. POST: replace the metadata (the source version's)."""
+    link = link_or_404(request, org_slug, reg_slug, name, index)
+    require(request.user, "registries.write_registry", link.collection.registry)  # fail fast
+    if request.method == "GET":
+        context = _version_context(request, link, "metadata", editing_metadata=True)
+        return render_page(request, "collections/version_detail.html", "version-tab", context)
+    form = MetadataForm(request.POST)
+    if apply_service(form, services.update_version_metadata, actor=request.user, link=link):
+        if not request.htmx:
+            return redirect(link.get_absolute_url() + "?tab=metadata")
+        context = _version_context(request, link, "metadata")
+    else:
+        context = _version_context(request, link, "metadata", metadata_form=form, editing_metadata=True)
+    return render_page(request, "collections/version_detail.html", "version-tab", context)

@@ -23,7 +23,9 @@ def hours(value: str) -> datetime.timedelta:
 class Command(BaseCommand):
     help = (
         "Delete pending versions, unreferenced blobs, orphan bytes and staged uploads older than a threshold, "
-        "and idle upload temp files. The task worker runs this every hour."
+        "and idle upload temp files; delete versions whose time-to-live ran out (unless linked) and release "
+        "the files of versions deleted longer ago than ARTIFACT_DELETE_RETENTION_DAYS. The task worker runs "
+        "this every hour."
     )
 
     def add_arguments(self, parser):
@@ -55,6 +57,10 @@ class Command(BaseCommand):
         verb = "Would remove" if dry_run else "Removed"
         for name in report.versions:
             self.stdout.write(f"{verb} pending version {name}")
+        for name in report.expired:
+            self.stdout.write(f"{'Would delete' if dry_run else 'Deleted'} expired version {name} (time-to-live)")
+        for name in report.purged:
+            self.stdout.write(f"{'Would release' if dry_run else 'Released'} the files of deleted version {name}")
         for sha256, size in report.blobs:
             self.stdout.write(f"{verb} blob {sha256} ({size} bytes)")
         for sha256, size in report.orphans:
