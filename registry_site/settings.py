@@ -165,7 +165,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTHENTICATION_BACKENDS = [
-    "django.contrib.auth.backends.ModelBackend",
+    "apps.orgs.backends.PeopleModelBackend",  # refuses service accounts (no UI login)
     "guardian.backends.ObjectPermissionBackend",
 ]
 # No database row for the anonymous user: anonymous visitors see nothing.

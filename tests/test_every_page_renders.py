@@ -60,6 +60,18 @@ POST_ONLY = {
     "legacy:model_notify",
     "legacy:version_aliases",
     "legacy:version_unlink",
+    "org_member_add",
+    "org_member_role",
+    "org_member_remove",
+    "invitation_revoke",
+    "team_create",
+    "team_member_add",
+    "team_member_role",
+    "team_member_remove",
+    "service_account_create",
+    "service_account_key_create",
+    "service_account_key_revoke",
+    "service_account_deactivate",
 }
 NOT_HTML = {
     "logout",  # POST only, redirects
@@ -119,12 +131,22 @@ def pages(world, settings, django_capture_on_commit_callbacks):
     orgs.create_api_key(actor=admin, user=admin, name="laptop")
     legacy_link = legacy.link_model_version(actor=admin, version=version, team=world.team, model_name="resnet")
     legacy_model = [world.team.name, legacy_link.model.name]
+    account = orgs.create_service_account(actor=admin, org=world.org, name="ci-bot", team=world.team)
+    orgs.create_api_key(actor=admin, user=account.user, name="ci")
+    _, token = orgs.invite_org_member(actor=admin, org=world.org, email="new@example.com")
     coll = [*reg, link.collection.name]
     source = [world.team.name, world.project.name, version.sequence.name]
     urls = {
         "login": None,  # drawn for the anonymous visitor below
         "api_keys": reverse("api_keys"),
         "org_audit": reverse("org_audit", args=[org]),
+        "org_members": reverse("org_members", args=[org]),
+        "people_suggest": reverse("people_suggest", args=[org]) + "?name=ci",
+        "team_list": reverse("team_list", args=[org]),
+        "team_detail": reverse("team_detail", args=[org, world.team.name]),
+        "service_account_list": reverse("service_account_list", args=[org]),
+        "service_account_detail": reverse("service_account_detail", args=[org, account.pk]),
+        "invitation_accept": reverse("invitation_accept", args=[token]),
         "registries:registry_create": reverse("registries:registry_create", args=[org]),
         "registries:legacy_registry": reverse("registries:legacy_registry", args=[org]),
         "registries:registry_audit": reverse("registries:registry_audit", args=reg),

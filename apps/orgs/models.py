@@ -135,11 +135,19 @@ class Team(models.Model):
         return self.name
 
 
+class TeamRole(models.TextChoices):
+    """A person's role in a team: team admins manage the team's members."""
+
+    ADMIN = "admin", "Team admin"
+    MEMBER = "member", "Member"
+
+
 class TeamMembership(models.Model):
     """A user's membership of a team (mirrored in the team's auth group)."""
 
     team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="memberships")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="team_memberships")
+    role = models.CharField(max_length=16, choices=TeamRole, default=TeamRole.MEMBER)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -150,6 +158,128 @@ class TeamMembership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} in team {self.team}"
+
+
+class ServiceAccount(models.Model):
+    """A non-human user (CI, deploy jobs) of an organization, or of one team in it (W&B's service accounts).
+
+    Its user row has no usable password and cannot log in to the UI; it acts through API keys that
+    org admins create and revoke. It holds an org membership (role Member), and registry roles like anyone.
+    """
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="service_account")
+    org = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="service_accounts")
+    # RESTRICT: a team with service accounts is not deleted by itself (deactivate them first), but an
+    # organization's deletion takes both.
+    team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.RESTRICT, related_name="service_accounts")
+    description = models.CharField(max_length=500, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["org", "user__username"]
+
+    def __str__(self) -> str:
+        return f"{self.user.get_username()} (service account)"
+
+    def get_absolute_url(self) -> str:
+        return reverse("service_account_detail", args=[self.org.slug, self.pk])
+
+    @property
+    def name(self) -> str:
+        return self.user.get_username()
+
+    @property
+    def is_active(self) -> bool:
+        return self.user.is_active
+
+
+def is_service_account(user) -> bool:
+    """Whether `user` is a service account (no query when `service_account` was select_related)."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return False
+    try:
+        return user.service_account is not None
+    except ServiceAccount.DoesNotExist:
+        return False
+
+
+def member_suggestions(org: "Organization", typed: str, limit: int = 20) -> list[tuple[str, str]]:
+    """(username, label) of up to `limit` members of `org` whose username, first name or email contains
+    `typed`, service accounts labelled as such (one query). For autocomplete fields of people who
+    manage members; callers check that first."""
+    memberships = (
+        Membership.objects.filter(org=org)
+        .filter(
+            models.Q(user__username__icontains=typed)
+            | models.Q(user__first_name__icontains=typed)
+            | models.Q(user__email__icontains=typed)
+        )
+        .select_related("user__service_account")
+        .order_by("user__username")[:limit]
+    )
+    return [
+        (
+            m.user.username,
+            "Service account" if is_service_account(m.user) else (m.user.get_full_name() or m.get_role_display()),
+        )
+        for m in memberships
+    ]
+
+
+# Audit pages read each event's actor with its service-account row (one join), so the events table
+# badges service accounts (templates/audit/_events.html); the audit app itself knows no orgs.
+ACTOR_KIND = "actor__service_account"
+
+INVITATION_LIFETIME = datetime.timedelta(days=7)
+
+
+class InvitationQuerySet(models.QuerySet):
+    def pending(self) -> "InvitationQuerySet":
+        """Invitations that can still be accepted."""
+        return self.filter(accepted_at__isnull=True, revoked_at__isnull=True, expires_at__gt=timezone.now())
+
+
+class Invitation(models.Model):
+    """An invitation to join an organization, sent to an email address as a link with a secret token.
+
+    Only a SHA-256 of the token is stored (the link is shown once, and mailed); it is single-use and expires.
+    """
+
+    org = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="invitations")
+    email = models.EmailField()
+    role = models.CharField(max_length=16, choices=OrgRole, default=OrgRole.MEMBER)
+    hashed_token = models.CharField(max_length=64, unique=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = InvitationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"invitation of {self.email} to {self.org.slug}"
+
+    @property
+    def state(self) -> str:
+        if self.accepted_at:
+            return "accepted"
+        if self.revoked_at:
+            return "revoked"
+        if self.expires_at <= timezone.now():
+            return "expired"
+        return "pending"
 
 
 class RegistryUI(models.TextChoices):

@@ -165,3 +165,18 @@ def grant_perms(principal, obj: models.Model, codenames: list[str]) -> None:
     for codename in codenames:
         assign_perm(f"{obj._meta.app_label}.{codename}", principal, obj)
     grants_changed()
+
+
+def can_manage_team(user, team) -> bool:
+    """Org admins and the team's own admins manage a team's members (one query at most)."""
+    if not user.is_authenticated or not user.is_active:
+        return False
+    if has_perm(user, "orgs.admin_organization", team.org):
+        return True
+    return team.memberships.filter(user=user, role="admin").exists()
+
+
+def require_team_manager(user, team) -> None:
+    """Raise PermissionDenied unless `user` may manage `team`'s members."""
+    if not can_manage_team(user, team):
+        raise PermissionDenied("Only organization admins and this team's admins manage its members.")

@@ -1,12 +1,17 @@
 """Every change to organizations, memberships and teams."""
 
 import secrets
+from functools import partial
 
-from django.contrib.auth import get_user_model
+from django.conf import settings
+from django.contrib.auth import get_user_model, password_validation
 from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.mail import send_mail
+from django.core.validators import validate_email
 from django.db import transaction
 from django.db.models import ProtectedError, RestrictedError
+from django.urls import reverse
 from django.utils import timezone
 
 from apps.audit.models import Action
@@ -15,18 +20,25 @@ from apps.orgs.models import (
     API_KEY_ALPHABET,
     API_KEY_LENGTH,
     API_KEY_PREFIX,
+    INVITATION_LIFETIME,
     ApiKey,
+    Invitation,
     Membership,
     Organization,
     OrgRole,
     RegistryUI,
+    ServiceAccount,
     Team,
     TeamMembership,
+    TeamRole,
     UserPreference,
+    entity_name_validator,
     hash_api_key,
+    is_service_account,
 )
-from apps.orgs.permissions import grant_perms, require
+from apps.orgs.permissions import grant_perms, has_perm, require, require_team_manager
 from lib.names import check_name_characters, lookalike
+from lib.text import check_text
 
 User = get_user_model()
 
@@ -100,12 +112,16 @@ def delete_organization(*, actor, org: Organization) -> None:
             "members": sorted(org.memberships.values_list("user__username", flat=True)),
         },
     )
+    accounts = list(org.service_accounts.values_list("user_id", flat=True))
     _delete_unless_protected(org, f"Organization “{org}”")
+    # Service accounts exist only for their organization: their users stay (audit history) but can do nothing.
+    User.objects.filter(pk__in=accounts).update(is_active=False)
+    ApiKey.objects.filter(user_id__in=accounts, revoked_at__isnull=True).update(revoked_at=timezone.now())
     # The org and its teams point at their groups with PROTECT; the groups go once nothing does.
     Group.objects.filter(pk__in=[group.pk for group in groups]).delete()
 
 
-def _add_membership(*, actor, org: Organization, user, role: str) -> Membership:
+def _add_membership(*, actor, org: Organization, user, role: str, **data) -> Membership:
     membership = Membership.objects.create(org=org, user=user, role=role)
     user.groups.add(org.group_for(role))
     record(
@@ -113,9 +129,14 @@ def _add_membership(*, actor, org: Organization, user, role: str) -> Membership:
         org=org,
         action=Action.ORG_ADD_MEMBER,
         target=membership,
-        data={"user": user.get_username(), "role": role},
+        data={"user": user.get_username(), "role": role, **data},
     )
     return membership
+
+
+def _refuse_service_account(user, message: str) -> None:
+    if is_service_account(user):
+        raise ValidationError(message)
 
 
 def _validate_org_role(role: str) -> None:
@@ -128,9 +149,176 @@ def add_org_member(*, actor, org: Organization, user, role: str = OrgRole.MEMBER
     """Add a user to the organization with an org role."""
     require(actor, "orgs.admin_organization", org)
     _validate_org_role(role)
+    _refuse_service_account(user, "Service accounts belong to the organization that created them.")
+    if not user.is_active:
+        raise ValidationError(f"{user.get_username()} is deactivated.")
     if Membership.objects.filter(org=org, user=user).exists():
         raise ValidationError(f"{user.get_username()} is already a member of {org}.")
     return _add_membership(actor=actor, org=org, user=user, role=role)
+
+
+def find_user(name: str):
+    """The active human user whose username, or else whose email, is `name` (case-insensitive), or None.
+
+    Several users may share an email address: then the caller must name one by username.
+    """
+    name = (name or "").strip()
+    if not name:
+        return None
+    humans = User.objects.filter(is_active=True, service_account__isnull=True)
+    user = humans.filter(username__iexact=name).first()
+    if user is None and "@" in name:
+        matches = list(humans.filter(email__iexact=name)[:2])
+        if len(matches) > 1:
+            raise ValidationError({"name": f"Several users have the address {name}: add one by username."})
+        user = matches[0] if matches else None
+    return user
+
+
+@transaction.atomic
+def add_or_invite_org_member(
+    *, actor, org: Organization, name: str, role: str = OrgRole.MEMBER, site_url: str = ""
+) -> tuple[Membership | None, Invitation | None, str]:
+    """Add the user called `name` (username or email) to the organization, or invite `name` by email
+    when no account has it. Returns (membership, invitation, invitation token): one of the first two."""
+    require(actor, "orgs.admin_organization", org)
+    user = find_user(name)
+    if user is not None:
+        return add_org_member(actor=actor, org=org, user=user, role=role), None, ""
+    if "@" not in (name or ""):
+        raise ValidationError(
+            {
+                "name": f"There is no user “{(name or '').strip()[:150]}”. To invite someone new, give their email address."
+            }
+        )
+    invitation, token = invite_org_member(actor=actor, org=org, email=name, role=role, site_url=site_url)
+    return None, invitation, token
+
+
+def invitation_path(token: str) -> str:
+    return reverse("invitation_accept", args=[token])
+
+
+def _send_invitation(org_name: str, email: str, link: str, inviter: str) -> None:
+    send_mail(
+        subject=f"You are invited to {org_name} on Registry",
+        message=(
+            f"{inviter} invited you to join {org_name} on Registry.\n\n"
+            f"Accept the invitation here (the link works once, for {INVITATION_LIFETIME.days} days):\n{link}\n"
+        ),
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        recipient_list=[email],
+        fail_silently=True,  # the link is also shown to the admin, who can pass it on
+    )
+
+
+@transaction.atomic
+def invite_org_member(
+    *, actor, org: Organization, email: str, role: str = OrgRole.MEMBER, site_url: str = ""
+) -> tuple[Invitation, str]:
+    """Invite an email address to the organization. Returns (invitation, token); the token is shown once.
+
+    The link (`site_url` + the accept path) is mailed after the transaction commits.
+    """
+    require(actor, "orgs.admin_organization", org)
+    _validate_org_role(role)
+    email = (email or "").strip().lower()
+    try:
+        validate_email(email)
+    except ValidationError:
+        raise ValidationError({"email": f"“{email[:254]}” is not a valid email address."}) from None
+    if org.memberships.filter(user__email__iexact=email).exists():
+        raise ValidationError({"email": f"Someone with the address {email} is already a member of {org}."})
+    if org.invitations.pending().filter(email__iexact=email).exists():
+        raise ValidationError({"email": f"{email} already has a pending invitation. Revoke it to send a new one."})
+    token = secrets.token_urlsafe(32)
+    invitation = Invitation.objects.create(
+        org=org,
+        email=email,
+        role=role,
+        hashed_token=hash_api_key(token),
+        created_by=actor,
+        expires_at=timezone.now() + INVITATION_LIFETIME,
+    )
+    record(
+        actor=actor, org=org, action=Action.INVITATION_CREATE, target=invitation, data={"email": email, "role": role}
+    )
+    link = site_url.rstrip("/") + invitation_path(token)
+    transaction.on_commit(partial(_send_invitation, org.name, email, link, actor.get_username()))
+    return invitation, token
+
+
+@transaction.atomic
+def revoke_invitation(*, actor, invitation: Invitation) -> Invitation:
+    """Withdraw a pending invitation: its link stops working."""
+    require(actor, "orgs.admin_organization", invitation.org)
+    if invitation.state != "pending":
+        raise ValidationError(f"This invitation is already {invitation.state}.")
+    invitation.revoked_at = timezone.now()
+    invitation.save(update_fields=["revoked_at"])
+    record(
+        actor=actor,
+        org=invitation.org,
+        action=Action.INVITATION_REVOKE,
+        target=invitation,
+        data={"email": invitation.email},
+    )
+    return invitation
+
+
+def _pending_invitation(token: str) -> Invitation:
+    """The invitation `token` names, locked, if it can still be accepted; else a clear ValidationError."""
+    invitation = (
+        Invitation.objects.select_for_update()
+        .select_related("org")
+        .filter(hashed_token=hash_api_key(token or ""))
+        .first()
+    )
+    if invitation is None:
+        raise ValidationError("This invitation link is not valid.")
+    if invitation.state != "pending":
+        raise ValidationError(f"This invitation is {invitation.state}. Ask an admin of {invitation.org} for a new one.")
+    return invitation
+
+
+def _accept(invitation: Invitation, user, **data) -> Membership:
+    invitation.accepted_at = timezone.now()
+    invitation.accepted_by = user
+    invitation.save(update_fields=["accepted_at", "accepted_by"])
+    return _add_membership(
+        actor=user, org=invitation.org, user=user, role=invitation.role, invitation=invitation.email, **data
+    )
+
+
+@transaction.atomic
+def accept_invitation(*, actor, token: str) -> Membership:
+    """Join the organization an invitation names, as the logged-in `actor` (one `organization:add_member` event).
+
+    The link is the credential (single use, expiring), as invitation links are elsewhere.
+    """
+    if not actor.is_authenticated:
+        raise PermissionDenied("Log in, or create an account, to accept the invitation.")
+    invitation = _pending_invitation(token)
+    _refuse_service_account(actor, "Service accounts cannot accept invitations.")
+    if Membership.objects.filter(org=invitation.org, user=actor).exists():
+        raise ValidationError(f"You are already a member of {invitation.org}.")
+    return _accept(invitation, actor)
+
+
+@transaction.atomic
+def accept_invitation_with_new_account(*, token: str, username: str, password: str):
+    """Create an account for the invited address and join the organization with it. Returns the user."""
+    invitation = _pending_invitation(token)
+    username = check_entity_name(username, "username", "Usernames")
+    user = User(username=username, email=invitation.email)
+    try:
+        password_validation.validate_password(password, user)
+    except ValidationError as error:
+        raise ValidationError({"password": error.messages}) from None
+    user.set_password(password)
+    user.save()
+    _accept(invitation, user, new_account=True)
+    return user
 
 
 @transaction.atomic
@@ -142,6 +330,7 @@ def change_org_role(*, actor, membership: Membership, role: str) -> Membership:
     old = membership.role
     if old == role:
         return membership
+    _refuse_service_account(membership.user, "Service accounts keep the Member role: give them registry roles instead.")
     if old == OrgRole.ADMIN and not org.memberships.filter(role=OrgRole.ADMIN).exclude(pk=membership.pk).exists():
         raise ValidationError("An organization needs at least one admin.")
     membership.user.groups.remove(org.group_for(old))
@@ -164,6 +353,7 @@ def remove_org_member(*, actor, membership: Membership) -> None:
     org = membership.org
     require(actor, "orgs.admin_organization", org)
     user = membership.user
+    _refuse_service_account(user, "Deactivate the service account instead: its history stays in the audit log.")
     if (
         membership.role == OrgRole.ADMIN
         and not org.memberships.filter(role=OrgRole.ADMIN).exclude(pk=membership.pk).exists()
@@ -183,15 +373,25 @@ def remove_org_member(*, actor, membership: Membership) -> None:
     membership.delete()
 
 
+def check_entity_name(name: str, field: str, what: str, own_org: Organization | None = None) -> str:
+    """A free entity name (team, username, service account): teams, users and organizations share one namespace."""
+    name = check_name_characters((name or "").strip().lower(), field, what)
+    if lookalike(name, Team.objects.all()) or User.objects.filter(username__iexact=name).exists():
+        raise ValidationError({field: f"The name “{name}” is taken by another team or user."})
+    if Organization.objects.filter(slug=name).exclude(pk=getattr(own_org, "pk", None)).exists():
+        raise ValidationError({field: f"The name “{name}” is taken by an organization."})
+    try:
+        entity_name_validator(name)
+    except ValidationError as error:
+        raise ValidationError({field: error.messages}) from None
+    return name
+
+
 @transaction.atomic
 def create_team(*, actor, org: Organization, name: str) -> Team:
     """Create a team. Its name shares one namespace with usernames (W&B entities)."""
     require(actor, "orgs.admin_organization", org)
-    name = check_name_characters((name or "").strip().lower(), "name", "Team names")
-    if lookalike(name, Team.objects.all()) or User.objects.filter(username__iexact=name).exists():
-        raise ValidationError({"name": f"The name “{name}” is taken by another team or user."})
-    if Organization.objects.filter(slug=name).exclude(pk=org.pk).exists():
-        raise ValidationError({"name": f"The name “{name}” is taken by an organization."})
+    name = check_entity_name(name, "name", "Team names", own_org=org)
     team = Team(org=org, name=name)
     team.full_clean(exclude=["group"])
     team.group = Group.objects.create(name=f"team:{name}")
@@ -219,29 +419,106 @@ def delete_team(*, actor, team: Team) -> None:
     group.delete()  # with it go the members' group rows and the team's registry roles
 
 
+def _validate_team_role(role: str) -> None:
+    if role not in TeamRole.values:
+        raise ValidationError({"role": f"Unknown team role “{role}”. Choose admin or member."})
+
+
 @transaction.atomic
-def add_team_member(*, actor, team: Team, user) -> TeamMembership:
-    """Add an org member to a team."""
-    require(actor, "orgs.admin_organization", team.org)
+def add_team_member(*, actor, team: Team, user, role: str = TeamRole.MEMBER) -> TeamMembership:
+    """Add an org member to a team (org admins and the team's admins)."""
+    require_team_manager(actor, team)
+    _validate_team_role(role)
     if not Membership.objects.filter(org=team.org, user=user).exists():
         raise ValidationError(f"{user.get_username()} is not a member of {team.org}.")
     if TeamMembership.objects.filter(team=team, user=user).exists():
         raise ValidationError(f"{user.get_username()} is already in team {team}.")
-    tm = TeamMembership.objects.create(team=team, user=user)
+    if role == TeamRole.ADMIN:
+        _refuse_service_account(user, "Service accounts cannot be team admins.")
+    tm = TeamMembership.objects.create(team=team, user=user, role=role)
     user.groups.add(team.group)
-    record(actor=actor, org=team.org, action=Action.TEAM_ADD_MEMBER, target=team, data={"user": user.get_username()})
+    data = {"user": user.get_username(), "role": role}
+    record(actor=actor, org=team.org, action=Action.TEAM_ADD_MEMBER, target=team, data=data)
+    return tm
+
+
+@transaction.atomic
+def change_team_role(*, actor, team: Team, user, role: str) -> TeamMembership:
+    """Make a team member a team admin, or a plain member again."""
+    require_team_manager(actor, team)
+    _validate_team_role(role)
+    tm = TeamMembership.objects.select_for_update().filter(team=team, user=user).first()
+    if tm is None:
+        raise ValidationError(f"{user.get_username()} is not in team {team}.")
+    if tm.role == role:
+        return tm
+    if role == TeamRole.ADMIN:
+        _refuse_service_account(user, "Service accounts cannot be team admins.")
+    old, tm.role = tm.role, role
+    tm.save(update_fields=["role"])
+    data = {"user": user.get_username(), "from": old, "to": role}
+    record(actor=actor, org=team.org, action=Action.TEAM_UPDATE_MEMBER, target=team, data=data)
     return tm
 
 
 @transaction.atomic
 def remove_team_member(*, actor, team: Team, user) -> None:
     """Remove a user from a team; registry roles held through the team go with it."""
-    require(actor, "orgs.admin_organization", team.org)
+    require_team_manager(actor, team)
+    if ServiceAccount.objects.filter(user=user, team=team).exists():
+        raise ValidationError(f"{user.get_username()} is this team's service account: deactivate it instead.")
     deleted, _ = TeamMembership.objects.filter(team=team, user=user).delete()
     if not deleted:
         raise ValidationError(f"{user.get_username()} is not in team {team}.")
     user.groups.remove(team.group)
     record(actor=actor, org=team.org, action=Action.TEAM_REMOVE_MEMBER, target=team, data={"user": user.get_username()})
+
+
+# --- Service accounts ---------------------------------------------------------------------------
+
+
+@transaction.atomic
+def create_service_account(
+    *, actor, org: Organization, name: str, team: Team | None = None, description: str = ""
+) -> ServiceAccount:
+    """Create a service account for the organization, or for one of its teams (org admins).
+
+    Its user has no usable password (the UI refuses it), is an org Member, and joins `team` if given.
+    """
+    require(actor, "orgs.admin_organization", org)
+    name = check_entity_name(name, "name", "Service account names")
+    if team is not None and team.org_id != org.pk:
+        raise ValidationError({"team": f"Team {team} is not in {org}."})
+    description = check_text((description or "").strip(), "description")
+    if len(description) > 500:
+        raise ValidationError({"description": "Descriptions must be 500 characters or less."})
+    user = User(username=name)
+    user.set_unusable_password()
+    user.save()
+    account = ServiceAccount.objects.create(user=user, org=org, team=team, description=description, created_by=actor)
+    Membership.objects.create(org=org, user=user, role=OrgRole.MEMBER)
+    user.groups.add(org.members_group)
+    if team is not None:
+        TeamMembership.objects.create(team=team, user=user)
+        user.groups.add(team.group)
+    data = {"name": name, "team": team.name if team else None}
+    record(actor=actor, org=org, action=Action.SERVICE_ACCOUNT_CREATE, target=account, data=data)
+    return account
+
+
+@transaction.atomic
+def deactivate_service_account(*, actor, account: ServiceAccount) -> ServiceAccount:
+    """Switch a service account off for good: its keys are revoked and it can do nothing more."""
+    require(actor, "orgs.admin_organization", account.org)
+    user = account.user
+    if not user.is_active:
+        raise ValidationError(f"{user.get_username()} is already deactivated.")
+    user.is_active = False
+    user.save(update_fields=["is_active"])
+    revoked = ApiKey.objects.filter(user=user, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    data = {"name": user.get_username(), "keys_revoked": revoked}
+    record(actor=actor, org=account.org, action=Action.SERVICE_ACCOUNT_DEACTIVATE, target=account, data=data)
+    return account
 
 
 @transaction.atomic
@@ -258,17 +535,31 @@ def set_registry_ui_preference(*, actor, registry_ui: str) -> UserPreference:
     return preference
 
 
-# API keys are personal, not an organization's: their audit events carry no org.
+# A person's API keys are theirs, not an organization's: their audit events carry no org. A service
+# account's keys are its organization's: its admins create and revoke them, and see them in its log.
+
+
+def _key_owner_org(actor, user) -> tuple[bool, Organization | None]:
+    """(may `actor` manage `user`'s API keys, the org their audit events belong to)."""
+    if not actor.is_authenticated:
+        return False, None
+    account = ServiceAccount.objects.filter(user=user).select_related("org").first()
+    if account is not None:
+        return actor.is_staff or has_perm(actor, "orgs.admin_organization", account.org), account.org
+    # SECURITY: a service account never mints keys for itself (a leaked key must not beget more).
+    return actor.is_staff or actor.pk == user.pk, None
 
 
 @transaction.atomic
 def create_api_key(*, actor, user, name: str = "") -> tuple[ApiKey, str]:
-    """Make a new API key for `user` (themselves, or anyone for instance staff). Returns (key, secret).
-
-    The secret is shown once; only its SHA-256 is stored.
+    """Make a new API key for `user` (themselves; a service account of an org they administer; anyone for
+    instance staff). Returns (key, secret). The secret is shown once; only its SHA-256 is stored.
     """
-    if not actor.is_authenticated or (actor.pk != user.pk and not actor.is_staff):
+    allowed, org = _key_owner_org(actor, user)
+    if not allowed:
         raise PermissionDenied("You can only create API keys for yourself.")
+    if not user.is_active:
+        raise ValidationError(f"{user.get_username()} is deactivated.")
     name = check_name_characters((name or "").strip() or "default", "name", "Key names")
     if len(name) > 64:
         raise ValidationError({"name": "Key names must be 64 characters or less."})
@@ -278,7 +569,7 @@ def create_api_key(*, actor, user, name: str = "") -> tuple[ApiKey, str]:
     )
     record(
         actor=actor,
-        org=None,
+        org=org,
         action=Action.API_KEY_CREATE,
         target=key,
         data={"user": user.get_username(), "name": name},
@@ -288,8 +579,9 @@ def create_api_key(*, actor, user, name: str = "") -> tuple[ApiKey, str]:
 
 @transaction.atomic
 def revoke_api_key(*, actor, key: ApiKey) -> ApiKey:
-    """Revoke a key for good (its owner or instance staff)."""
-    if not actor.is_authenticated or (actor.pk != key.user_id and not actor.is_staff):
+    """Revoke a key for good (its owner, the admins of a service account's org, or instance staff)."""
+    allowed, org = _key_owner_org(actor, key.user)
+    if not allowed:
         raise PermissionDenied("You can only revoke your own API keys.")
     if key.revoked_at is not None:
         raise ValidationError("This key is already revoked.")
@@ -297,7 +589,7 @@ def revoke_api_key(*, actor, key: ApiKey) -> ApiKey:
     key.save(update_fields=["revoked_at"])
     record(
         actor=actor,
-        org=None,
+        org=org,
         action=Action.API_KEY_REVOKE,
         target=key,
         data={"user": key.user.get_username(), "name": key.name},

@@ -19,7 +19,7 @@ from apps.audit.models import AuditEvent
 from apps.audit.views import audit_page_context, export_response
 from apps.orgs.api import api_key_user
 from apps.orgs.forms import ApiKeyCreateForm
-from apps.orgs.models import ApiKey, Organization
+from apps.orgs.models import ACTOR_KIND, ApiKey, Organization
 from apps.orgs.permissions import require
 from apps.orgs.services import create_api_key, revoke_api_key
 
@@ -78,7 +78,9 @@ def org_audit(request: HttpRequest, org_slug: str) -> HttpResponse:
     context = {
         "org": org,
         "export_url": reverse("org_audit_export", args=[org.slug]),
-        **audit_page_context(request, AuditEvent.objects.visible_to(request.user).filter(org=org)),
+        **audit_page_context(
+            request, AuditEvent.objects.visible_to(request.user).filter(org=org).select_related(ACTOR_KIND)
+        ),
     }
     return render(request, "audit/_events.html" if request.htmx else "orgs/org_audit.html", context)
 

@@ -67,8 +67,8 @@ class ProtectedAliasForm(forms.Form):
 
 class MemberAddForm(forms.Form):
     kind = forms.ChoiceField(choices=[("user", "User"), ("team", "Team")], label="Add a")
-    name = forms.CharField(max_length=150, label="Username or team name")
-    role = forms.ChoiceField(choices=Role.choices, initial=Role.RESTRICTED_VIEWER)
+    name = forms.CharField(max_length=254, label="Username, email or team name")
+    role = forms.ChoiceField(choices=[("", "Default role"), *Role.choices], required=False)
 
 
 class MemberRoleForm(forms.Form):

@@ -11,7 +11,7 @@ from django.db.models.functions import Lower
 from django.urls import reverse
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
-from apps.orgs.models import Organization, Team
+from apps.orgs.models import Organization, Team, is_service_account
 from apps.orgs.permissions import ROLE_ORDER, Role, has_perm, role_from_perms
 from lib.names import check_name_characters
 from lib.paths import REGISTRY_PREFIX
@@ -205,6 +205,7 @@ class MemberRow:
     role: Role
     effective: Role
     is_owner: bool = False
+    is_service_account: bool = False
 
 
 def registry_members(registry: Registry) -> list[MemberRow]:
@@ -229,10 +230,12 @@ def registry_members(registry: Registry) -> list[MemberRow]:
         return max((r for r in roles if r), key=ROLE_ORDER.index)
 
     rows = []
-    for user in get_user_model().objects.filter(pk__in=user_codes).order_by("username"):
+    users = get_user_model().objects.filter(pk__in=user_codes).select_related("service_account").order_by("username")
+    for user in users:
         role = role_from_perms(user_codes[user.pk])
         effective = highest([role, *via_groups[user.pk]])
-        rows.append(MemberRow("user", user.get_username(), role, effective, user.pk == registry.owner_id))
+        owner = user.pk == registry.owner_id
+        rows.append(MemberRow("user", user.get_username(), role, effective, owner, is_service_account(user)))
     # Only team groups: the org role groups (org admins, organization-wide viewers) are not teams.
     for team in Team.objects.filter(org=registry.org, group_id__in=group_roles).order_by("name"):
         role = group_roles[team.group_id]
@@ -250,7 +253,13 @@ def find_principal(org: Organization, kind: str, name: str):
         if team is None:
             raise ValidationError({"name": f"There is no team “{name}” in {org}."})
         return team
-    user = get_user_model().objects.filter(memberships__org=org, username__iexact=name).first()
+    members = get_user_model().objects.filter(memberships__org=org)
+    user = members.filter(username__iexact=name).first()
+    if user is None and "@" in name:  # people are also found by email (W&B: "usernames, emails, team names")
+        matches = list(members.filter(email__iexact=name)[:2])
+        if len(matches) > 1:
+            raise ValidationError({"name": f"Several members have the address {name}: add one by username."})
+        user = matches[0] if matches else None
     if user is None:
         raise ValidationError({"name": f"There is no member “{name}” in {org}."})
     return user

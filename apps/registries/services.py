@@ -12,7 +12,7 @@ from apps.artifacts.models import validate_artifact_type
 from apps.audit.models import Action
 from apps.audit.services import record
 from apps.orgs import services as orgs_services
-from apps.orgs.models import Membership, Organization, Team
+from apps.orgs.models import Membership, Organization, Team, is_service_account
 from apps.orgs.permissions import Role, direct_role, grant_role, require, revoke_role
 from apps.registries.models import FormerName, ProtectedAlias, Registry, Star, Visibility, validate_registry_name
 from lib.names import check_name_characters, check_unique_name, lookalike
@@ -233,12 +233,29 @@ def _principal_in_org(registry: Registry, principal) -> str:
     return f"user:{principal.get_username()}"
 
 
+# W&B: service accounts are Member or Admin on a registry, never (Restricted) Viewer: they exist to write.
+SERVICE_ACCOUNT_ROLES = (Role.MEMBER, Role.ADMIN)
+
+
+def default_role(principal) -> Role:
+    """The role a new registry member gets when none is chosen (spec §3.2)."""
+    return Role.MEMBER if is_service_account(principal) else Role.RESTRICTED_VIEWER
+
+
 @transaction.atomic
-def grant_registry_role(*, actor, registry: Registry, principal, role: str) -> None:
-    """Give a user or a team a role on a registry, replacing the one they had."""
+def grant_registry_role(*, actor, registry: Registry, principal, role: str | None = None) -> None:
+    """Give a user, service account or team a role on a registry, replacing the one they had.
+
+    Without `role`: Restricted Viewer for people and teams, Member for service accounts.
+    """
     require(actor, "registries.admin_registry", registry)
+    role = role or default_role(principal)
     if role not in Role.values:
         raise ValidationError({"role": f"Unknown role “{role}”. Choose admin, member, viewer or restricted_viewer."})
+    if is_service_account(principal) and role not in SERVICE_ACCOUNT_ROLES:
+        raise ValidationError(
+            {"role": f"{principal.get_username()} is a service account: service accounts are Member or Admin."}
+        )
     who = _principal_in_org(registry, principal)
     target = principal.group if isinstance(principal, Team) else principal
     old = direct_role(target, registry)

@@ -127,6 +127,12 @@
     if (submit) submit.disabled = Boolean(problem);
   });
 
+  // Plain (non-htmx) forms marked data-confirm="<question>" ask before they submit.
+  document.addEventListener("submit", function (event) {
+    const form = event.target.closest("form[data-confirm]");
+    if (form && !window.confirm(form.getAttribute("data-confirm"))) event.preventDefault();
+  });
+
   // A "type the name to confirm" button stays disabled until the text matches data-confirm-name.
   document.addEventListener("input", function (event) {
     const input = event.target.closest("[data-confirm-name]");

@@ -8,6 +8,7 @@ from django.views.decorators.vary import vary_on_headers
 
 from apps.audit.models import AuditEvent
 from apps.audit.views import audit_page_context, export_response
+from apps.orgs.models import ACTOR_KIND
 from apps.registries.views.lookups import registry_or_404
 
 
@@ -20,7 +21,8 @@ def registry_audit(request: HttpRequest, org_slug: str, reg_slug: str) -> HttpRe
         "org": registry.org,
         "registry": registry,
         "export_url": reverse("registries:registry_audit_export", args=[org_slug, reg_slug]),
-        **audit_page_context(request, AuditEvent.objects.for_registry(registry.pk)),
+        # The actor's service-account row comes in the same query: the table badges service accounts.
+        **audit_page_context(request, AuditEvent.objects.for_registry(registry.pk).select_related(ACTOR_KIND)),
     }
     template = "audit/_events.html" if request.htmx else "registries/registry_audit.html"
     return render(request, template, context)

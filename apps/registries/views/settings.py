@@ -3,7 +3,6 @@
 import functools
 
 from django.core.exceptions import ValidationError
-from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
@@ -11,7 +10,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 
-from apps.orgs.models import Membership, Team
+from apps.orgs.models import Team, member_suggestions
 from apps.orgs.permissions import Role, require
 from apps.registries import forms
 from apps.registries import services as registry_services
@@ -69,13 +68,7 @@ def registry_settings_member_suggest(request: HttpRequest, org_slug: str, reg_sl
         teams = Team.objects.filter(org=registry.org, name__icontains=typed).order_by("name")[:SUGGESTIONS]
         options = [(team.name, "Team") for team in teams]
     else:
-        memberships = (
-            Membership.objects.filter(org=registry.org)
-            .filter(Q(user__username__icontains=typed) | Q(user__first_name__icontains=typed))
-            .select_related("user")
-            .order_by("user__username")[:SUGGESTIONS]
-        )
-        options = [(m.user.username, m.user.get_full_name() or m.get_role_display()) for m in memberships]
+        options = member_suggestions(registry.org, typed, SUGGESTIONS)
     # No request context: the options need none of the page's context processors (and their queries).
     return HttpResponse(render_to_string("registries/_member_suggestions.html", {"options": options}))
 
@@ -162,7 +155,8 @@ def registry_settings_alias_remove(request, registry, form):
 def registry_settings_member_add(request, registry, form):
     data = form.cleaned_data
     principal = find_principal(registry.org, data["kind"], data["name"])
-    registry_services.grant_registry_role(actor=request.user, registry=registry, principal=principal, role=data["role"])
+    role = data["role"] or None  # blank: Restricted Viewer, or Member for a service account (W&B's defaults)
+    registry_services.grant_registry_role(actor=request.user, registry=registry, principal=principal, role=role)
 
 
 @settings_action(forms.MemberRoleForm, "member_form", "settings-members", "Role changed.")
