@@ -224,6 +224,8 @@ def invite_org_member(
     _validate_org_role(role)
     email = (email or "").strip().lower()
     try:
+        if len(email) > 254:  # the longest address SMTP carries, and the column's size
+            raise ValidationError("too long")
         validate_email(email)
     except ValidationError:
         raise ValidationError({"email": f"“{email[:254]}” is not a valid email address."}) from None
