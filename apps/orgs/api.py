@@ -1,13 +1,18 @@
 """API: authentication by API key (for /api/v1 and /admin/audit_logs), and who the caller is."""
 
 import binascii
+import datetime
 
-from django.http import HttpRequest
-from ninja import Router, Schema
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest
+from ninja import Field, Router, Schema, Status
 from ninja.security import HttpBasicAuth, HttpBearer
 
 from apps.audit.services import AuditContext, set_context
-from apps.orgs.models import ApiKey, Membership
+from apps.orgs import services
+from apps.orgs.models import ApiKey, Membership, Organization, ServiceAccount
+from apps.orgs.permissions import require
+from lib.schemas import Id, Payload
 
 
 def _authenticate(request: HttpRequest, raw: str):
@@ -71,3 +76,130 @@ def viewer(request: HttpRequest):
         "username": request.user.get_username(),
         "orgs": [{"slug": m.org.slug, "name": m.org.name, "role": m.role} for m in memberships],
     }
+
+
+# --- Service accounts (org admins) ---
+
+
+class ServiceAccountOut(Schema):
+    name: str
+    org: str
+    team: str | None
+    description: str
+    active: bool
+    created_at: datetime.datetime
+
+
+class ServiceAccountIn(Payload):
+    name: str = Field(max_length=64)
+    team: str | None = Field(None, max_length=64, description="A team of the org: a team's service account.")
+    description: str = Field("", max_length=500)
+
+
+class ApiKeyOut(Schema):
+    id: Id
+    name: str
+    prefix: str
+    created_at: datetime.datetime
+    last_used_at: datetime.datetime | None
+    revoked_at: datetime.datetime | None
+
+
+class NewApiKeyOut(ApiKeyOut):
+    secret: str = Field(description="Shown once: only a hash is kept.")
+
+
+class ApiKeyIn(Payload):
+    name: str = Field(max_length=64)
+
+
+def _admin_org(request: HttpRequest, org: str) -> Organization:
+    found = Organization.objects.visible_to(request.user).filter(slug=org[:64]).first()
+    if found is None:
+        raise Http404(f"No organization “{org[:64]}” that you belong to.")
+    require(request.user, "orgs.admin_organization", found)
+    return found
+
+
+def _account(request: HttpRequest, org: str, name: str) -> ServiceAccount:
+    organization = _admin_org(request, org)
+    account = (
+        organization.service_accounts.select_related("user", "team", "org").filter(user__username=name[:150]).first()
+    )
+    if account is None:
+        raise Http404(f"No service account “{name[:150]}” in {organization.slug}.")
+    return account
+
+
+def _account_out(account: ServiceAccount) -> dict:
+    return {
+        "name": account.user.get_username(),
+        "org": account.org.slug,
+        "team": account.team.name if account.team else None,
+        "description": account.description,
+        "active": account.user.is_active,
+        "created_at": account.created_at,
+    }
+
+
+def _key_out(key: ApiKey) -> dict:
+    fields = ("id", "name", "prefix", "created_at", "last_used_at", "revoked_at")
+    return {field: getattr(key, field) for field in fields}
+
+
+@router.get("/orgs/{org}/service-accounts", response=list[ServiceAccountOut], tags=["service accounts"])
+def service_account_list(request: HttpRequest, org: str):
+    """The organization's service accounts (org admins), by name (at most 1,000)."""
+    organization = _admin_org(request, org)
+    accounts = organization.service_accounts.select_related("user", "team", "org").order_by("user__username")
+    return [_account_out(a) for a in accounts[:1000]]
+
+
+@router.post("/orgs/{org}/service-accounts", response={201: ServiceAccountOut}, tags=["service accounts"])
+def service_account_create(request: HttpRequest, org: str, payload: ServiceAccountIn):
+    organization = _admin_org(request, org)
+    team = None
+    if payload.team:
+        team = organization.teams.filter(name__iexact=payload.team).first()
+        if team is None:
+            raise ValidationError({"team": f"There is no team “{payload.team}” in {organization.slug}."})
+    account = services.create_service_account(
+        actor=request.user, org=organization, name=payload.name, team=team, description=payload.description
+    )
+    return Status(201, _account_out(account))
+
+
+@router.get("/orgs/{org}/service-accounts/{name}", response=ServiceAccountOut, tags=["service accounts"])
+def service_account_detail(request: HttpRequest, org: str, name: str):
+    return _account_out(_account(request, org, name))
+
+
+@router.delete("/orgs/{org}/service-accounts/{name}", response={204: None}, tags=["service accounts"])
+def service_account_deactivate(request: HttpRequest, org: str, name: str):
+    """Deactivate for good: every key is revoked; the account stays in the audit log."""
+    services.deactivate_service_account(actor=request.user, account=_account(request, org, name))
+    return Status(204, None)
+
+
+@router.get("/orgs/{org}/service-accounts/{name}/keys", response=list[ApiKeyOut], tags=["service accounts"])
+def service_account_keys(request: HttpRequest, org: str, name: str):
+    account = _account(request, org, name)
+    return [_key_out(k) for k in ApiKey.objects.filter(user=account.user).order_by("-created_at")[:1000]]
+
+
+@router.post("/orgs/{org}/service-accounts/{name}/keys", response={201: NewApiKeyOut}, tags=["service accounts"])
+def service_account_key_create(request: HttpRequest, org: str, name: str, payload: ApiKeyIn):
+    """A new key for the service account; its secret is in this answer only."""
+    account = _account(request, org, name)
+    key, secret = services.create_api_key(actor=request.user, user=account.user, name=payload.name)
+    return Status(201, {**_key_out(key), "secret": secret})
+
+
+@router.delete("/orgs/{org}/service-accounts/{name}/keys/{key_id}", response={204: None}, tags=["service accounts"])
+def service_account_key_revoke(request: HttpRequest, org: str, name: str, key_id: Id):
+    account = _account(request, org, name)
+    key = ApiKey.objects.filter(user=account.user, pk=key_id).select_related("user").first()
+    if key is None:
+        raise Http404(f"No key {key_id} of {account.user.get_username()}.")
+    services.revoke_api_key(actor=request.user, key=key)
+    return Status(204, None)

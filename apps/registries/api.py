@@ -81,12 +81,15 @@ class MemberOut(Schema):
     user: str | None
     team: str | None
     role: str
+    service_account: bool = Field(False, description="Extension: the user is a service account.")
 
 
 class MemberIn(Payload):
-    user: str | None = None
+    user: str | None = Field(None, description="A member's username, or their email address.")
     team: str | None = None
-    role: str
+    role: str | None = Field(
+        None, description="Default: restricted_viewer for people and teams, member for service accounts."
+    )
 
 
 def registry_out(registry: Registry, role: str | None) -> dict:
@@ -205,7 +208,7 @@ def member_list(request: HttpRequest, org: str, name: str):
     registry = get_registry(request.user, org, name)
     return [
         {"user": row.name if row.kind == "user" else None, "team": row.name if row.kind == "team" else None,
-         "role": row.role}
+         "role": row.role, "service_account": row.is_service_account}
         for row in registry_members(registry)
         if row.role
     ]  # fmt: skip

@@ -259,6 +259,53 @@ def cmd_search(args, parser, out) -> int:
 # -- parser -------------------------------------------------------------------------------------------------
 
 
+def cmd_service_accounts(args, parser, out) -> int:
+    """`registry service-accounts [list|create|keys|create-key|revoke-key|deactivate]` (org admins)."""
+    org = args.org
+    with _client(args) as client:
+        if args.action == "list":
+            accounts = client.service_accounts(org)
+            if args.json:
+                _print_json(accounts, out)
+            else:
+                rows = [
+                    (a["name"], a["team"] or "(organization)", "active" if a["active"] else "deactivated",
+                     _short_time(a["created_at"]), a["description"])
+                    for a in accounts
+                ]  # fmt: skip
+                _table(("NAME", "TEAM", "STATUS", "CREATED", "DESCRIPTION"), rows, out)
+            return 0
+        if not args.name:
+            parser.error(f"service-accounts {args.action} needs NAME")
+        if args.action == "create":
+            account = client.create_service_account(args.name, org=org, team=args.team, description=args.description)
+            _print_json(account, out) if args.json else print(f"Created service account {account['name']}.", file=out)
+        elif args.action == "keys":
+            keys = client.service_account_keys(args.name, org=org)
+            if args.json:
+                _print_json(keys, out)
+            else:
+                rows = [(k["id"], k["name"], k["prefix"] + "…", _short_time(k["created_at"]),
+                         _short_time(k["last_used_at"]) or "never", _short_time(k["revoked_at"])) for k in keys]  # fmt: skip
+                _table(("ID", "NAME", "KEY", "CREATED", "LAST USED", "REVOKED"), rows, out)
+        elif args.action == "create-key":
+            key = client.create_service_account_key(args.name, args.key_name or "default", org=org)
+            if args.json:
+                _print_json(key, out)
+            else:
+                print(key["secret"], file=out)  # alone on stdout, for `KEY=$(registry service-accounts create-key …)`
+                print(f"Key {key['name']} (id {key['id']}) created; it is shown only once.", file=sys.stderr)
+        elif args.action == "revoke-key":
+            if args.key_id is None:
+                parser.error("revoke-key needs --key-id")
+            client.revoke_service_account_key(args.name, args.key_id, org=org)
+            print(f"Key {args.key_id} revoked.", file=out)
+        elif args.action == "deactivate":
+            client.deactivate_service_account(args.name, org=org)
+            print(f"Service account {args.name} deactivated; its keys are revoked.", file=out)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print JSON")
@@ -326,6 +373,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--versions", metavar="JSON", help="version filter (lists versions)")
     p.add_argument("--limit", type=int, default=0, help="show at most this many rows")
     p.set_defaults(func=cmd_search)
+
+    p = sub.add_parser(
+        "service-accounts",
+        parents=[common],
+        help="manage an organization's service accounts and their keys (org admins)",
+    )
+    p.add_argument(
+        "action",
+        choices=["list", "create", "keys", "create-key", "revoke-key", "deactivate"],
+        nargs="?",
+        default="list",
+    )
+    p.add_argument("name", metavar="NAME", nargs="?", help="the service account")
+    p.add_argument("--org", help="organization (default: your only one)")
+    p.add_argument("--team", help="create: the team it belongs to (default: the whole organization)")
+    p.add_argument("--description", default="", help="create: what it is for")
+    p.add_argument("--key-name", help="create-key: the key's name, e.g. github-actions")
+    p.add_argument("--key-id", type=int, help="revoke-key: the key's id (see `keys`)")
+    p.set_defaults(func=cmd_service_accounts)
     return parser
 
 

@@ -276,6 +276,60 @@ class Client:
         """Stop protecting `alias` (versions keep it as an ordinary alias); returns the protected aliases."""
         return self._request("DELETE", self._registry_endpoint(registry, "protected-aliases"), params={"alias": alias})
 
+    # -- registry members ----------------------------------------------------------------------------------------
+
+    def registry_members(self, registry: str) -> list[dict]:
+        """Users, service accounts and teams with a role of their own on a registry:
+        `[{"user"|"team", "role", "service_account"}]`."""
+        return self._request("GET", self._registry_endpoint(registry, "members"))
+
+    def set_registry_member(
+        self, registry: str, *, user: str | None = None, team: str | None = None, role: str | None = None
+    ) -> list[dict]:
+        """Give a user (username or email), service account or team a role on a registry (registry admins).
+
+        Without `role`: restricted_viewer for people and teams, member for service accounts (W&B's defaults).
+        Returns the member list.
+        """
+        body = {"user": user, "team": team, "role": role}
+        return self._request("PUT", self._registry_endpoint(registry, "members"), json=body)
+
+    def remove_registry_member(self, registry: str, *, user: str | None = None, team: str | None = None) -> None:
+        """Take away the role a user or team holds on a registry itself (org-wide access stays)."""
+        params = {"user": user} if user else {"team": team}
+        self._request("DELETE", self._registry_endpoint(registry, "members"), params=params)
+
+    # -- service accounts (org admins) --------------------------------------------------------------------------
+
+    def service_accounts(self, org: str | None = None) -> list[dict]:
+        """The organization's service accounts: `[{"name", "org", "team", "description", "active", "created_at"}]`."""
+        return self._request("GET", api_path("orgs", org or self._default_org(), "service-accounts"))
+
+    def create_service_account(
+        self, name: str, *, org: str | None = None, team: str | None = None, description: str = ""
+    ) -> dict:
+        """Create a service account for the organization, or for one of its `team`s."""
+        body = {"name": name, "team": team, "description": description}
+        return self._request("POST", api_path("orgs", org or self._default_org(), "service-accounts"), json=body)
+
+    def deactivate_service_account(self, name: str, *, org: str | None = None) -> None:
+        """Deactivate a service account for good: every key of it stops working."""
+        self._request("DELETE", api_path("orgs", org or self._default_org(), "service-accounts", name))
+
+    def service_account_keys(self, name: str, *, org: str | None = None) -> list[dict]:
+        """A service account's keys (never their secrets): `[{"id", "name", "prefix", …, "revoked_at"}]`."""
+        return self._request("GET", api_path("orgs", org or self._default_org(), "service-accounts", name, "keys"))
+
+    def create_service_account_key(self, name: str, key_name: str, *, org: str | None = None) -> dict:
+        """A new API key for a service account; its `secret` is in this answer only."""
+        path = api_path("orgs", org or self._default_org(), "service-accounts", name, "keys")
+        return self._request("POST", path, json={"name": key_name})
+
+    def revoke_service_account_key(self, name: str, key_id: int, *, org: str | None = None) -> None:
+        """Revoke one key of a service account."""
+        path = api_path("orgs", org or self._default_org(), "service-accounts", name, "keys", str(key_id))
+        self._request("DELETE", path)
+
     def _registry_endpoint(self, registry: str, *rest: str) -> str:
         """The API path of a registry named `[<org>/]wandb-registry-<name>` or `<org>/<name>` (`rest` appended)."""
         head, _, name = registry.strip().rpartition("/")

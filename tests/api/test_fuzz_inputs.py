@@ -25,6 +25,7 @@ from django.test import Client
 from apps.artifacts import services as artifacts
 from apps.artifacts.storage import get_store
 from apps.collections import services as collections
+from apps.orgs import services as orgs
 from apps.orgs.services import create_api_key
 from tests.api.conftest import sha
 from tests.api.rows import row_counts
@@ -79,7 +80,22 @@ def baselines(world, link, run) -> dict[tuple[str, str], list[Call]]:
     registry = {"org": "acme", "name": "Golden Models"}
     gone = world.version(name="gone", content=b"gone")
     artifacts.delete_version(actor=world["org_admin"], version=gone)
+    bot = orgs.create_service_account(actor=world["org_admin"], org=world.org, name="fuzz-bot")
+    bot_key, _ = create_api_key(actor=world["org_admin"], user=bot.user, name="k")
+    account = {"org": "acme", "name": "fuzz-bot"}
     calls = [
+        Call("GET", "/api/v1/orgs/{org}/service-accounts", {"org": "acme"}),
+        Call(
+            "POST",
+            "/api/v1/orgs/{org}/service-accounts",
+            {"org": "acme"},
+            body={"name": "other-bot", "team": "vision", "description": "CI"},
+        ),
+        Call("GET", "/api/v1/orgs/{org}/service-accounts/{name}", account),
+        Call("DELETE", "/api/v1/orgs/{org}/service-accounts/{name}", account),
+        Call("GET", "/api/v1/orgs/{org}/service-accounts/{name}/keys", account),
+        Call("POST", "/api/v1/orgs/{org}/service-accounts/{name}/keys", account, body={"name": "k2"}),
+        Call("DELETE", "/api/v1/orgs/{org}/service-accounts/{name}/keys/{key_id}", {**account, "key_id": bot_key.pk}),
         Call("GET", "/api/v1/viewer"),
         Call("GET", "/api/v1/projects", query={"team": "vision", "cursor": "", "per_page": 10}),
         Call(
