@@ -139,7 +139,7 @@ def test_admin_adds_a_member_from_suggestions(browser_page, screenshot, world):
     log_in(page, "registry_admin")
     page.goto(reverse("registries:registry_settings", args=[world.org.slug, world.registry.slug]))
     registry_id = world.registry.pk
-    field = page.get_by_label("Username or team name")
+    field = page.get_by_label("Username, email or team name")
     field.fill("team_")
     expect(page.locator("#member-suggestions option")).to_have_count(1)  # typed "team_": team_member
     assert page.locator("#member-suggestions option").first.get_attribute("value") == "team_member"
