@@ -124,7 +124,7 @@ def _version_or_404(request: HttpRequest, team: str, project: str, name: str, ve
         raise Http404("Versions are named v0, v1, …")
     return get_object_or_404(
         ArtifactVersion.objects.visible_to(request.user).select_related(
-            "sequence__project__team__org", "created_by", "run"
+            "sequence__project__team__org", "created_by__service_account", "run"
         ),
         sequence__project__team__name=team,
         sequence__project__name=project,
@@ -147,7 +147,7 @@ def artifact_list(request: HttpRequest, team: str, project: str) -> HttpResponse
     rows = list(sequences[: PAGE_SIZE + 1])
     run = None
     if run_id := request.GET.get("run"):
-        run = get_object_or_404(project.runs.select_related("created_by"), run_id=run_id)
+        run = get_object_or_404(project.runs.select_related("created_by__service_account"), run_id=run_id)
     context = {
         "project": project,
         "team": project.team,
@@ -164,7 +164,7 @@ def sequence_detail(request: HttpRequest, team: str, project: str, name: str) ->
     """Every committed version of one artifact, newest first, keyset-paginated by index."""
     project = _project_or_404(request, team, project)
     sequence = get_object_or_404(project.sequences, name=name)
-    versions = sequence.versions.committed().select_related("created_by").prefetch_related("tags")
+    versions = sequence.versions.committed().select_related("created_by__service_account").prefetch_related("tags")
     before = _int(request.GET.get("before"))
     page = keyset_page(versions, order=("-index",), size=PAGE_SIZE, after=None if before is None else (before,))
     # The project was found through visible_to: only the org-viewer check is left (one query).

@@ -5,7 +5,9 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
 
+from apps.artifacts import services as artifacts
 from apps.audit.models import Action, AuditEvent
+from apps.collections import services as collections
 from apps.orgs import services as orgs
 from apps.orgs.models import ApiKey, Membership, OrgRole, ServiceAccount, TeamMembership, is_service_account
 from apps.orgs.permissions import direct_role, effective_role
@@ -201,3 +203,25 @@ def test_audit_log_and_registry_members_name_service_accounts(client, world, bot
     members = client.get(reverse("registries:registry_settings", args=["acme", world.registry.slug]))
     rows = {m.name: m for m in members.context["members"]}
     assert rows["ci-bot"].is_service_account and not rows["member"].is_service_account
+
+
+def test_pages_naming_a_creator_badge_service_accounts(client, world, bot):
+    admin = world["org_admin"]
+    registries.grant_registry_role(actor=admin, registry=world.registry, principal=bot.user)
+    version = artifacts.log_artifact(
+        actor=bot.user, project=world.project, name="bot-model", type="model", files={"m.bin": b"x"}
+    )
+    link = collections.link_version(actor=bot.user, version=version, registry=world.registry, collection_name="bots")
+    client.force_login(admin)
+    reg = ["acme", world.registry.slug]
+    badge = '<span class="badge badge-service"'
+    for url in [
+        reverse("collections:collection_detail", args=[*reg, "bots"]),
+        reverse("collections:version_detail", args=[*reg, "bots", link.index]),
+        reverse("artifacts:version_detail", args=["vision", "detector", "bot-model", "v0"]),
+        reverse("artifacts:sequence_detail", args=["vision", "detector", "bot-model"]),
+    ]:
+        html = client.get(url).content.decode()
+        assert badge in html, url
+    html = client.get(reverse("org_audit", args=["acme"])).content.decode()
+    assert html.count(badge) >= 2  # the bot's log and link events

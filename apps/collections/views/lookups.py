@@ -42,7 +42,7 @@ def visible_or_404(user, obj, registry: Registry):
 
 def collection_or_404(request: HttpRequest, org_slug: str, reg_slug: str, name: str) -> Collection:
     collection = get_object_or_404(
-        Collection.objects.select_related("registry__org", "created_by"),
+        Collection.objects.select_related("registry__org", "created_by__service_account"),
         registry__org__slug=org_slug,
         registry__slug=reg_slug,
         name=name,
@@ -56,7 +56,7 @@ def link_or_404(request: HttpRequest, org_slug: str, reg_slug: str, name: str, i
             "collection__registry__org",
             "version__sequence__project__team",
             "version__run",
-            "version__created_by",
+            "version__created_by__service_account",
             "linked_by",
         ),
         collection__registry__org__slug=org_slug,

@@ -15,7 +15,9 @@ def org_or_404(request: HttpRequest, org_slug: str) -> Organization:
 def registry_or_404(request: HttpRequest, org_slug: str, reg_slug: str) -> Registry:
     """The registry, if the user may view it (the permission query is the one the page's checks reuse)."""
     registry = get_object_or_404(
-        Registry.objects.with_starred(request.user).select_related("org", "owner"), org__slug=org_slug, slug=reg_slug
+        Registry.objects.with_starred(request.user).select_related("org", "owner__service_account"),
+        org__slug=org_slug,
+        slug=reg_slug,
     )
     if not registry.is_visible_to(request.user):
         raise Http404("No Registry matches the given query.")
