@@ -437,4 +437,4 @@ def people_suggest(request: HttpRequest, org_slug: str) -> HttpResponse:
         options = [(t.name, "Team") for t in org.teams.filter(name__icontains=typed).order_by("name")[:SUGGESTIONS]]
     else:
         options = member_suggestions(org, typed, SUGGESTIONS)
-    return HttpResponse(render_to_string("registries/_member_suggestions.html", {"options": options}))
+    return HttpResponse(render_to_string("orgs/_people_suggestions.html", {"options": options}))

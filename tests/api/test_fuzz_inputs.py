@@ -96,6 +96,29 @@ def baselines(world, link, run) -> dict[tuple[str, str], list[Call]]:
         Call("GET", "/api/v1/orgs/{org}/service-accounts/{name}/keys", account),
         Call("POST", "/api/v1/orgs/{org}/service-accounts/{name}/keys", account, body={"name": "k2"}),
         Call("DELETE", "/api/v1/orgs/{org}/service-accounts/{name}/keys/{key_id}", {**account, "key_id": bot_key.pk}),
+        Call("GET", "/api/v1/orgs/{org}/members", {"org": "acme"}, {"cursor": "", "per_page": 10}),
+        Call(
+            "POST", "/api/v1/orgs/{org}/members", {"org": "acme"}, body={"user": "fuzz@example.com", "role": "viewer"}
+        ),
+        Call(
+            "PATCH",
+            "/api/v1/orgs/{org}/members/{username}",
+            {"org": "acme", "username": "viewer"},
+            body={"role": "member"},
+        ),
+        Call("DELETE", "/api/v1/orgs/{org}/members/{username}", {"org": "acme", "username": "viewer"}),
+        Call("GET", "/api/v1/orgs/{org}/teams", {"org": "acme"}),
+        Call("POST", "/api/v1/orgs/{org}/teams", {"org": "acme"}, body={"name": "fuzz-team"}),
+        Call("GET", "/api/v1/orgs/{org}/teams/{name}", {"org": "acme", "name": "vision"}),
+        Call(
+            "PUT",
+            "/api/v1/orgs/{org}/teams/{name}/members",
+            {"org": "acme", "name": "vision"},
+            body={"user": "viewer", "role": "admin"},
+        ),
+        Call(
+            "DELETE", "/api/v1/orgs/{org}/teams/{name}/members", {"org": "acme", "name": "vision"}, {"user": "member"}
+        ),
         Call("GET", "/api/v1/viewer"),
         Call("GET", "/api/v1/projects", query={"team": "vision", "cursor": "", "per_page": 10}),
         Call(
