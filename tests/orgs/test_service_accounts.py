@@ -225,3 +225,16 @@ def test_pages_naming_a_creator_badge_service_accounts(client, world, bot):
         assert badge in html, url
     html = client.get(reverse("org_audit", args=["acme"])).content.decode()
     assert html.count(badge) >= 2  # the bot's log and link events
+
+
+def test_a_team_with_service_accounts_is_kept_until_they_go_with_their_org(world):
+    staff = world["outsider"]
+    team = orgs.create_team(actor=staff, org=world.other_org, name="globex-ml")
+    account = orgs.create_service_account(actor=staff, org=world.other_org, name="globex-ci", team=team)
+    with pytest.raises(ValidationError, match="service accounts"):
+        orgs.delete_team(actor=staff, team=team)
+    assert ServiceAccount.objects.filter(pk=account.pk).exists()
+    orgs.delete_organization(actor=staff, org=world.other_org)  # takes the team and its service account
+    assert not ServiceAccount.objects.filter(pk=account.pk).exists()
+    account.user.refresh_from_db()
+    assert not account.user.is_active
