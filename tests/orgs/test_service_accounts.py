@@ -238,3 +238,20 @@ def test_a_team_with_service_accounts_is_kept_until_they_go_with_their_org(world
     assert not ServiceAccount.objects.filter(pk=account.pk).exists()
     account.user.refresh_from_db()
     assert not account.user.is_active
+
+
+def test_registry_settings_add_by_email_or_name_with_default_roles(client, world, bot):
+    client.force_login(world["registry_admin"])
+    reg = ["acme", world.registry.slug]
+    add = reverse("registries:registry_settings_member_add", args=reg)
+    assert client.post(add, {"kind": "user", "name": "ci-bot", "role": ""}).status_code == 302
+    assert direct_role(bot.user, world.registry) == "member"  # a service account's default
+    assert client.post(add, {"kind": "user", "name": "Team_Member@example.com", "role": ""}).status_code == 302
+    assert direct_role(world["team_member"], world.registry) == "restricted_viewer"  # a person's default
+    refused = client.post(add, {"kind": "user", "name": "ci-bot", "role": "viewer"})
+    assert refused.status_code == 200 and "service accounts are Member or Admin" in refused.content.decode()
+    assert direct_role(bot.user, world.registry) == "member"
+    suggest = reverse("registries:registry_settings_member_suggest", args=reg)
+    html = client.get(suggest, {"kind": "user", "name": "ci-"}).content.decode()
+    assert '<option value="ci-bot">Service account</option>' in html
+    assert 'value="viewer"' in client.get(suggest, {"kind": "user", "name": "viewer@ex"}).content.decode()
