@@ -9,6 +9,7 @@ from django.urls import reverse
 
 from apps.artifacts.models import ArtifactVersion, VersionState, VersionTag
 from apps.audit.models import AuditEvent
+from apps.orgs.models import ACTOR_KIND
 from apps.registries.models import FormerName, Registry
 from lib.pagination import keyset_page
 from lib.paths import parse_artifact_path, strip_registry_prefix
@@ -221,6 +222,7 @@ def events_page(events, before: int | None, size: int) -> tuple[list[AuditEvent]
     """One keyset page of audit events, newest first, after the event with id `before`."""
     # (created_at, id) is the order; the cursor's timestamp is looked up in the same query.
     anchor = Subquery(AuditEvent.objects.filter(pk=before).values("created_at")[:1])
+    events = events.select_related(ACTOR_KIND)  # badges service accounts, in the same query
     page = keyset_page(events, order=("-created_at", "-pk"), size=size, after=(anchor, before) if before else None)
     return page.rows, page.next[1] if page.next else None
 

@@ -223,6 +223,11 @@ def test_pages_naming_a_creator_badge_service_accounts(client, world, bot):
     ]:
         html = client.get(url).content.decode()
         assert badge in html, url
+    for url in [  # the History lists name the bot as the actor of the link
+        reverse("collections:collection_detail", args=[*reg, "bots"]) + "?tab=history",
+        reverse("collections:version_detail", args=[*reg, "bots", link.index]) + "?tab=history",
+    ]:
+        assert "<strong>ci-bot</strong> " + badge in client.get(url).content.decode(), url
     html = client.get(reverse("org_audit", args=["acme"])).content.decode()
     assert html.count(badge) >= 2  # the bot's log and link events
 
