@@ -168,6 +168,11 @@ class Command(BaseCommand):
         registries.grant_registry_role(actor=admin, registry=golden, principal=u["rviewer"], role="restricted_viewer")
         registries.grant_registry_role(actor=admin, registry=finetuned, principal=nlp, role="member")
         registries.grant_registry_role(actor=admin, registry=models, principal=vision, role="member")
+        # A service account for CI (Settings → Service accounts): Member of the Model registry, W&B's default.
+        ci = orgs.create_service_account(
+            actor=admin, org=acme, name="ci-deploy", team=vision, description="Deploys promoted models from CI."
+        )
+        registries.grant_registry_role(actor=admin, registry=models, principal=ci.user)
         for reg in (models, finetuned, golden):
             registries.declare_protected_alias(actor=admin, registry=reg, alias="production")
         registries.declare_protected_alias(actor=admin, registry=models, alias="staging")
