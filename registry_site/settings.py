@@ -30,6 +30,22 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in value.split(",") if item.strip()]
 
 
+def env_int(name: str, default: int) -> int:
+    """Read a whole number; refuse anything else."""
+    value = os.environ.get(name)
+    if value is None or value.strip() == "":
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a whole number, not {value!r}") from None
+
+
+def refuse_to_start(message: str) -> None:
+    """Stop with one line saying what to set: a traceback would bury it (gunicorn, manage.py, systemd logs)."""
+    raise SystemExit(f"Registry cannot start: {message}")
+
+
 def read_env_file(path: Path) -> dict[str, str]:
     """KEY=VALUE lines of a local `.env` (`make run` writes one); blank lines and `#` comments are skipped."""
     if not path.is_file():
@@ -56,10 +72,15 @@ DEBUG = env_bool("DEBUG", False)
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
 if not SECRET_KEY:
     if not DEBUG:
-        raise ImproperlyConfigured("SECRET_KEY is required unless DEBUG=true")
+        refuse_to_start(
+            "set SECRET_KEY to a long random string, e.g. "
+            "`python -c 'import secrets; print(secrets.token_urlsafe(50))'` (SECRET_KEY is required unless DEBUG=true)"
+        )
     SECRET_KEY = "insecure-development-key-only-for-debug"  # noqa: S105
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost"] if DEBUG else [])
+if not ALLOWED_HOSTS and not DEBUG:
+    refuse_to_start("set ALLOWED_HOSTS to the host names clients use, comma-separated (e.g. registry.example.com)")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
 # The Registry App can be switched off as a whole (W&B's ENABLE_REGISTRY_UI).
@@ -193,9 +214,23 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 
-SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", not DEBUG)
-CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+# HTTPS: outside DEBUG every setting defaults to the safe value, and each is switched by a variable named
+# like the setting (SECURE_SSL_REDIRECT=false, SECURE_HSTS_SECONDS=0, … for a plain-HTTP setup).
+_SECURE = not DEBUG
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", _SECURE)
+# Probes of load balancers and orchestrators speak plain HTTP to the app itself.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31_536_000 if _SECURE else 0)  # a year
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", _SECURE)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", _SECURE)
+# SECURE_COOKIES (the older name) sets both cookie flags at once; the settings' own names win.
+_SECURE_COOKIES = env_bool("SECURE_COOKIES", _SECURE)
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", _SECURE_COOKIES)
+CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", _SECURE_COOKIES)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_PROXY", False) else None
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
 
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
