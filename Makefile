@@ -7,7 +7,7 @@ DEV_ENV := DEBUG=true
 # The demo's webhook goes to this server's own demo receiver, a loopback address.
 RUN_ENV := $(DEV_ENV) AUTOMATION_ALLOW_PRIVATE_URLS=true DEMO_WEBHOOK_URL=http://127.0.0.1:$(PORT)/demo/webhook-receiver/
 
-.PHONY: run test lint fmt bootstrap worker
+.PHONY: run serve test lint fmt bootstrap worker
 
 $(VENV)/.installed: pyproject.toml client/pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -35,6 +35,20 @@ run: bootstrap .env
 	  do sleep 0.5; done; exec env $(RUN_ENV) $(PY) manage.py db_worker --no-reload ) & worker=$$!; \
 	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	$(RUN_ENV) $(PY) manage.py runserver 127.0.0.1:$(PORT)
+
+# Production on one host (docs/deploy.md): SECRET_KEY and ALLOWED_HOSTS come from the environment, DEBUG is off
+# whatever .env says. Migrates, collects static files (whitenoise serves them), then runs gunicorn (one worker per
+# core unless WEB_CONCURRENCY says otherwise) with TASK_WORKERS task workers beside it; all stop together.
+PROD_ENV := DEBUG=false
+TASK_WORKERS ?= 1
+serve: bootstrap
+	$(PROD_ENV) $(PY) manage.py check --deploy
+	$(PROD_ENV) $(PY) manage.py migrate --noinput
+	$(PROD_ENV) $(PY) manage.py collectstatic --noinput -v 0
+	$(PROD_ENV) $(PY) manage.py cleanup_storage --schedule
+	pids=""; for n in $$(seq 1 $(TASK_WORKERS)); do $(PROD_ENV) $(PY) manage.py db_worker --no-reload & pids="$$pids $$!"; done; \
+	trap 'kill $$pids 2>/dev/null' EXIT INT TERM; \
+	$(PROD_ENV) $(VENV)/bin/gunicorn -c registry_site/gunicorn_conf.py registry_site.wsgi
 
 worker: bootstrap
 	$(RUN_ENV) $(PY) manage.py cleanup_storage --schedule
