@@ -36,13 +36,40 @@ def chromium():
         browser.close()
 
 
+# Every page reports what its Content-Security-Policy refused (enforced or report-only) as a console error.
+REPORT_CSP_VIOLATIONS = """
+document.addEventListener("securitypolicyviolation", (event) => {
+  console.error(`CSP violation: ${event.violatedDirective} blocked ${event.blockedURI || "inline"} on ${location.pathname} from ${event.sourceFile}:${event.lineNumber}:${event.columnNumber}`
+    + (event.sample ? ` (${event.sample})` : ""));
+});
+"""
+
+
+def csp_violations(page) -> list[str]:
+    """What the page's console said about the Content-Security-Policy (the browser's own words and ours)."""
+    return page.csp_messages
+
+
 @pytest.fixture
 def browser_page(chromium, live_server):
     context = chromium.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
     context.set_default_timeout(10_000)
+    context.add_init_script(REPORT_CSP_VIOLATIONS)
     page = context.new_page()
+    page.csp_messages = []
+    page.on(
+        "console",
+        lambda message: (
+            page.csp_messages.append(message.text)
+            if "Content Security Policy" in message.text or message.text.startswith("CSP violation")
+            else None
+        ),
+    )
     yield page
+    messages = list(page.csp_messages)
     context.close()
+    # A page that breaks the policy fails its test: no inline scripts, styles or event handlers anywhere.
+    assert messages == [], "Content-Security-Policy violations:\n" + "\n".join(messages)
 
 
 @pytest.fixture
