@@ -1,5 +1,6 @@
 """Settings for Registry, driven by environment variables (see README)."""
 
+import datetime
 import os
 from pathlib import Path
 
@@ -126,12 +127,16 @@ INSTALLED_APPS = [
     "apps.registries",
     "apps.collections",
     "apps.mlflow_api",
+    # Before django_tasks_db: its `db_worker` command (the same worker, plus a heartbeat and the recovery of tasks
+    # a dead worker held) takes the place of django_tasks_db's.
+    "apps.ops",
     "django_tasks",
     "django_tasks_db",
     "apps.automations",
     "apps.demo",
     "apps.wandb_api",
     "apps.legacy",
+    "axes",
 ]
 
 MIDDLEWARE = [
@@ -150,6 +155,7 @@ MIDDLEWARE = [
     "apps.audit.middleware.AuditContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # last, as django-axes asks: it turns a lockout into the 429 page
 ]
 
 ROOT_URLCONF = "registry_site.urls"
@@ -189,6 +195,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses a locked-out username and address before any other
     "apps.orgs.backends.PeopleModelBackend",  # refuses service accounts (no UI login)
     "guardian.backends.ObjectPermissionBackend",
 ]
@@ -203,6 +210,16 @@ LOGOUT_REDIRECT_URL = "login"
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
 ]
+
+# Login throttling (django-axes, counted in the database so every web process sees every failure): after
+# AXES_FAILURE_LIMIT failed logins for one username from one address, that pair is refused for AXES_COOLOFF_MINUTES
+# (429 and a page saying so; each lockout is an audit event). API keys are not guessable and are not counted.
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = datetime.timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_VERBOSE = False
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

@@ -19,6 +19,8 @@ ALLOWED = {
     "wandb_api": {"automations", "collections", "registries", "artifacts", "orgs", "audit"},
     "mlflow_api": {"automations", "collections", "registries", "artifacts", "orgs", "audit"},
     "legacy": {"automations", "collections", "registries", "artifacts", "orgs", "audit"},
+    # Operations (probes, metrics, the worker's heartbeat, lockout audit) reads across the apps below it.
+    "ops": {"automations", "collections", "registries", "artifacts", "orgs", "audit"},
     # The demo seeder uses everything.
     "demo": {"automations", "collections", "registries", "artifacts", "orgs", "audit", "legacy"},
 }

@@ -79,6 +79,7 @@ class Action(models.TextChoices):
     # A personal display choice (legacy banner), recorded as a preference rather than a change to shared data.
     PREFERENCE_UPDATE = "preference:update"
     LEGACY_MIGRATE = "legacy_registry:migrate"
+    USER_LOCKOUT = "user:lockout"
 
 
 class AuditEventQuerySet(models.QuerySet):
