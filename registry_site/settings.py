@@ -279,6 +279,13 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "registry@localhost")
 # Background work (Django's Tasks API): automation deliveries run in `manage.py db_worker`.
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
 
+# The task worker (`manage.py db_worker`) records a heartbeat this often; a worker silent for WORKER_STALE_SECONDS
+# counts as dead: /readyz fails without a live one, and the tasks it held are queued again for another worker.
+WORKER_HEARTBEAT_SECONDS = float(os.environ.get("WORKER_HEARTBEAT_SECONDS", "10"))
+WORKER_STALE_SECONDS = float(os.environ.get("WORKER_STALE_SECONDS", "60"))
+# /readyz answers 503 while no task worker is alive (set false where no worker runs on purpose).
+READYZ_REQUIRES_WORKER = env_bool("READYZ_REQUIRES_WORKER", True)
+
 # Automations: webhook deliveries.
 AUTOMATION_WEBHOOK_TIMEOUT = float(os.environ.get("AUTOMATION_WEBHOOK_TIMEOUT", "10"))
 AUTOMATION_MAX_ATTEMPTS = int(os.environ.get("AUTOMATION_MAX_ATTEMPTS", "3"))

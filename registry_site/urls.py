@@ -9,6 +9,7 @@ from apps.orgs import views as org_views
 from registry_site.api import api
 
 urlpatterns = [
+    path("", include("apps.ops.urls")),  # /healthz, /readyz, /metrics: no login, exempt from the HTTPS redirect
     path("", include("apps.orgs.urls")),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),

@@ -85,6 +85,8 @@ NOT_HTML = {
     "collections:version_thumbnail",
     "artifacts:version_file",
     "artifacts:version_thumbnail",
+    "ops:healthz",  # JSON for probes
+    "ops:readyz",
 }
 
 
