@@ -4,7 +4,6 @@ Every value can be changed by an environment variable (docs/deploy.md lists them
 """
 
 import os
-import tempfile
 from pathlib import Path
 
 bind = os.environ.get("BIND", "127.0.0.1:8000").split(",")
@@ -31,7 +30,10 @@ def _fresh_metrics_folder() -> None:
     """Request metrics are shared between the workers through files in PROMETHEUS_MULTIPROC_DIR (prometheus_client's
     multiprocess mode). It must be set before the app (and so prometheus_client) loads, and start empty: figures of a
     previous run's processes would be added in."""
-    folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or tempfile.mkdtemp(prefix="registry-metrics-")
+    var = Path(os.environ.get("REGISTRY_VAR_DIR") or Path(__file__).resolve().parent.parent / "var")
+    # One folder per server (by its address): two servers on one host must not clear each other's files.
+    default = var / "metrics" / "".join(c if c.isalnum() else "-" for c in bind[0])
+    folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or str(default)
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = folder
     for stale in Path(folder).glob("*.db"):
         stale.unlink()

@@ -140,6 +140,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "lib.request_log.RequestLogMiddleware",  # first: its id, duration and log line cover everything below
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -247,7 +248,9 @@ SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", _SECURE)
 _SECURE_COOKIES = env_bool("SECURE_COOKIES", _SECURE)
 SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", _SECURE_COOKIES)
 CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", _SECURE_COOKIES)
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_PROXY", False) else None
+# Behind a proxy: trust its X-Forwarded-Proto, and take the client's address from its X-Forwarded-For hop.
+BEHIND_PROXY = env_bool("BEHIND_PROXY", False)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if BEHIND_PROXY else None
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
@@ -293,9 +296,27 @@ AUTOMATION_RETRY_BACKOFF = float(os.environ.get("AUTOMATION_RETRY_BACKOFF", "30"
 # SECURITY: webhooks may not reach private, loopback, link-local or metadata addresses unless this is on.
 AUTOMATION_ALLOW_PRIVATE_URLS = env_bool("AUTOMATION_ALLOW_PRIVATE_URLS", False)
 
+# /metrics (Prometheus text) answers `Authorization: Bearer <METRICS_TOKEN>`; without a token it is off (404).
+METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+
+# Logs: one JSON object per line outside DEBUG (LOG_FORMAT=text for plain lines), one line per request
+# (lib/request_log.py: request id, user, status, duration).
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "text" if DEBUG else "json")
+if LOG_FORMAT not in {"json", "text"}:
+    raise ImproperlyConfigured(f"LOG_FORMAT must be json or text, not {LOG_FORMAT!r}")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {
+        "json": {"()": "lib.request_log.JsonFormatter"},
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    # Django's own request warnings repeat what the request line says (status 4xx/5xx); errors still log.
+    "loggers": {
+        "django.request": {"level": "ERROR"},
+        "django.server": {"level": "WARNING"},
+        "axes": {"level": "WARNING"},  # a line per login; lockouts are warnings (and audit events)
+    },
 }

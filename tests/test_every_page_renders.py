@@ -87,6 +87,7 @@ NOT_HTML = {
     "artifacts:version_thumbnail",
     "ops:healthz",  # JSON for probes
     "ops:readyz",
+    "ops:metrics",  # Prometheus text
 }
 
 

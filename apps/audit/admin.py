@@ -9,7 +9,7 @@ class AuditEventAdmin(admin.ModelAdmin):
 
     list_display = ["created_at", "actor_username", "action", "target_repr", "org_slug", "actor_ip"]
     list_filter = ["action"]
-    search_fields = ["actor_username", "target_repr", "org_slug"]
+    search_fields = ["actor_username", "target_repr", "org_slug", "request_id"]
     date_hierarchy = "created_at"
 
     def has_add_permission(self, request):

@@ -143,6 +143,8 @@ class AuditEvent(models.Model):
     # How the actor acted: "web", "api-key:<name>", "admin", "system".
     actor_detail = models.CharField(max_length=200, blank=True)
     actor_ip = models.GenericIPAddressField(null=True, blank=True)
+    # The request that made the change (its X-Request-ID, also in the request's log line); empty outside requests.
+    request_id = models.CharField(max_length=128, blank=True, default="")
     org = models.ForeignKey("orgs.Organization", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     org_slug = models.CharField(max_length=64, blank=True)
     action = models.CharField(max_length=64, choices=Action, db_index=True)

@@ -8,6 +8,7 @@ from functools import partial
 from django.db import models, transaction
 
 from apps.audit.models import Action, AuditEvent
+from lib.request_log import current_request_id
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,7 @@ def record(
         actor_username=user.get_username() if user else "",
         actor_detail=context.detail,
         actor_ip=context.ip,
+        request_id=current_request_id(),
         org=org,
         org_slug=org.slug if org else "",
         action=action,

@@ -1,6 +1,7 @@
 """Probes for load balancers and orchestrators, and metrics for Prometheus. No login; they reveal nothing but
 whether each part works (the reasons go to the log)."""
 
+import hmac
 import logging
 import os
 
@@ -8,12 +9,14 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.migrations.executor import MigrationExecutor
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from apps.artifacts.storage import FileSystemStore, get_store
+from apps.ops.metrics import DatabaseCollector
 from apps.ops.models import WorkerHeartbeat
+from lib.metrics import exposition
 
 logger = logging.getLogger(__name__)
 PROBE_SHA256 = "0" * 64  # a blob no one stores: asking for it proves the store answers
@@ -81,3 +84,20 @@ def _worker() -> bool:
     if not settings.READYZ_REQUIRES_WORKER:
         return True
     return WorkerHeartbeat.objects.alive(settings.WORKER_STALE_SECONDS).exists()
+
+
+@login_not_required
+@never_cache
+@require_GET
+def metrics(request: HttpRequest) -> HttpResponse:
+    """Prometheus' text format, for `Authorization: Bearer <METRICS_TOKEN>`; 404 while no token is set."""
+    token = settings.METRICS_TOKEN
+    if not token:
+        raise Http404
+    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), token.encode()):
+        response = HttpResponse("A valid metrics token is required.\n", status=401, content_type="text/plain")
+        response["WWW-Authenticate"] = 'Bearer realm="metrics"'
+        return response
+    body, content_type = exposition(DatabaseCollector())
+    return HttpResponse(body, content_type=content_type)
