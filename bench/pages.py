@@ -1,6 +1,7 @@
 """Benchmark the collection and version pages on a collection holding 100,000 links.
 
 Usage: .venv/bin/python bench/pages.py [--links 100000] [--requests 50]
+       .venv/bin/python bench/pages.py --large [--scale 1.0]   (every main page on bench/seed_large.py's company)
 Builds its data with bulk_create (not the services, for speed) in a throwaway SQLite file (or
 DATABASE_URL) and prints JSON: median server time per page through Django's full request stack
 (middleware, session, auth, view, template), its CPU time (the same on a busy machine), and the
@@ -20,6 +21,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 tmp = tempfile.mkdtemp(prefix="registry-bench-pages-")
 os.environ.setdefault("DEBUG", "false")
+os.environ.setdefault("SECURE_SSL_REDIRECT", "false")  # plain HTTP to the local server
+os.environ.setdefault("LOG_LEVEL", "WARNING")  # no request log line on the terminal per measured request
 os.environ.setdefault("SECRET_KEY", "bench-only-secret-key")
 os.environ.setdefault("ALLOWED_HOSTS", "testserver")
 os.environ.setdefault("DATABASE_URL", f"sqlite:///{tmp}/bench.sqlite3")
@@ -174,8 +177,12 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--links", type=int, default=100_000)
     parser.add_argument("--requests", type=int, default=50)
+    parser.add_argument("--large", action="store_true", help="seed bench/seed_large.py's company (unless seeded)")
+    parser.add_argument("--scale", type=float, default=1.0, help="with --large: 1.0 = 100,000 linked versions")
     args = parser.parse_args()
     call_command("migrate", verbosity=0)
+    if args.large:
+        return measure_large(args)
     started = time.perf_counter()
     member, collection = build(args.links)
     with connection.cursor() as cursor:
@@ -206,6 +213,27 @@ def main() -> None:
     for name, url in pages.items():
         headers = {"HX-Request": "true", "HX-Target": "versions"} if "fragment" in name else None
         figures[name] = measure(client, url, args.requests, headers)
+    print(json.dumps(figures, indent=2))
+
+
+def measure_large(args) -> None:
+    """The main pages at company size (bench/seed_large.py), each as the persona who would open it."""
+    import seed_large  # noqa: PLC0415 (bench/seed_large.py, beside this script)
+
+    seeded = get_user_model().objects.filter(username="bigco-admin").exists()
+    built = None if seeded else seed_large.seed(args.scale)
+    figures = {
+        "database": settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1],
+        **machine.reference(),
+        "seeded": built or "existing",
+        "requests_per_page": args.requests,
+    }
+    clients = {}
+    for name, (user, url) in seed_large.pages().items():
+        if user.pk not in clients:
+            clients[user.pk] = Client()
+            clients[user.pk].force_login(user)
+        figures[name] = {"url": url, **measure(clients[user.pk], url, args.requests)}
     print(json.dumps(figures, indent=2))
 
 
