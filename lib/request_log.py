@@ -36,7 +36,7 @@ def current_request_id() -> str:
 def client_address(request) -> str:
     """The client's address: the proxy's last `X-Forwarded-For` hop when BEHIND_PROXY, else the peer's."""
     if settings.BEHIND_PROXY:
-        hops = [hop.strip() for hop in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if hop.strip()]
+        hops = [hop.strip() for hop in request.headers.get("x-forwarded-for", "").split(",") if hop.strip()]
         if hops:
             try:
                 return str(ipaddress.ip_address(hops[-1]))
@@ -51,7 +51,7 @@ class RequestLogMiddleware:
 
     def __call__(self, request):
         started = time.perf_counter()
-        incoming = request.META.get("HTTP_X_REQUEST_ID", "")
+        incoming = request.headers.get("x-request-id", "")
         request_id = incoming if SANE_REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
         request.request_id = request_id
         request.META["REMOTE_ADDR"] = client_address(request)

@@ -120,7 +120,7 @@ demo() {
     echo "wipe: the database and the blobs"
     blobs wipe
     case "$DATABASE_URL" in
-        postgres*) psql -q "$DATABASE_URL" -c 'DROP SCHEMA public CASCADE; CREATE SCHEMA public;' ;;
+        postgres*) psql -q "$DATABASE_URL" -c 'SET client_min_messages = warning; DROP SCHEMA public CASCADE; CREATE SCHEMA public;' ;;
         sqlite*) rm -f "${DATABASE_URL#sqlite://}"* ;;
     esac
     restore "$work/backup"
