@@ -11,16 +11,21 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils.safestring import mark_safe
 
-from apps.orgs.models import OrgRole, Team
+from apps.orgs.models import Membership, OrgRole, Team, TeamMembership
 from lib.names import check_name_characters, name_problem
 from lib.text import check_json, check_text
 
 
-def _team_q(user, prefix: str) -> Q:
-    """SECURITY: one Q so both conditions bind to the same membership row."""
-    return Q(**{f"{prefix}memberships__user": user}) | Q(
-        **{f"{prefix}org__memberships__user": user, f"{prefix}org__memberships__role": OrgRole.ADMIN}
-    )
+def _teams_of(user) -> models.QuerySet:
+    """Ids of the teams whose projects `user` sees: teams they are in, and every team of orgs they administer.
+
+    Two independent subqueries: one query joining teams to both membership tables multiplied every team by every
+    org membership (100 teams × 1,000 members took a second per page on SQLite).
+    SECURITY: the admin condition reads one membership row (user and role together).
+    """
+    in_team = TeamMembership.objects.filter(user=user).values("team_id")
+    administered = Membership.objects.filter(user=user, role=OrgRole.ADMIN).values("org_id")
+    return Team.objects.filter(Q(pk__in=in_team) | Q(org_id__in=administered)).values("pk")
 
 
 class ProjectQuerySet(models.QuerySet):
@@ -28,8 +33,7 @@ class ProjectQuerySet(models.QuerySet):
         """Projects of the teams `user` is in, and every project in orgs they administer."""
         if not user.is_authenticated:
             return self.none()
-        teams = Team.objects.filter(_team_q(user, "")).values("pk")
-        return self.filter(team__in=teams)
+        return self.filter(team__in=_teams_of(user))
 
 
 class Project(models.Model):
@@ -116,9 +120,7 @@ class ArtifactVersionQuerySet(models.QuerySet):
             return self.none()
         # The teams subquery of Project.visible_to, one level down (a nested subquery costs more to build).
         # Deleted versions are gone for everyone (they wait for their retention period out of sight).
-        return self.filter(sequence__project__team__in=Team.objects.filter(_team_q(user, "")).values("pk")).exclude(
-            state=VersionState.DELETED
-        )
+        return self.filter(sequence__project__team__in=_teams_of(user)).exclude(state=VersionState.DELETED)
 
     def committed(self) -> "ArtifactVersionQuerySet":
         return self.filter(state=VersionState.COMMITTED)

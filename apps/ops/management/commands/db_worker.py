@@ -50,6 +50,8 @@ class Command(DatabaseWorkerCommand):
     help = "Run a database task worker, with a heartbeat (readiness) and recovery of tasks a dead worker held"
 
     def handle(self, *args, worker_id: str, **options) -> None:
+        if options.get("batch"):  # a one-off run of what is queued (cron, tests) is no standing worker: no heartbeat
+            return super().handle(*args, worker_id=worker_id, **options)
         heartbeat = Heartbeat(worker_id)
         heartbeat.start()
         try:
