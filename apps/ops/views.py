@@ -11,7 +11,7 @@ from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.migrations.executor import MigrationExecutor
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_safe
 
 from apps.artifacts.storage import FileSystemStore, get_store
 from apps.ops.metrics import DatabaseCollector
@@ -24,7 +24,7 @@ PROBE_SHA256 = "0" * 64  # a blob no one stores: asking for it proves the store 
 
 @login_not_required
 @never_cache
-@require_GET
+@require_safe  # GET or HEAD: load balancers probe with either
 def healthz(request: HttpRequest) -> HttpResponse:
     """The process is up and answers (nothing else is checked: a restart would not fix the database)."""
     return JsonResponse({"status": "ok"})
@@ -32,7 +32,7 @@ def healthz(request: HttpRequest) -> HttpResponse:
 
 @login_not_required
 @never_cache
-@require_GET
+@require_safe
 def readyz(request: HttpRequest) -> HttpResponse:
     """Ready for traffic: the database answers, migrations are applied, the blob store answers and a task worker
     is alive. 200 or 503, with each check's name and "ok" or "fail"."""

@@ -65,8 +65,10 @@ def test_probes_are_exempt_from_the_https_redirect(client, settings):
     assert client.get("/login/").status_code == 301
 
 
-def test_probes_take_no_other_method(client):
+def test_probes_answer_head_and_refuse_other_methods(client):
+    assert client.head("/healthz").status_code == 200
     assert client.post("/healthz").status_code == 405
+    assert client.post("/readyz").status_code == 405
 
 
 def _running(worker_id: str, started_ago: float) -> DBTaskResult:
