@@ -172,6 +172,12 @@ def cluster(django_db_setup, django_db_blocker, seaweedfs, tmp_path_factory):  #
         yield cluster
     finally:
         cluster.stop()
+        # A killed client's PostgreSQL session ends a moment later: wait, or dropping the test database fails.
+        with django_db_blocker.unblock(), connection.cursor() as cursor:
+            query = (
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+            _wait_for(lambda: cursor.execute(query) or cursor.fetchone()[0] == 0, 10, "the servers' sessions to end")
 
 
 @pytest.fixture
