@@ -129,8 +129,7 @@ class ArtifactVersionQuerySet(models.QuerySet):
         """Deleted versions (restorable or not) in projects `user` can see: the only way to reach them."""
         if not user.is_authenticated:
             return self.none()
-        teams = Team.objects.filter(_team_q(user, "")).values("pk")
-        return self.filter(sequence__project__team__in=teams, state=VersionState.DELETED)
+        return self.filter(sequence__project__team__in=_teams_of(user), state=VersionState.DELETED)
 
 
 class ArtifactVersion(models.Model):
