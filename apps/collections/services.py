@@ -7,6 +7,7 @@ from django.db.models import OuterRef, Q, Subquery
 from apps.artifacts.models import (
     ArtifactUsage,
     ArtifactVersion,
+    Project,
     Run,
     VersionState,
     VersionTag,
@@ -22,6 +23,7 @@ from apps.artifacts.models import (
 from apps.artifacts.services import (
     can_read_source,
     create_reference_version,
+    create_version_in_transaction,
     delete_version,
     locked_committed,
     record_usage,
@@ -29,6 +31,7 @@ from apps.artifacts.services import (
 )
 from apps.audit.models import Action
 from apps.audit.services import record
+from apps.collections import sql
 from apps.collections.models import Collection, CollectionFormerName, CollectionTag, Link, LinkAlias
 from apps.orgs.permissions import has_perm, require
 from apps.registries.models import REGISTRY_PREFIX, ProtectedAlias, Registry
@@ -209,33 +212,44 @@ def _link(actor, version: ArtifactVersion, registry: Registry, collection_name: 
     _check_type(registry, version.sequence.type)
     collection.registry = registry
     existing = getattr(collection, "existing_link_id", None)
-    link = Link.objects.get(pk=existing) if existing else None
-    created = link is None
-    if created:
-        link = Link.objects.create(collection=collection, version=version, index=collection.next_index, linked_by=actor)
-        collection.next_index += 1
-        collection.save(update_fields=["next_index", "updated_at"])
-        # `latest` moves with one UPDATE; only a collection's first link creates it.
-        if not LinkAlias.objects.filter(collection=collection, alias=LATEST).update(link=link):
-            LinkAlias.objects.create(collection=collection, link=link, alias=LATEST)
-        _audit(
-            actor,
-            collection,
-            Action.COLLECTION_LINK,
-            target=link,
-            link=link,
-            data={
-                "version": link.version_label,
-                "source": str(version),
-                "aliases": aliases,
-            },
-        )
+    if existing:
+        link = Link.objects.get(pk=existing)
+        link.collection, link.version, link.is_new = collection, version, False
+        _apply_aliases(actor, link, aliases)
+        return link
+    index = collection.next_index
+    collection.next_index += 1
+    collection.save(update_fields=["next_index", "updated_at"])
+    return _add_link(actor, collection, version, index, aliases)
+
+
+def _add_link(actor, collection: Collection, version: ArtifactVersion, index: int, aliases: list[str]) -> Link:
+    """Insert the link at `index` (taken from the collection's counter), move `latest` to it, apply `aliases`."""
+    link = Link.objects.create(collection=collection, version=version, index=index, linked_by=actor)
+    # `latest` moves with one UPDATE; only a collection's first link creates it.
+    if not LinkAlias.objects.filter(collection=collection, alias=LATEST).update(link=link):
+        LinkAlias.objects.create(collection=collection, link=link, alias=LATEST)
+    _audit(
+        actor,
+        collection,
+        Action.COLLECTION_LINK,
+        target=link,
+        link=link,
+        data={"version": link.version_label, "source": str(version), "aliases": aliases},
+    )
+    link.collection, link.version, link.is_new = collection, version, True
+    link.alias_names = [LATEST]  # what it holds now, so answers need not read them again
+    _apply_aliases(actor, link, aliases)
+    return link
+
+
+def _apply_aliases(actor, link: Link, aliases: list[str]) -> None:
     for alias in aliases:
-        _, previous = _move_alias(collection, link, alias)
+        _, previous = _move_alias(link.collection, link, alias)
         if previous is not link:
             _audit(
                 actor,
-                collection,
+                link.collection,
                 Action.ALIAS_ADD,
                 target=link,
                 link=link,
@@ -245,7 +259,70 @@ def _link(actor, version: ArtifactVersion, registry: Registry, collection_name: 
                     "moved_from": previous.version_label if previous else None,
                 },
             )
-    link.collection, link.version, link.is_new = collection, version, created
+    if hasattr(link, "alias_names"):
+        link.alias_names = sorted({*link.alias_names, *aliases})
+
+
+@transaction.atomic
+def create_linked_version(
+    *,
+    actor,
+    project: Project,
+    name: str,
+    type: str,
+    files: list[dict],
+    registry: Registry,
+    collection_name: str,
+    aliases: list[str] | None = None,
+    metadata: dict | None = None,
+    description: str = "",
+    run: Run | None = None,
+) -> Link:
+    """Create a version whose bytes are all stored, commit it and link it into a collection (created on
+    first link), in one transaction: the one-call form of create, commit and link, with the same audit
+    events. Missing bytes raise artifacts.services.BlobsMissing and nothing is written.
+
+    The link comes back with its collection, registry and version loaded, `is_new` and `alias_names`.
+    """
+    require(actor, "registries.write_registry", registry)
+    aliases = [validate_alias(a) for a in dict.fromkeys(aliases or [])]
+    _check_protected(actor, registry, aliases, "Only registry admins can apply protected aliases: {}.")
+    collection_name = _check_collection_name(collection_name, field="collection")
+    if project.team.org_id != registry.org_id:
+        raise ValidationError({"version": "Only artifacts logged by a team of this organization can be linked."})
+    _check_type(registry, type)
+    version = create_version_in_transaction(
+        actor=actor,
+        project=project,
+        name=name,
+        type=type,
+        files=files,
+        metadata=metadata,
+        description=description,
+        run=run,
+        commit=True,
+    )
+    taken = sql.take_link_index(registry.pk, collection_name)
+    if taken is None:  # the collection's first link creates it
+        link = _link(actor, version, registry, collection_name, aliases)
+        link.tag_names = []  # a new version has none
+        return link
+    pk, found_name, found_type, index = taken
+    # Only what the link, its audit event and the answer read: other fields load if asked for.
+    collection = Collection.from_db(
+        None, ["id", "registry_id", "name", "type", "next_index"], [pk, registry.pk, found_name, found_type, index + 1]
+    )
+    collection.registry = registry
+    if collection.type != version.sequence.type:
+        raise ValidationError(
+            {
+                "version": f"Collection “{collection.name}” holds “{collection.type}” artifacts; "
+                f"this version is a “{version.sequence.type}”."
+            }
+        )
+    _check_lookalike_aliases(registry, collection, aliases)
+    link = _add_link(actor, collection, version, index, aliases)
+    link.tag_names = []  # a new version has none
     return link
 
 

@@ -52,7 +52,6 @@ def test_authenticated_request_costs_one_query(member):
     assert len(statements(captured)) == 2
 
 
-@pytest.mark.xfail(strict=True, reason="issue 13: not met yet")
 def test_create_and_link_in_one_call(member, world):
     # key+user; project with the writer check; sequence counter; version; two audit events (create, commit);
     # registry; registry permissions; collection counter; link; `latest`; audit event (link).
@@ -101,5 +100,9 @@ def test_resolve_by_alias(member):
         response = member.get("artifacts/resolve", {"path": f"{REGISTRY}/classifier:candidate"})
     assert response.status_code == 200, response.content
     body = response.json()
-    assert (body["version"], body["aliases"], [f["path"] for f in body["files"]]) == ("v0", ["candidate", "latest"], ["model.bin"])
+    assert (body["version"], body["aliases"], [f["path"] for f in body["files"]]) == (
+        "v0",
+        ["candidate", "latest"],
+        ["model.bin"],
+    )
     assert body["files"][0]["md5"] and body["files"][0]["url"]
