@@ -200,22 +200,25 @@ def absolute(request: HttpRequest, url: str) -> str:
     return request.build_absolute_uri(url) if url.startswith("/") else url
 
 
-def files_out(request: HttpRequest, version: ArtifactVersion, downloadable: bool) -> list[dict]:
-    """Every file of a version with its MD5 and (when allowed) a signed download URL. Two queries."""
-    entries = list(version.entries.order_by("path"))
-    md5s = dict(Blob.objects.filter(sha256__in={e.sha256 for e in entries}).values_list("sha256", "md5"))
+def files_out(request: HttpRequest, version: ArtifactVersion, downloadable: bool, files=None) -> list[dict]:
+    """Every file of a version with its MD5 and (when allowed) a signed download URL.
+
+    `files`: (path, sha256, size, md5) rows by path, when already read; else two queries.
+    """
+    if files is None:
+        entries = list(version.entries.order_by("path").values_list("path", "sha256", "size"))
+        md5s = dict(Blob.objects.filter(sha256__in={e[1] for e in entries}).values_list("sha256", "md5"))
+        files = [(path, sha256, size, md5s.get(sha256)) for path, sha256, size in entries]
     store = get_store()
     return [
         {
-            "path": entry.path,
-            "size": entry.size,
-            "sha256": entry.sha256,
-            "md5": md5s.get(entry.sha256),
-            "url": absolute(request, store.download_url(entry.sha256, PurePosixPath(entry.path).name))
-            if downloadable
-            else None,
+            "path": path,
+            "size": size,
+            "sha256": sha256,
+            "md5": md5,
+            "url": absolute(request, store.download_url(sha256, PurePosixPath(path).name)) if downloadable else None,
         }
-        for entry in entries
+        for path, sha256, size, md5 in files
     ]
 
 

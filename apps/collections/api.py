@@ -27,7 +27,7 @@ from apps.artifacts.api import (
 from apps.artifacts.models import ArtifactUsage, ArtifactVersion, Project, Run, UsageKind, VersionState, VersionTag
 from apps.artifacts.services import BlobsMissing, create_version, set_version_ttl, update_source_metadata
 from apps.artifacts.storage import get_store
-from apps.collections import services
+from apps.collections import services, sql
 from apps.collections.lineage import run_row, runs_as_seen, versions_as_seen
 from apps.collections.models import (
     Collection,
@@ -585,9 +585,13 @@ def artifact_resolve(request: HttpRequest, response: HttpResponse, path: str):
     version, link = resolve_or_404(request.user, path)
     if warning := getattr(version, "deprecation_warning", ""):  # a migrated legacy path (apps/legacy)
         response["Warning"] = f'299 - "{warning}"'
+    downloadable = services.can_download(request.user, version, link)
+    if link is None:
+        return {**version_out(version), "files": files_out(request, version, downloadable)}
+    aliases, tags, files = sql.version_extras(link.pk, version.pk)  # one statement for the three
     return {
-        **version_out(version, link),
-        "files": files_out(request, version, services.can_download(request.user, version, link)),
+        **version_out(version, link, tags=tags, aliases=aliases),
+        "files": files_out(request, version, downloadable, files),
     }
 
 

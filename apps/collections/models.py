@@ -9,6 +9,8 @@ from django.urls import reverse
 
 from apps.artifacts.models import ArtifactVersion, VersionState, VersionTag
 from apps.audit.models import AuditEvent
+from apps.collections import sql
+from apps.orgs.permissions import perms_key, remember
 from apps.registries.models import FormerName, Registry
 from lib.pagination import keyset_page
 from lib.paths import parse_artifact_path, strip_registry_prefix
@@ -326,20 +328,24 @@ def find_version(user, path: str) -> tuple[ArtifactVersion, "Link | None"] | Non
         if not user.is_authenticated:
             return None
         for former, renamed in NAME_PASSES:  # old names resolve only when nothing has the name now
-            links = Link.objects.filter(
-                **_named("collection__registry", parsed.registry, former),
-                **_collection_named("collection", parsed.name, renamed),
+            # One statement (collections/sql.py): the link with what its answer names, and the caller's
+            # permissions on its registry, remembered for the checks that follow (held_perms).
+            found = sql.find_links(
+                user,
+                registry=parsed.registry,
+                former=former,
+                collection=parsed.name,
+                renamed=renamed,
+                org=parsed.org,
+                index=parsed.index,
+                alias=parsed.version if parsed.index is None else None,
             )
-            links = _in_orgs(user, links, "collection__registry__org", parsed.org)
-            if parsed.index is not None:
-                links = links.filter(index=parsed.index)
-            else:
-                # Both conditions in one filter(), so the planner walks the (collection, alias) unique index
-                # instead of every link of the collection.
-                links = links.filter(aliases__alias=parsed.version, aliases__collection=models.F("collection"))
-            links = links.select_related("collection__registry__org", "version__sequence__project__team").order_by()
+            for link, codenames in found:
+                if not user.is_superuser:  # a superuser holds every permission, read from no table
+                    remember(user, perms_key("registries.Registry", link.collection.registry_id), codenames)
             link = _one_org(
-                _viewable(user, links, lambda row: row.collection.registry), lambda row: row.collection.registry.org_id
+                _viewable(user, [link for link, _ in found], lambda row: row.collection.registry),
+                lambda row: row.collection.registry.org_id,
             )
             if link is not None:
                 return link.version, link

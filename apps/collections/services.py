@@ -36,7 +36,7 @@ from apps.collections.models import Collection, CollectionFormerName, Collection
 from apps.orgs.permissions import has_perm, require
 from apps.registries.models import REGISTRY_PREFIX, ProtectedAlias, Registry
 from apps.registries.services import validate_alias
-from lib.names import check_unique_name, lookalike
+from lib.names import check_unique_name, fold, lookalike
 from lib.text import check_text
 
 LATEST = "latest"
@@ -356,28 +356,49 @@ def unlink_version(*, actor, link: Link) -> None:
     collection.save(update_fields=["updated_at"])
 
 
+def _refuse_lookalike(alias: str, names, what: str) -> None:
+    """SECURITY: refuse an alias that reads like another one but is not it (“ｐroduction”, “Production”):
+    protected aliases are matched exactly, so a look-alike would dodge the admin check."""
+    key = fold(alias)
+    existing = next((name for name in sorted(names) if name != alias and fold(name) == key), None)
+    if existing is not None:
+        message = f"“{alias}” reads the same as the {what} “{existing}”; use “{existing}” or a distinct alias."
+        raise ValidationError({"alias": message})
+
+
 @transaction.atomic
 def add_alias(*, actor, link: Link, alias: str) -> LinkAlias:
-    """Put an alias on a link; it moves if another version held it."""
-    registry = link.collection.registry
+    """Put an alias on a link; it moves if another version held it.
+
+    Reads what it decides from in one statement (the collection's aliases, the registry's protected
+    ones, the version's tags); the link comes back with `alias_names` and `tag_names` for answers.
+    """
+    collection = link.collection
+    registry = collection.registry
     require(actor, "registries.write_registry", registry)
     alias = validate_alias(alias)
-    _check_protected(actor, registry, [alias], "“{}” is a protected alias; only registry admins can apply it.")
-    _check_lookalike_aliases(registry, link.collection, [alias])
-    link_alias, previous = _move_alias(link.collection, link, alias)
-    if previous is not link:
+    held, protected, tags = sql.alias_state(collection.pk, registry.pk, link.version_id)
+    if alias in protected and not _is_admin(actor, registry):
+        raise PermissionDenied(f"“{alias}” is a protected alias; only registry admins can apply it.")
+    _refuse_lookalike(alias, protected, "protected alias")
+    _refuse_lookalike(alias, held, "alias")
+    link_alias = LinkAlias(collection=collection, link=link, alias=alias)
+    holder = held.get(alias)
+    if holder is None:
+        link_alias.save(force_insert=True)
+    elif holder[0] != link.pk:
+        LinkAlias.objects.filter(collection=collection, alias=alias).update(link=link)
+    if holder is None or holder[0] != link.pk:
         _audit(
             actor,
-            link.collection,
+            collection,
             Action.ALIAS_ADD,
             target=link,
             link=link,
-            data={
-                "alias": alias,
-                "version": link.version_label,
-                "moved_from": previous.version_label if previous else None,
-            },
+            data={"alias": alias, "version": link.version_label, "moved_from": f"v{holder[1]}" if holder else None},
         )
+    link.alias_names = sorted({name for name, (link_id, _) in held.items() if link_id == link.pk} | {alias})
+    link.tag_names = tags
     return link_alias
 
 

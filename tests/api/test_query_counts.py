@@ -73,7 +73,6 @@ def test_create_and_link_in_one_call(member, world):
     assert AuditEvent.objects.count() == events + 3
 
 
-@pytest.mark.xfail(strict=True, reason="issue 13: not met yet")
 def test_set_alias(member):
     # key+user; the link with the registry permissions; the collection's and registry's aliases and
     # the version's tags; the alias row; the audit event.
@@ -83,7 +82,6 @@ def test_set_alias(member):
     assert response.json()["aliases"] == ["candidate", "latest", "staging"]
 
 
-@pytest.mark.xfail(strict=True, reason="issue 13: not met yet")
 def test_move_alias(member, world):
     world.link(version=world.version(name="m"))
     with at_most(6):
@@ -93,7 +91,6 @@ def test_move_alias(member, world):
     assert Link.objects.get(collection__name="classifier", index=0).aliases.count() == 0
 
 
-@pytest.mark.xfail(strict=True, reason="issue 13: not met yet")
 def test_resolve_by_alias(member):
     # key+user; the link with the registry permissions; its aliases, tags and files.
     with at_most(3):
