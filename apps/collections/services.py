@@ -63,6 +63,8 @@ def _audit(actor, collection: Collection, action: Action, data=None, target=None
         registry_pk=collection.registry_id,
         collection_pk=collection.pk,
         version_pk=link.version_id if link else None,
+        # Automations are the only listeners; the automation services keep this flag.
+        notify=collection.registry.has_automations,
     )
 
 

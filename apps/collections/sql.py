@@ -45,7 +45,20 @@ def _link_columns():
     Collection, Link = apps.get_model("collections", "Collection"), apps.get_model("collections", "Link")
     return [
         (Organization, ["id", "slug", "name"]),
-        (Registry, ["id", "org_id", "name", "slug", "is_core", "visibility", "allow_all_types", "artifact_types"]),
+        (
+            Registry,
+            [
+                "id",
+                "org_id",
+                "name",
+                "slug",
+                "is_core",
+                "visibility",
+                "allow_all_types",
+                "artifact_types",
+                "has_automations",
+            ],
+        ),
         (Collection, ["id", "registry_id", "name", "type"]),
         (Team, ["id", "org_id", "name"]),
         (Project, ["id", "team_id", "name"]),

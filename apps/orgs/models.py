@@ -181,6 +181,10 @@ def hash_api_key(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
+KEY_COLUMNS = ("id", "user", "name", "prefix", "last_used_at")
+USER_COLUMNS = ("id", "username", "email", "first_name", "last_name", "is_active", "is_staff", "is_superuser")
+
+
 class ApiKeyQuerySet(models.QuerySet):
     def active(self) -> "ApiKeyQuerySet":
         return self.filter(revoked_at__isnull=True)
@@ -190,6 +194,8 @@ class ApiKeyQuerySet(models.QuerySet):
         if not raw or len(raw) > 256:
             return None
         keys = self.active().filter(hashed_key=hash_api_key(raw), user__is_active=True).select_related("user")
+        # Only the columns a request reads (not the password hash, login times…); others load if asked.
+        keys = keys.only(*KEY_COLUMNS, *(f"user__{name}" for name in USER_COLUMNS))
         return next(iter(keys.order_by()[:1]), None)
 
 
