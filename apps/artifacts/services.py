@@ -64,12 +64,21 @@ def _with_writer_flag(projects, actor):
 
 
 def find_project(actor, team_name: str, name: str) -> Project | None:
-    """The project `<team>/<name>` if `actor` sees it, with its team and org; one query, which also
-    answers whether `actor` may write to it (require_project_writer then reads nothing)."""
-    projects = Project.objects.visible_to(actor).filter(team__name=team_name, name=name).select_related("team__org")
-    project = _with_writer_flag(projects, actor).first()
-    if project is not None:
-        remember(actor, _project_access_key(project.pk), "read" if project.org_viewer else "write")
+    """The project `<team>/<name>` if `actor` sees it, with its team and org; one statement (artifacts/sql.py),
+    which also answers whether `actor` may write to it (require_project_writer then reads nothing).
+
+    The rule is Project.objects.visible_to's: members of the team, and the org's admins; of those,
+    the org's viewers may not write.
+    """
+    if not actor.is_authenticated:
+        return None
+    found = sql.find_project(actor.pk, team_name, name)
+    if found is None:
+        return None
+    project, in_team, org_role = found
+    if not in_team and org_role != OrgRole.ADMIN:
+        return None
+    remember(actor, _project_access_key(project.pk), "read" if org_role == OrgRole.VIEWER else "write")
     return project
 
 

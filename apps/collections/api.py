@@ -8,7 +8,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
-from ninja import Field, Router, Schema, Status
+from ninja import Field, Router, Status
 from pydantic import BaseModel
 
 from apps.artifacts.api import (
@@ -78,7 +78,7 @@ VERSION_FIELDS = {
 }
 
 
-class CollectionOut(Schema):
+class CollectionOut(BaseModel):  # plain pydantic: answers are dicts (see artifacts.api.VersionOut)
     id: int
     registry: str
     org: str
@@ -102,7 +102,7 @@ class MissingOut(BaseModel):
     missing: list[MissingFile]
 
 
-class CollectionPage(Schema):
+class CollectionPage(BaseModel):
     items: list[CollectionOut]
     next_cursor: str | None
 

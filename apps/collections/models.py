@@ -281,12 +281,20 @@ def find_registry(user, org: str | None, name: str) -> Registry | None:
     if not user.is_authenticated:
         return None
     for former in (False, True):  # old names resolve only when no registry has the name now
-        registries = Registry.objects.filter(**_named("", strip_registry_prefix(name), former))
-        registries = _in_orgs(user, registries.select_related("org").order_by(), "org", org)
-        found = _one_org(_viewable(user, registries, lambda r: r), lambda r: r.org_id)
-        if found is not None:
-            return found
+        # One statement (collections/sql.py): the registry with its org and the caller's permissions on it.
+        found = sql.find_registries(user, registry=strip_registry_prefix(name), former=former, org=org)
+        _remember_registry_perms(user, [(registry.pk, codenames) for registry, codenames in found])
+        registry = _one_org(_viewable(user, [registry for registry, _ in found], lambda r: r), lambda r: r.org_id)
+        if registry is not None:
+            return registry
     return None
+
+
+def _remember_registry_perms(user, held: list[tuple[int, frozenset]]) -> None:
+    """Keep the codenames a lookup read with its rows, so later checks in the request read nothing."""
+    if not user.is_superuser:  # a superuser holds every permission, read from no table
+        for registry_pk, codenames in held:
+            remember(user, perms_key("registries.Registry", registry_pk), codenames)
 
 
 def find_collection(user, path: str) -> Collection | None:
@@ -340,9 +348,7 @@ def find_version(user, path: str) -> tuple[ArtifactVersion, "Link | None"] | Non
                 index=parsed.index,
                 alias=parsed.version if parsed.index is None else None,
             )
-            for link, codenames in found:
-                if not user.is_superuser:  # a superuser holds every permission, read from no table
-                    remember(user, perms_key("registries.Registry", link.collection.registry_id), codenames)
+            _remember_registry_perms(user, [(link.collection.registry_id, codenames) for link, codenames in found])
             link = _one_org(
                 _viewable(user, [link for link, _ in found], lambda row: row.collection.registry),
                 lambda row: row.collection.registry.org_id,

@@ -14,6 +14,7 @@ from django.utils import timezone
 from apps.artifacts.models import ArtifactSequence, ArtifactVersion, Project
 from apps.orgs.models import Organization, Team
 from apps.registries.models import Registry, RegistryGroupObjectPermission, RegistryUserObjectPermission
+from lib.rows import build, select_list, width
 
 # collections.models imports this module (path lookups), so this app's models are looked up by name.
 
@@ -40,68 +41,99 @@ def take_link_index(registry_id: int, name: str) -> tuple[int, str, str, int] | 
 # permissions were a second query). ---
 
 
-# (model, fields) in the order the SELECT lists them; other fields load on access (Model.from_db).
-def _link_columns():
-    Collection, Link = apps.get_model("collections", "Collection"), apps.get_model("collections", "Link")
-    return [
-        (Organization, ["id", "slug", "name"]),
-        (
-            Registry,
-            [
-                "id",
-                "org_id",
-                "name",
-                "slug",
-                "is_core",
-                "visibility",
-                "allow_all_types",
-                "artifact_types",
-                "has_automations",
-            ],
-        ),
-        (Collection, ["id", "registry_id", "name", "type"]),
-        (Team, ["id", "org_id", "name"]),
-        (Project, ["id", "team_id", "name"]),
-        (ArtifactSequence, ["id", "project_id", "name", "type", "next_index"]),
-        (
-            ArtifactVersion,
-            [
-                "id",
-                "sequence_id",
-                "index",
-                "state",
-                "description",
-                "metadata",
-                "size",
-                "file_count",
-                "digest",
-                "reference_uri",
-                "run_id",
-                "created_by_id",
-                "created_at",
-                "committed_at",
-            ],
-        ),
-        (Link, ["id", "collection_id", "version_id", "index", "linked_by_id", "created_at"]),
-    ]
+REGISTRY_FIELDS = (
+    "id",
+    "org_id",
+    "name",
+    "slug",
+    "is_core",
+    "visibility",
+    "allow_all_types",
+    "artifact_types",
+    "has_automations",
+)
+ORG_FIELDS = ("id", "slug", "name")
 
 
 @functools.cache
-def _link_select(vendor: str) -> tuple[str, list]:
-    """The SELECT list and, per model, its fields with their database converters (as the ORM applies them)."""
-    aliases = {"orgs": "o", "registry": "r", "collection": "c", "team": "t", "project": "p"}
-    aliases |= {"artifactsequence": "s", "artifactversion": "v", "link": "l", "organization": "o"}
-    columns, models = [], []
-    for model, names in _link_columns():
-        table = aliases[model._meta.model_name]
-        fields = [model._meta.get_field(name.removesuffix("_id")) for name in names]
-        converters = []
-        for field in fields:
-            col = field.get_col(table)
-            converters.append((col, connection.ops.get_db_converters(col) + col.get_db_converters(connection)))
-            columns.append(f'{table}."{field.column}"')
-        models.append((model, [f.attname for f in fields], converters))
-    return ", ".join(columns), models
+def _link_spec() -> tuple:
+    """What a link lookup selects: (model, table alias, fields); other fields load on access."""
+    Collection, Link = apps.get_model("collections", "Collection"), apps.get_model("collections", "Link")
+    version_fields = ("id", "sequence_id", "index", "state", "description", "metadata", "size", "file_count")
+    version_fields += ("digest", "reference_uri", "run_id", "created_by_id", "created_at", "committed_at")
+    return (
+        (Organization, "o", ORG_FIELDS),
+        (Registry, "r", REGISTRY_FIELDS),
+        (Collection, "c", ("id", "registry_id", "name", "type")),
+        (Team, "t", ("id", "org_id", "name")),
+        (Project, "p", ("id", "team_id", "name")),
+        (ArtifactSequence, "s", ("id", "project_id", "name", "type", "next_index")),
+        (ArtifactVersion, "v", version_fields),
+        (Link, "l", ("id", "collection_id", "version_id", "index", "linked_by_id", "created_at")),
+    )
+
+
+def _granted() -> str:
+    """(registry_id, codename) of every registry permission held by user %s directly or through group of user %s."""
+    groups = get_user_model().groups.through._meta.db_table
+    perms = [
+        (RegistryUserObjectPermission, "x.user_id = %s"),
+        (RegistryGroupObjectPermission, f"x.group_id IN (SELECT ug.group_id FROM {groups} ug WHERE ug.user_id = %s)"),
+    ]
+    return " UNION ALL ".join(
+        f"SELECT x.content_object_id AS registry_id, ap.codename FROM {model._meta.db_table} x"
+        f" JOIN {Permission._meta.db_table} ap ON ap.id = x.permission_id WHERE {where}"
+        for model, where in perms
+    )
+
+
+def _registry_conditions(user, registry: str, former: bool, org: str | None) -> tuple[list[str], list]:
+    """WHERE conditions (and their parameters) for registries `r` named `registry` in org `o`."""
+    if former:
+        conditions = ["r.id IN (SELECT f.registry_id FROM registries_formername f WHERE lower(f.name) = lower(%s))"]
+    else:
+        conditions = ["lower(r.name) = lower(%s)"]
+    params: list = [registry]
+    if org:  # the org's slug (its entity name) or its display name, as W&B accepts both
+        conditions.append("(o.slug = %s OR lower(o.name) = lower(%s))")
+        params += [org, org]
+    elif not user.is_superuser:
+        conditions.append("o.id IN (SELECT m.org_id FROM orgs_membership m WHERE m.user_id = %s)")
+        params.append(user.pk)
+    return conditions, params
+
+
+def _grouped(rows, spec: tuple, key_at: int, assemble) -> list[tuple]:
+    """One (object, codenames) per distinct row[key_at]: the rows repeat an object once per codename held."""
+    found: dict = {}
+    for row in rows:
+        if row[key_at] not in found:
+            found[row[key_at]] = (assemble(build(row, spec)), set())
+        if row[-1]:
+            found[row[key_at]][1].add(row[-1])
+    return [(obj, frozenset(codenames)) for obj, codenames in found.values()]
+
+
+def find_registries(user, *, registry: str, former: bool, org: str | None) -> list[tuple]:
+    """Registries named `registry` (case-insensitive; `former`: an old name) in `org` or else the caller's
+    orgs, each with its org and the codenames `user` holds on it. The caller decides what the user may see."""
+    spec = ((Registry, "r", REGISTRY_FIELDS), (Organization, "o", ORG_FIELDS))
+    conditions, params = _registry_conditions(user, registry, former, org)
+    query = (
+        f"SELECT {select_list(spec)}, perm.codename FROM registries_registry r"
+        " JOIN orgs_organization o ON o.id = r.org_id"
+        f" LEFT JOIN ({_granted()}) perm ON perm.registry_id = r.id WHERE {' AND '.join(conditions)}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(query, [user.pk, user.pk, *params])
+        rows = cursor.fetchall()
+
+    def assemble(instances):
+        found = instances["registry"]
+        found.org = instances["organization"]
+        return found
+
+    return _grouped(rows, spec, 0, assemble)
 
 
 def find_links(
@@ -120,34 +152,15 @@ def find_links(
     with the codenames `user` holds on its registry. The link comes with its collection, registry, org,
     version, sequence, project and team loaded. The caller decides what the user may see.
     """
-    select, models = _link_select(connection.vendor)
-    perms = [
-        (RegistryUserObjectPermission, "x.user_id = %s"),
-        (RegistryGroupObjectPermission, "x.group_id IN (SELECT ug.group_id FROM {groups} ug WHERE ug.user_id = %s)"),
-    ]
-    granted = " UNION ALL ".join(
-        f"SELECT x.content_object_id AS registry_id, ap.codename FROM {model._meta.db_table} x"
-        f" JOIN {Permission._meta.db_table} ap ON ap.id = x.permission_id WHERE "
-        + where.format(groups=get_user_model().groups.through._meta.db_table)
-        for model, where in perms
-    )
-    params: list = [user.pk, user.pk]
-    if former:
-        registry_match = "r.id IN (SELECT f.registry_id FROM registries_formername f WHERE lower(f.name) = lower(%s))"
-    else:
-        registry_match = "lower(r.name) = lower(%s)"
+    spec = _link_spec()
+    conditions, params = _registry_conditions(user, registry, former, org)
     if renamed:  # a name the collection had before a rename
-        collection_match = "c.id IN (SELECT cf.collection_id FROM collections_collectionformername cf WHERE lower(cf.name) = lower(%s))"
+        conditions.append(
+            "c.id IN (SELECT cf.collection_id FROM collections_collectionformername cf WHERE lower(cf.name) = lower(%s))"
+        )
     else:
-        collection_match = "lower(c.name) = lower(%s)"
-    conditions = [registry_match, collection_match]
-    params += [registry, collection]
-    if org:
-        conditions.append("(o.slug = %s OR lower(o.name) = lower(%s))")
-        params += [org, org]
-    elif not user.is_superuser:
-        conditions.append("o.id IN (SELECT m.org_id FROM orgs_membership m WHERE m.user_id = %s)")
-        params.append(user.pk)
+        conditions.append("lower(c.name) = lower(%s)")
+    params.append(collection)
     if index is not None:
         conditions.append('l."index" = %s')
         params.append(index)
@@ -158,7 +171,7 @@ def find_links(
         conditions.append("a.alias = %s")
         params.append(alias)
     query = (
-        f"SELECT {select}, perm.codename FROM collections_link l"
+        f"SELECT {select_list(spec)}, perm.codename FROM collections_link l"
         " JOIN collections_collection c ON c.id = l.collection_id"
         " JOIN registries_registry r ON r.id = c.registry_id"
         " JOIN orgs_organization o ON o.id = r.org_id"
@@ -167,34 +180,16 @@ def find_links(
         " JOIN artifacts_project p ON p.id = s.project_id"
         " JOIN orgs_team t ON t.id = p.team_id"
         f"{alias_join}"
-        f" LEFT JOIN ({granted}) perm ON perm.registry_id = r.id"
+        f" LEFT JOIN ({_granted()}) perm ON perm.registry_id = r.id"
         f" WHERE {' AND '.join(conditions)}"
     )
     with connection.cursor() as cursor:
-        cursor.execute(query, params)
+        cursor.execute(query, [user.pk, user.pk, *params])
         rows = cursor.fetchall()
-    found: dict = {}
-    link_at = len(rows[0]) - 1 - len(models[-1][1]) if rows else 0  # the link's id: its first column
-    for row in rows:
-        link_id = row[link_at]
-        if link_id not in found:
-            found[link_id] = (_build_link(row, models), set())
-        if row[-1]:
-            found[link_id][1].add(row[-1])
-    return [(link, frozenset(codenames)) for link, codenames in found.values()]
+    return _grouped(rows, spec, width(spec) - len(spec[-1][2]), _assemble_link)
 
 
-def _build_link(row, models):
-    instances, at = {}, 0
-    for model, attnames, converters in models:
-        values = []
-        for value in row[at : at + len(attnames)]:
-            col, functions = converters[len(values)]
-            for converter in functions:
-                value = converter(value, col, connection)
-            values.append(value)
-        at += len(attnames)
-        instances[model._meta.model_name] = model.from_db(connection.alias, attnames, values)
+def _assemble_link(instances: dict):
     org, registry, collection = instances["organization"], instances["registry"], instances["collection"]
     team, project, sequence = instances["team"], instances["project"], instances["artifactsequence"]
     version, link = instances["artifactversion"], instances["link"]
