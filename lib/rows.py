@@ -12,6 +12,8 @@ def _plan(spec: tuple, vendor: str) -> tuple[str, list]:
     columns, plan = [], []
     for model, alias, names in spec:
         fields = [model._meta.get_field(name.removesuffix("_id")) for name in names]
+        # In the model's own order: from_db reads the values so.
+        fields.sort(key=model._meta.concrete_fields.index)
         converters = []
         for field in fields:
             col = field.get_col(alias)

@@ -312,7 +312,9 @@ def create_linked_version(
     pk, found_name, found_type, index = taken
     # Only what the link, its audit event and the answer read: other fields load if asked for.
     collection = Collection.from_db(
-        None, ["id", "registry_id", "name", "type", "next_index"], [pk, registry.pk, found_name, found_type, index + 1]
+        Collection.objects.db,
+        ["id", "registry_id", "name", "type", "next_index"],
+        [pk, registry.pk, found_name, found_type, index + 1],
     )
     collection.registry = registry
     if collection.type != version.sequence.type:

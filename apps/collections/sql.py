@@ -53,6 +53,8 @@ REGISTRY_FIELDS = (
     "has_automations",
 )
 ORG_FIELDS = ("id", "slug", "name")
+# A registry found by name is handed to any service: every field, so none loads on its own later.
+WHOLE_REGISTRY = (*REGISTRY_FIELDS, "description", "owner_id", "created_by_id", "created_at", "updated_at")
 
 
 @functools.cache
@@ -117,7 +119,7 @@ def _grouped(rows, spec: tuple, key_at: int, assemble) -> list[tuple]:
 def find_registries(user, *, registry: str, former: bool, org: str | None) -> list[tuple]:
     """Registries named `registry` (case-insensitive; `former`: an old name) in `org` or else the caller's
     orgs, each with its org and the codenames `user` holds on it. The caller decides what the user may see."""
-    spec = ((Registry, "r", REGISTRY_FIELDS), (Organization, "o", ORG_FIELDS))
+    spec = ((Registry, "r", WHOLE_REGISTRY), (Organization, "o", ORG_FIELDS))
     conditions, params = _registry_conditions(user, registry, former, org)
     query = (
         f"SELECT {select_list(spec)}, perm.codename FROM registries_registry r"
