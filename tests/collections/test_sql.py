@@ -69,7 +69,9 @@ def test_version_extras_and_alias_state(world):
 
 def test_find_registries_brings_whole_registries_and_permissions(world, django_assert_num_queries):
     with django_assert_num_queries(1):
-        ((registry, codenames),) = sql.find_registries(world["member"], registry="golden models", former=False, org=None)
+        ((registry, codenames),) = sql.find_registries(
+            world["member"], registry="golden models", former=False, org=None
+        )
         assert (registry.description, registry.org.slug, registry.created_at.tzinfo is not None) == ("", "acme", True)
     assert registry == world.registry and codenames == {"view_registry", "download_registry", "write_registry"}
     assert sql.find_registries(world["outsider"], registry="golden models", former=False, org=None) == []
