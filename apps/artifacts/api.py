@@ -26,7 +26,7 @@ from apps.artifacts.services import (
     commit_version,
     create_project,
     create_run,
-    create_version,
+    find_project,
     missing_blobs,
     require_project_writer,
     restore_version,
@@ -98,6 +98,7 @@ class UploadTarget(Schema):
 class CreatedVersionOut(Schema):
     version: VersionOut
     uploads: list[UploadTarget]
+    linked: VersionOut | None = Field(None, description="With `target_path`: the version as linked there.")
 
 
 class ArtifactIn(Payload):
@@ -108,6 +109,15 @@ class ArtifactIn(Payload):
     metadata: dict[str, Any] | None = None
     description: str | None = Field(None, max_length=100_000)
     run_id: str | None = None
+    commit: bool = Field(
+        False,
+        description="Commit in the same call: every file's bytes must be stored already (409 lists the missing "
+        "ones and nothing is written).",
+    )
+    target_path: str | None = Field(
+        None, description="With `commit`: also link into “[<org>/]wandb-registry-<registry>/<collection>”."
+    )
+    aliases: list[str] | None = Field(None, max_length=100, description="With `target_path`: aliases of the link.")
 
 
 class RunIn(Payload):
@@ -131,11 +141,14 @@ class PathIn(Payload):
 # --- Shared with the collections API ---
 
 
-def version_out(version: ArtifactVersion, link=None) -> dict:
+def version_out(
+    version: ArtifactVersion, link=None, *, tags: list[str] | None = None, aliases: list[str] | None = None
+) -> dict:
     """A Version object (contract): the source version, or as linked into a collection.
 
-    Expects `version.sequence.project.team` loaded, and for a link `collection.registry.org`,
-    with `aliases` and `version.tags` prefetched for lists.
+    Expects `version.sequence.project.team` loaded, and for a link `collection.registry.org`.
+    Tags and the link's aliases are read (prefetch them for lists) unless given: a service that just
+    wrote them knows them.
     """
     sequence = version.sequence
     project = sequence.project
@@ -144,7 +157,7 @@ def version_out(version: ArtifactVersion, link=None) -> dict:
     data = {
         "id": version.pk,
         "type": sequence.type,
-        "tags": sorted(tag.name for tag in version.tags.all()),
+        "tags": sorted(tag.name for tag in version.tags.all()) if tags is None else sorted(tags),
         "metadata": version.metadata,
         "description": version.description,
         "size": version.size,
@@ -174,7 +187,7 @@ def version_out(version: ArtifactVersion, link=None) -> dict:
         **data,
         "name": collection.name,
         "version": link.version_label,
-        "aliases": sorted(alias.alias for alias in link.aliases.all()),
+        "aliases": sorted(alias.alias for alias in link.aliases.all()) if aliases is None else sorted(aliases),
         "created_at": link.created_at,
         "path": f"{collection_path}:{link.version_label}",
         "link_id": link.pk,
@@ -187,34 +200,36 @@ def absolute(request: HttpRequest, url: str) -> str:
     return request.build_absolute_uri(url) if url.startswith("/") else url
 
 
-def files_out(request: HttpRequest, version: ArtifactVersion, downloadable: bool) -> list[dict]:
-    """Every file of a version with its MD5 and (when allowed) a signed download URL. Two queries."""
-    entries = list(version.entries.order_by("path"))
-    md5s = dict(Blob.objects.filter(sha256__in={e.sha256 for e in entries}).values_list("sha256", "md5"))
+def files_out(request: HttpRequest, version: ArtifactVersion, downloadable: bool, files=None) -> list[dict]:
+    """Every file of a version with its MD5 and (when allowed) a signed download URL.
+
+    `files`: (path, sha256, size, md5) rows by path, when already read; else two queries.
+    """
+    if files is None:
+        entries = list(version.entries.order_by("path").values_list("path", "sha256", "size"))
+        md5s = dict(Blob.objects.filter(sha256__in={e[1] for e in entries}).values_list("sha256", "md5"))
+        files = [(path, sha256, size, md5s.get(sha256)) for path, sha256, size in entries]
     store = get_store()
     return [
         {
-            "path": entry.path,
-            "size": entry.size,
-            "sha256": entry.sha256,
-            "md5": md5s.get(entry.sha256),
-            "url": absolute(request, store.download_url(entry.sha256, PurePosixPath(entry.path).name))
-            if downloadable
-            else None,
+            "path": path,
+            "size": size,
+            "sha256": sha256,
+            "md5": md5,
+            "url": absolute(request, store.download_url(sha256, PurePosixPath(path).name)) if downloadable else None,
         }
-        for entry in entries
+        for path, sha256, size, md5 in files
     ]
 
 
-def _project(user, path: str, *, create: bool) -> Project:
-    """`<team>/<project>`; the project is created on first use, as W&B does."""
+def project_at(user, path: str, *, create: bool, missing_ok: bool = False) -> Project | None:
+    """`<team>/<project>`; the project is created on first use, as W&B does. One query when it exists
+    (find_project also answers whether `user` may write to it). With `missing_ok`, None if absent."""
     team_name, slash, name = (path or "").partition("/")
     if not slash or not team_name or not name or "/" in name:
         raise ValidationError({"project": "Give the project as “<team>/<project>”."})
-    project = (
-        Project.objects.visible_to(user).filter(team__name=team_name, name=name).select_related("team__org").first()
-    )
-    if project is not None:
+    project = find_project(user, team_name, name)
+    if project is not None or missing_ok:
         return project
     team = Team.objects.visible_to(user).filter(name=team_name).first()
     if team is None or not create:
@@ -273,7 +288,7 @@ def project_versions(
     per_page: int = 50,
 ) -> dict:
     """Committed source versions logged to a project (`name=` narrows to one artifact), newest first."""
-    found = _project(request.user, f"{team}/{project}", create=False)
+    found = project_at(request.user, f"{team}/{project}", create=False)
     versions = ArtifactVersion.objects.filter(sequence__project=found, state=VersionState.COMMITTED)
     if name:
         versions = versions.filter(sequence__name=name)
@@ -288,7 +303,7 @@ def project_versions(
 @router.post("/runs", response={201: RunOut})
 def run_create(request: HttpRequest, payload: RunIn):
     with transaction.atomic():
-        project = _project(request.user, payload.project, create=True)
+        project = project_at(request.user, payload.project, create=True)
         run = create_run(
             actor=request.user,
             project=project,
@@ -302,7 +317,8 @@ def run_create(request: HttpRequest, payload: RunIn):
 # --- Logging versions ---
 
 
-def _find_run(project: Project, run_id: str | None) -> Run | None:
+def run_in(project: Project, run_id: str | None) -> Run | None:
+    """The run `run_id` of a project (None without an id); 404 if there is none."""
     if not run_id:
         return None
     run = project.runs.filter(run_id=run_id).first()
@@ -311,21 +327,8 @@ def _find_run(project: Project, run_id: str | None) -> Run | None:
     return run
 
 
-@router.post("/artifacts", response={201: CreatedVersionOut})
-def artifact_create(request: HttpRequest, payload: ArtifactIn):
-    """Create a pending version; answer the blobs still to upload (one per distinct SHA-256)."""
-    with transaction.atomic():
-        project = _project(request.user, payload.project, create=True)
-        version = create_version(
-            actor=request.user,
-            project=project,
-            name=payload.name,
-            type=payload.type,
-            files=[f.dict() for f in payload.files],
-            metadata=payload.metadata,
-            description=payload.description or "",
-            run=_find_run(project, payload.run_id),
-        )
+def upload_targets(request: HttpRequest, version: ArtifactVersion) -> list[dict]:
+    """Where to PUT the blobs the store lacks (one per distinct SHA-256), each a signed expiring URL."""
     missing = {entry.sha256: entry for entry in missing_blobs(version)}
     store = get_store()
     uploads = []
@@ -333,8 +336,7 @@ def artifact_create(request: HttpRequest, payload: ArtifactIn):
         target = store.upload_target(sha256, entry.size)
         uploads.append({"path": entry.path, "sha256": sha256, "size": entry.size, **target})
         uploads[-1]["url"] = absolute(request, target["url"])
-    version = ArtifactVersion.objects.select_related("sequence__project__team").get(pk=version.pk)
-    return Status(201, {"version": version_out(version), "uploads": uploads})
+    return uploads
 
 
 def _missing_entries(version: ArtifactVersion) -> list[ManifestEntry]:

@@ -14,8 +14,10 @@ from django.conf import settings
 from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
+from apps.artifacts import sql
 from apps.artifacts.models import (
     ArtifactSequence,
     ArtifactUsage,
@@ -38,7 +40,7 @@ from apps.artifacts.storage import STALE_TEMP_AGE, Leftover, get_store
 from apps.audit.models import Action
 from apps.audit.services import record
 from apps.orgs.models import Membership, Organization, OrgRole, Team
-from apps.orgs.permissions import has_perm, require, require_system
+from apps.orgs.permissions import has_perm, remember, remembered, require, require_system
 from lib.names import check_name_characters, check_unique_name
 from lib.text import INT64_MAX, check_text
 
@@ -51,11 +53,49 @@ CLEANUP_BATCH = 100  # rows per transaction: each holds its locks while the byte
 logger = logging.getLogger(__name__)
 
 
+def _project_access_key(project_pk: int) -> tuple:
+    return ("artifacts.Project", project_pk)
+
+
+def _with_writer_flag(projects, actor):
+    """Annotate `org_viewer`: whether `actor` is a viewer of the project's organization (who may not write)."""
+    viewer = Membership.objects.filter(org=OuterRef("team__org"), user=actor, role=OrgRole.VIEWER)
+    return projects.annotate(org_viewer=Exists(viewer))
+
+
+def find_project(actor, team_name: str, name: str) -> Project | None:
+    """The project `<team>/<name>` if `actor` sees it, with its team and org; one statement (artifacts/sql.py),
+    which also answers whether `actor` may write to it (require_project_writer then reads nothing).
+
+    The rule is Project.objects.visible_to's: members of the team, and the org's admins; of those,
+    the org's viewers may not write.
+    """
+    if not actor.is_authenticated:
+        return None
+    found = sql.find_project(actor.pk, team_name, name)
+    if found is None:
+        return None
+    project, in_team, org_role = found
+    if not in_team and org_role != OrgRole.ADMIN:
+        return None
+    remember(actor, _project_access_key(project.pk), "read" if org_role == OrgRole.VIEWER else "write")
+    return project
+
+
 def require_project_writer(actor, project: Project) -> None:
-    """Team members (not org viewers) and org admins may write to a team's projects."""
-    if not actor.is_authenticated or not Project.objects.visible_to(actor).filter(pk=project.pk).exists():
+    """Team members (not org viewers) and org admins may write to a team's projects (one query per request)."""
+    if not actor.is_authenticated:
         raise PermissionDenied("You are not in the team that owns this project.")
-    if Membership.objects.filter(org=project.team.org_id, user=actor, role=OrgRole.VIEWER).exists():
+
+    def access() -> str:
+        viewer = _with_writer_flag(Project.objects.visible_to(actor).filter(pk=project.pk), actor)
+        found = viewer.values_list("org_viewer", flat=True).first()
+        return "" if found is None else "read" if found else "write"
+
+    held = remembered(actor, _project_access_key(project.pk), access)
+    if not held:
+        raise PermissionDenied("You are not in the team that owns this project.")
+    if held != "write":
         raise PermissionDenied("Organization viewers cannot log artifacts.")
 
 
@@ -185,8 +225,40 @@ def _clean_manifest(files: list[dict]) -> list[dict]:
     return cleaned
 
 
+class BlobsMissing(ValidationError):
+    """A version cannot be committed: the store lacks some of its files' bytes (`missing`: manifest entries)."""
+
+    def __init__(self, missing: list[dict]):
+        self.missing = missing
+        paths = ", ".join(f["path"] for f in missing[:5])
+        super().__init__({"files": f"{len(missing)} file(s) not uploaded yet: {paths}"})
+
+
+def _stored_blobs(files: list[dict]) -> dict[str, Blob]:
+    """The blobs of a cleaned manifest, locked for the commit (docs/decisions.md, "Blob GC"); BlobsMissing
+    if the store lacks any, ValidationError if a size differs. One query (none for an empty manifest)."""
+    if not files:
+        return {}
+    # Lock the blob rows, then check their bytes: garbage collection locks a blob before deleting it,
+    # so bytes checked here stay until this commit is visible.
+    blobs = Blob.objects.held_for_commit(f["sha256"] for f in files)
+    store = get_store()
+    missing = [f for f in files if f["sha256"] not in blobs or not store.exists(f["sha256"])]
+    if missing:
+        raise BlobsMissing(missing)
+    wrong = [f["path"] for f in files if blobs[f["sha256"]].size != f["size"]]
+    if wrong:
+        raise ValidationError({"files": f"Size does not match the uploaded bytes: {', '.join(wrong[:5])}"})
+    return blobs
+
+
 @transaction.atomic
-def create_version(
+def create_version(**fields) -> ArtifactVersion:
+    """Create a pending version with its manifest (with `commit`, committed too); see create_version_in_transaction."""
+    return create_version_in_transaction(**fields)
+
+
+def create_version_in_transaction(
     *,
     actor,
     project: Project,
@@ -196,8 +268,15 @@ def create_version(
     metadata: dict | None = None,
     description: str = "",
     run: Run | None = None,
+    commit: bool = False,
 ) -> ArtifactVersion:
-    """Create a pending version with its manifest; commit_version makes it visible as vN."""
+    """Create a pending version with its manifest; commit_version makes it visible as vN.
+
+    Runs in the caller's transaction, with no savepoint of its own: for services that compose it
+    (collections.services.create_linked_version); everything else calls create_version. With `commit`, the version is committed in the same transaction (its bytes must all be stored
+    already: BlobsMissing otherwise, and nothing is written), with the same two audit events as
+    create then commit. `project` should come with its team and org (find_project).
+    """
     require_project_writer(actor, project)
     name = validate_artifact_name(name)
     type = validate_artifact_type(type)
@@ -206,24 +285,34 @@ def create_version(
     description = check_text(description or "", "description")
     if run is not None and run.project_id != project.pk:
         raise ValidationError({"run": "The run belongs to another project."})
-    sequence = ArtifactSequence.objects.filter(project=project, name=name).first()
-    if sequence is None:
-        check_unique_name(name, project.sequences.all(), what="Artifact", scope=str(project))
-        sequence, _ = ArtifactSequence.objects.get_or_create(project=project, name=name, defaults={"type": type})
-    if sequence.type != type:
-        raise ValidationError(
-            {"type": f"Artifact “{name}” has type “{sequence.type}”; a version cannot have type “{type}”."}
+    if commit:
+        blobs = _stored_blobs(files)  # before any write
+        sequence = _take_index(project, name, type)
+        version = ArtifactVersion(
+            sequence=sequence,
+            index=sequence.next_index - 1,
+            state=VersionState.COMMITTED,
+            committed_at=timezone.now(),
+            digest=manifest_digest(
+                [(f["path"], base64.b64encode(bytes.fromhex(blobs[f["sha256"]].md5)).decode()) for f in files]
+            ),
         )
-    version = ArtifactVersion.objects.create(
-        sequence=sequence,
-        description=description,
-        metadata=metadata,
-        size=sum(f["size"] for f in files),
-        file_count=len(files),
-        run=run,
-        created_by=actor,
-    )
-    ManifestEntry.objects.bulk_create([ManifestEntry(version=version, **f) for f in files])
+    else:
+        sequence = ArtifactSequence.objects.filter(project=project, name=name).first()
+        if sequence is None:
+            check_unique_name(name, project.sequences.all(), what="Artifact", scope=str(project))
+            sequence, _ = ArtifactSequence.objects.get_or_create(project=project, name=name, defaults={"type": type})
+        _check_sequence_type(sequence, name, type)
+        version = ArtifactVersion(sequence=sequence)
+    version.description = description
+    version.metadata = metadata
+    version.size = sum(f["size"] for f in files)
+    version.file_count = len(files)
+    version.run = run
+    version.created_by = actor
+    version.save(force_insert=True)
+    if files:
+        ManifestEntry.objects.bulk_create([ManifestEntry(version=version, **f) for f in files])
     record(
         actor=actor,
         org=project.team.org,
@@ -232,7 +321,51 @@ def create_version(
         data={"name": name, "type": type, "files": len(files)},
         version_pk=version.pk,
     )
+    if commit:
+        _committed(actor, project, version)
     return version
+
+
+def _check_sequence_type(sequence: ArtifactSequence, name: str, type: str) -> None:
+    if sequence.type != type:
+        raise ValidationError(
+            {"type": f"Artifact “{name}” has type “{sequence.type}”; a version cannot have type “{type}”."}
+        )
+
+
+def _take_index(project: Project, name: str, type: str) -> ArtifactSequence:
+    """The artifact `name` in `project` (made on first use) with its next index taken (`next_index - 1`).
+
+    One statement when the artifact exists; the row stays locked until the transaction ends.
+    """
+    taken = sql.take_sequence_index(project.pk, name)
+    if taken is None:
+        check_unique_name(name, project.sequences.all(), what="Artifact", scope=str(project))
+        sequence, created = ArtifactSequence.objects.get_or_create(
+            project=project, name=name, defaults={"type": type, "next_index": 1}
+        )
+        if created:
+            _check_sequence_type(sequence, name, type)
+            return sequence
+        taken = sql.take_sequence_index(project.pk, name)  # a concurrent first version made it
+    pk, found_type, index = taken
+    sequence = ArtifactSequence(pk=pk, project=project, name=name, type=found_type, next_index=index + 1)
+    _check_sequence_type(sequence, name, type)
+    return sequence
+
+
+def _committed(actor, project: Project, version: ArtifactVersion) -> None:
+    """What every commit records: the run's output (lineage) and the audit event."""
+    if version.run_id:
+        ArtifactUsage.objects.get_or_create(run_id=version.run_id, version=version, kind=UsageKind.OUTPUT)
+    record(
+        actor=actor,
+        org=project.team.org,
+        action=Action.ARTIFACT_COMMIT,
+        target=version,
+        data={"version": version.version_label, "digest": version.digest, "size": version.size},
+        version_pk=version.pk,
+    )
 
 
 def missing_blobs(version: ArtifactVersion) -> list[ManifestEntry]:
@@ -268,17 +401,8 @@ def commit_version(*, actor, version: ArtifactVersion) -> ArtifactVersion:
     if state == VersionState.COMMITTED:
         version.refresh_from_db()
         return version
-    entries = list(version.entries.all())
-    # Lock the blob rows, then check their bytes: garbage collection locks a blob before deleting it,
-    # so bytes checked here stay until this commit is visible (docs/decisions.md, "Blob GC").
-    blobs = Blob.objects.held_for_commit(e.sha256 for e in entries)
-    store = get_store()
-    missing = [e.path for e in entries if e.sha256 not in blobs or not store.exists(e.sha256)]
-    if missing:
-        raise ValidationError({"files": f"{len(missing)} file(s) not uploaded yet: {', '.join(missing[:5])}"})
-    wrong = [e.path for e in entries if blobs[e.sha256].size != e.size]
-    if wrong:
-        raise ValidationError({"files": f"Size does not match the uploaded bytes: {', '.join(wrong[:5])}"})
+    entries = list(version.entries.values("path", "sha256", "size"))
+    blobs = _stored_blobs(entries)
     # Lock the sequence row so concurrent commits take consecutive indexes.
     sequence = ArtifactSequence.objects.select_for_update().get(pk=version.sequence_id)
     version.index = sequence.next_index
@@ -287,19 +411,10 @@ def commit_version(*, actor, version: ArtifactVersion) -> ArtifactVersion:
     version.state = VersionState.COMMITTED
     version.committed_at = timezone.now()
     version.digest = manifest_digest(
-        [(e.path, base64.b64encode(bytes.fromhex(blobs[e.sha256].md5)).decode()) for e in entries]
+        [(e["path"], base64.b64encode(bytes.fromhex(blobs[e["sha256"]].md5)).decode()) for e in entries]
     )
     version.save(update_fields=["index", "state", "committed_at", "digest"])
-    if version.run_id:
-        ArtifactUsage.objects.get_or_create(run_id=version.run_id, version=version, kind=UsageKind.OUTPUT)
-    record(
-        actor=actor,
-        org=project.team.org,
-        action=Action.ARTIFACT_COMMIT,
-        target=version,
-        data={"version": version.version_label, "digest": version.digest, "size": version.size},
-        version_pk=version.pk,
-    )
+    _committed(actor, project, version)
     return version
 
 
@@ -319,18 +434,17 @@ def log_artifact(
     for path, data in files.items():
         blob = upload_blob(actor=actor, stream=io.BytesIO(data))
         manifest.append({"path": path, "sha256": blob.sha256, "size": blob.size})
-    with transaction.atomic():
-        version = create_version(
-            actor=actor,
-            project=project,
-            name=name,
-            type=type,
-            files=manifest,
-            metadata=metadata,
-            description=description,
-            run=run,
-        )
-        return commit_version(actor=actor, version=version)
+    return create_version(
+        actor=actor,
+        project=project,
+        name=name,
+        type=type,
+        files=manifest,
+        metadata=metadata,
+        description=description,
+        run=run,
+        commit=True,
+    )
 
 
 @transaction.atomic

@@ -52,10 +52,13 @@ def record(
     registry_pk: int | None = None,
     collection_pk: int | None = None,
     version_pk: int | None = None,
+    notify: bool = True,
 ) -> AuditEvent:
     """Write one audit event. Call it inside the service's transaction.
 
     `target` is None only for a summary of things that never were rows (storage leftovers).
+    `notify=False` skips the subscribers for an event the caller knows none acts on (collections pass
+    their registry's `has_automations`), so the common write pays no lookup after its commit.
     """
     context = _context.get() or SYSTEM
     user = actor if actor is not None and actor.is_authenticated else None
@@ -77,6 +80,6 @@ def record(
         data=data or {},
     )
     # robust: a failing subscriber is logged and never undoes or fails the committed change.
-    for callback in _subscribers:
+    for callback in _subscribers if notify else ():
         transaction.on_commit(partial(callback, event), robust=True)
     return event

@@ -7,7 +7,7 @@ from functools import partial
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from apps.artifacts.models import ArtifactVersion
@@ -304,8 +304,19 @@ def create_automation(*, actor, registry: Registry, enabled: bool = True, **fiel
     cleaned = _clean_automation(registry, fields)
     _check_unique_name(registry, cleaned["name"])
     automation = Automation.objects.create(registry=registry, enabled=enabled, created_by=actor, **cleaned)
+    _keep_has_automations(registry)
     _automation_audit(actor, automation, Action.AUTOMATION_CREATE, _snapshot(automation))
     return automation
+
+
+def _keep_has_automations(registry: Registry) -> None:
+    """Set `Registry.has_automations` from the rows (in the caller's transaction), on the row and on
+    `registry`: collections' events skip the subscriber when it is false. Every service that adds or
+    removes an automation calls this."""
+    Registry.objects.filter(pk=registry.pk).update(
+        has_automations=Exists(Automation.objects.filter(registry=OuterRef("pk")))
+    )
+    registry.has_automations = Automation.objects.filter(registry=registry.pk).exists()
 
 
 def _snapshot(automation: Automation) -> dict:
@@ -363,6 +374,7 @@ def delete_automation(*, actor, automation: Automation) -> None:
     require(actor, "registries.write_registry", automation.registry)
     _automation_audit(actor, automation, Action.AUTOMATION_DELETE, _snapshot(automation))
     automation.delete()
+    _keep_has_automations(automation.registry)
 
 
 @transaction.atomic

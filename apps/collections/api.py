@@ -8,14 +8,26 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
-from ninja import Field, Router, Schema, Status
+from ninja import Field, Router, Status
 from pydantic import BaseModel
 
-from apps.artifacts.api import PathIn, ResolvedOut, VersionOut, absolute, files_out, version_out
+from apps.artifacts.api import (
+    ArtifactIn,
+    CreatedVersionOut,
+    PathIn,
+    ResolvedOut,
+    VersionOut,
+    absolute,
+    files_out,
+    project_at,
+    run_in,
+    upload_targets,
+    version_out,
+)
 from apps.artifacts.models import ArtifactUsage, ArtifactVersion, Project, Run, UsageKind, VersionState, VersionTag
-from apps.artifacts.services import set_version_ttl, update_source_metadata
+from apps.artifacts.services import BlobsMissing, create_version, set_version_ttl, update_source_metadata
 from apps.artifacts.storage import get_store
-from apps.collections import services
+from apps.collections import services, sql
 from apps.collections.lineage import run_row, runs_as_seen, versions_as_seen
 from apps.collections.models import (
     Collection,
@@ -66,7 +78,7 @@ VERSION_FIELDS = {
 }
 
 
-class CollectionOut(Schema):
+class CollectionOut(BaseModel):  # plain pydantic: answers are dicts (see artifacts.api.VersionOut)
     id: int
     registry: str
     org: str
@@ -79,7 +91,18 @@ class CollectionOut(Schema):
     path: str
 
 
-class CollectionPage(Schema):
+class MissingFile(BaseModel):
+    path: str
+    sha256: str
+    size: int
+
+
+class MissingOut(BaseModel):
+    detail: str
+    missing: list[MissingFile]
+
+
+class CollectionPage(BaseModel):
     items: list[CollectionOut]
     next_cursor: str | None
 
@@ -158,9 +181,12 @@ def resolve_or_404(user, path: str):
 def _linked_out(link: Link) -> dict:
     """The Version for a link whose collection, registry, org and source are already loaded.
 
-    Aliases and tags are read fresh (two small queries), so the answer shows the change just made.
+    Aliases and tags come from what the service knows (`alias_names`, `tag_names`), else are read fresh
+    (a small query each), so the answer shows the change just made.
     """
-    return version_out(link.version, link)
+    return version_out(
+        link.version, link, tags=getattr(link, "tag_names", None), aliases=getattr(link, "alias_names", None)
+    )
 
 
 def _link_at(user, path: str) -> Link:
@@ -348,6 +374,65 @@ def collection_delete(request: HttpRequest, path: str):
     return Status(204, None)
 
 
+# --- Logging versions (the upload protocol is apps/artifacts/api.py's; this call can also link) ---
+
+
+@router.post("/artifacts", response={201: CreatedVersionOut, 409: MissingOut})
+def artifact_create(request: HttpRequest, payload: ArtifactIn):
+    """Create a pending version and answer the blobs still to upload (one per distinct SHA-256).
+
+    With `commit: true` the version is committed in the same call, and with `target_path` also linked
+    (with `aliases`): one transaction, the same audit events as the separate calls. It needs every
+    blob stored already (or no files); otherwise 409 lists the missing ones and nothing is written.
+    """
+    if not payload.commit and (payload.target_path is not None or payload.aliases):
+        raise ValidationError({"target_path": "Linking in the same call needs “commit”: true."})
+    if payload.aliases and payload.target_path is None:
+        raise ValidationError({"aliases": "Aliases apply to a registry link: give “target_path”."})
+    registry = target = None
+    if payload.target_path is not None:
+        target = _collection_target(payload.target_path)
+        registry = _target_registry(request.user, target)
+    project = project_at(request.user, payload.project, create=False, missing_ok=True)
+    try:
+        if project is not None:
+            return _log_version(request, payload, project, registry, target)
+        # The project is made on first use, in the same transaction as the version: refused input
+        # leaves no project behind. (The common case, an existing project, needs no outer savepoint.)
+        with transaction.atomic():
+            project = project_at(request.user, payload.project, create=True)
+            return _log_version(request, payload, project, registry, target)
+    except BlobsMissing as exc:
+        missing = [{"path": f["path"], "sha256": f["sha256"], "size": f["size"]} for f in exc.missing]
+        return Status(409, {"detail": exc.messages[0], "missing": missing})
+
+
+def _log_version(request: HttpRequest, payload: ArtifactIn, project, registry, target):
+    fields = {
+        "actor": request.user,
+        "project": project,
+        "name": payload.name,
+        "type": payload.type,
+        "files": [f.dict() for f in payload.files],
+        "metadata": payload.metadata,
+        "description": payload.description or "",
+        "run": run_in(project, payload.run_id),
+    }
+    if registry is not None:
+        link = services.create_linked_version(
+            **fields, registry=registry, collection_name=target.name, aliases=payload.aliases
+        )
+        version = link.version
+    else:
+        version = create_version(**fields, commit=payload.commit)
+    if payload.commit:
+        source = version_out(version, tags=[])
+        linked = _linked_out(link) if registry is not None else None
+        return Status(201, {"version": source, "uploads": [], "linked": linked})
+    # A new pending version: no tags; the upload targets name what the store still lacks.
+    return Status(201, {"version": version_out(version, tags=[]), "uploads": upload_targets(request, version)})
+
+
 # --- Links ---
 
 
@@ -368,17 +453,28 @@ def _visible_anywhere(user, version_id: int) -> bool:
     )
 
 
-@router.post("/links", response={200: VersionOut, 201: VersionOut})
-def link_create(request: HttpRequest, payload: LinkIn):
-    """Link a version into a collection (created on first link); linking twice answers the existing link."""
-    target = parse_artifact_path(payload.target_path)
+def _collection_target(path: str):
+    """The parsed `[<org>/]wandb-registry-<registry>/<collection>` a link goes into; 400 for any other path."""
+    target = parse_artifact_path(path)
     if target.registry is None or target.version is not None:
         raise ValidationError(
             {"target_path": "The target is a collection: “[<org>/]wandb-registry-<registry>/<collection>”."}
         )
-    registry = find_registry(request.user, target.org, target.registry)
+    return target
+
+
+def _target_registry(user, target):
+    registry = find_registry(user, target.org, target.registry)
     if registry is None:
         raise Http404(f"No registry “{target.registry[:120]}” that you can see.")
+    return registry
+
+
+@router.post("/links", response={200: VersionOut, 201: VersionOut})
+def link_create(request: HttpRequest, payload: LinkIn):
+    """Link a version into a collection (created on first link); linking twice answers the existing link."""
+    target = _collection_target(payload.target_path)
+    registry = _target_registry(request.user, target)
     try:
         link = services.link_version(
             actor=request.user,
@@ -489,9 +585,13 @@ def artifact_resolve(request: HttpRequest, response: HttpResponse, path: str):
     version, link = resolve_or_404(request.user, path)
     if warning := getattr(version, "deprecation_warning", ""):  # a migrated legacy path (apps/legacy)
         response["Warning"] = f'299 - "{warning}"'
+    downloadable = services.can_download(request.user, version, link)
+    if link is None:
+        return {**version_out(version), "files": files_out(request, version, downloadable)}
+    aliases, tags, files = sql.version_extras(link.pk, version.pk)  # one statement for the three
     return {
-        **version_out(version, link),
-        "files": files_out(request, version, services.can_download(request.user, version, link)),
+        **version_out(version, link, tags=tags, aliases=aliases),
+        "files": files_out(request, version, downloadable, files),
     }
 
 

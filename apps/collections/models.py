@@ -10,6 +10,8 @@ from django.urls import reverse
 from apps.artifacts.models import ArtifactVersion, VersionState, VersionTag
 from apps.audit.models import AuditEvent
 from apps.orgs.models import ACTOR_KIND
+from apps.collections import sql
+from apps.orgs.permissions import perms_key, remember
 from apps.registries.models import FormerName, Registry
 from lib.pagination import keyset_page
 from lib.paths import parse_artifact_path, strip_registry_prefix
@@ -281,12 +283,20 @@ def find_registry(user, org: str | None, name: str) -> Registry | None:
     if not user.is_authenticated:
         return None
     for former in (False, True):  # old names resolve only when no registry has the name now
-        registries = Registry.objects.filter(**_named("", strip_registry_prefix(name), former))
-        registries = _in_orgs(user, registries.select_related("org").order_by(), "org", org)
-        found = _one_org(_viewable(user, registries, lambda r: r), lambda r: r.org_id)
-        if found is not None:
-            return found
+        # One statement (collections/sql.py): the registry with its org and the caller's permissions on it.
+        found = sql.find_registries(user, registry=strip_registry_prefix(name), former=former, org=org)
+        _remember_registry_perms(user, [(registry.pk, codenames) for registry, codenames in found])
+        registry = _one_org(_viewable(user, [registry for registry, _ in found], lambda r: r), lambda r: r.org_id)
+        if registry is not None:
+            return registry
     return None
+
+
+def _remember_registry_perms(user, held: list[tuple[int, frozenset]]) -> None:
+    """Keep the codenames a lookup read with its rows, so later checks in the request read nothing."""
+    if not user.is_superuser:  # a superuser holds every permission, read from no table
+        for registry_pk, codenames in held:
+            remember(user, perms_key("registries.Registry", registry_pk), codenames)
 
 
 def find_collection(user, path: str) -> Collection | None:
@@ -328,20 +338,22 @@ def find_version(user, path: str) -> tuple[ArtifactVersion, "Link | None"] | Non
         if not user.is_authenticated:
             return None
         for former, renamed in NAME_PASSES:  # old names resolve only when nothing has the name now
-            links = Link.objects.filter(
-                **_named("collection__registry", parsed.registry, former),
-                **_collection_named("collection", parsed.name, renamed),
+            # One statement (collections/sql.py): the link with what its answer names, and the caller's
+            # permissions on its registry, remembered for the checks that follow (held_perms).
+            found = sql.find_links(
+                user,
+                registry=parsed.registry,
+                former=former,
+                collection=parsed.name,
+                renamed=renamed,
+                org=parsed.org,
+                index=parsed.index,
+                alias=parsed.version if parsed.index is None else None,
             )
-            links = _in_orgs(user, links, "collection__registry__org", parsed.org)
-            if parsed.index is not None:
-                links = links.filter(index=parsed.index)
-            else:
-                # Both conditions in one filter(), so the planner walks the (collection, alias) unique index
-                # instead of every link of the collection.
-                links = links.filter(aliases__alias=parsed.version, aliases__collection=models.F("collection"))
-            links = links.select_related("collection__registry__org", "version__sequence__project__team").order_by()
+            _remember_registry_perms(user, [(link.collection.registry_id, codenames) for link, codenames in found])
             link = _one_org(
-                _viewable(user, links, lambda row: row.collection.registry), lambda row: row.collection.registry.org_id
+                _viewable(user, [link for link, _ in found], lambda row: row.collection.registry),
+                lambda row: row.collection.registry.org_id,
             )
             if link is not None:
                 return link.version, link

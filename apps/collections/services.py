@@ -7,6 +7,7 @@ from django.db.models import OuterRef, Q, Subquery
 from apps.artifacts.models import (
     ArtifactUsage,
     ArtifactVersion,
+    Project,
     Run,
     VersionState,
     VersionTag,
@@ -22,6 +23,7 @@ from apps.artifacts.models import (
 from apps.artifacts.services import (
     can_read_source,
     create_reference_version,
+    create_version_in_transaction,
     delete_version,
     locked_committed,
     record_usage,
@@ -29,11 +31,12 @@ from apps.artifacts.services import (
 )
 from apps.audit.models import Action
 from apps.audit.services import record
+from apps.collections import sql
 from apps.collections.models import Collection, CollectionFormerName, CollectionTag, Link, LinkAlias
 from apps.orgs.permissions import has_perm, require
 from apps.registries.models import REGISTRY_PREFIX, ProtectedAlias, Registry
 from apps.registries.services import validate_alias
-from lib.names import check_unique_name, lookalike
+from lib.names import check_unique_name, fold, lookalike
 from lib.text import check_text
 
 LATEST = "latest"
@@ -60,6 +63,8 @@ def _audit(actor, collection: Collection, action: Action, data=None, target=None
         registry_pk=collection.registry_id,
         collection_pk=collection.pk,
         version_pk=link.version_id if link else None,
+        # Automations are the only listeners; the automation services keep this flag.
+        notify=collection.registry.has_automations,
     )
 
 
@@ -209,33 +214,44 @@ def _link(actor, version: ArtifactVersion, registry: Registry, collection_name: 
     _check_type(registry, version.sequence.type)
     collection.registry = registry
     existing = getattr(collection, "existing_link_id", None)
-    link = Link.objects.get(pk=existing) if existing else None
-    created = link is None
-    if created:
-        link = Link.objects.create(collection=collection, version=version, index=collection.next_index, linked_by=actor)
-        collection.next_index += 1
-        collection.save(update_fields=["next_index", "updated_at"])
-        # `latest` moves with one UPDATE; only a collection's first link creates it.
-        if not LinkAlias.objects.filter(collection=collection, alias=LATEST).update(link=link):
-            LinkAlias.objects.create(collection=collection, link=link, alias=LATEST)
-        _audit(
-            actor,
-            collection,
-            Action.COLLECTION_LINK,
-            target=link,
-            link=link,
-            data={
-                "version": link.version_label,
-                "source": str(version),
-                "aliases": aliases,
-            },
-        )
+    if existing:
+        link = Link.objects.get(pk=existing)
+        link.collection, link.version, link.is_new = collection, version, False
+        _apply_aliases(actor, link, aliases)
+        return link
+    index = collection.next_index
+    collection.next_index += 1
+    collection.save(update_fields=["next_index", "updated_at"])
+    return _add_link(actor, collection, version, index, aliases)
+
+
+def _add_link(actor, collection: Collection, version: ArtifactVersion, index: int, aliases: list[str]) -> Link:
+    """Insert the link at `index` (taken from the collection's counter), move `latest` to it, apply `aliases`."""
+    link = Link.objects.create(collection=collection, version=version, index=index, linked_by=actor)
+    # `latest` moves with one UPDATE; only a collection's first link creates it.
+    if not LinkAlias.objects.filter(collection=collection, alias=LATEST).update(link=link):
+        LinkAlias.objects.create(collection=collection, link=link, alias=LATEST)
+    _audit(
+        actor,
+        collection,
+        Action.COLLECTION_LINK,
+        target=link,
+        link=link,
+        data={"version": link.version_label, "source": str(version), "aliases": aliases},
+    )
+    link.collection, link.version, link.is_new = collection, version, True
+    link.alias_names = [LATEST]  # what it holds now, so answers need not read them again
+    _apply_aliases(actor, link, aliases)
+    return link
+
+
+def _apply_aliases(actor, link: Link, aliases: list[str]) -> None:
     for alias in aliases:
-        _, previous = _move_alias(collection, link, alias)
+        _, previous = _move_alias(link.collection, link, alias)
         if previous is not link:
             _audit(
                 actor,
-                collection,
+                link.collection,
                 Action.ALIAS_ADD,
                 target=link,
                 link=link,
@@ -245,7 +261,72 @@ def _link(actor, version: ArtifactVersion, registry: Registry, collection_name: 
                     "moved_from": previous.version_label if previous else None,
                 },
             )
-    link.collection, link.version, link.is_new = collection, version, created
+    if hasattr(link, "alias_names"):
+        link.alias_names = sorted({*link.alias_names, *aliases})
+
+
+@transaction.atomic
+def create_linked_version(
+    *,
+    actor,
+    project: Project,
+    name: str,
+    type: str,
+    files: list[dict],
+    registry: Registry,
+    collection_name: str,
+    aliases: list[str] | None = None,
+    metadata: dict | None = None,
+    description: str = "",
+    run: Run | None = None,
+) -> Link:
+    """Create a version whose bytes are all stored, commit it and link it into a collection (created on
+    first link), in one transaction: the one-call form of create, commit and link, with the same audit
+    events. Missing bytes raise artifacts.services.BlobsMissing and nothing is written.
+
+    The link comes back with its collection, registry and version loaded, `is_new` and `alias_names`.
+    """
+    require(actor, "registries.write_registry", registry)
+    aliases = [validate_alias(a) for a in dict.fromkeys(aliases or [])]
+    _check_protected(actor, registry, aliases, "Only registry admins can apply protected aliases: {}.")
+    collection_name = _check_collection_name(collection_name, field="collection")
+    if project.team.org_id != registry.org_id:
+        raise ValidationError({"version": "Only artifacts logged by a team of this organization can be linked."})
+    _check_type(registry, type)
+    version = create_version_in_transaction(
+        actor=actor,
+        project=project,
+        name=name,
+        type=type,
+        files=files,
+        metadata=metadata,
+        description=description,
+        run=run,
+        commit=True,
+    )
+    taken = sql.take_link_index(registry.pk, collection_name)
+    if taken is None:  # the collection's first link creates it
+        link = _link(actor, version, registry, collection_name, aliases)
+        link.tag_names = []  # a new version has none
+        return link
+    pk, found_name, found_type, index = taken
+    # Only what the link, its audit event and the answer read: other fields load if asked for.
+    collection = Collection.from_db(
+        Collection.objects.db,
+        ["id", "registry_id", "name", "type", "next_index"],
+        [pk, registry.pk, found_name, found_type, index + 1],
+    )
+    collection.registry = registry
+    if collection.type != version.sequence.type:
+        raise ValidationError(
+            {
+                "version": f"Collection “{collection.name}” holds “{collection.type}” artifacts; "
+                f"this version is a “{version.sequence.type}”."
+            }
+        )
+    _check_lookalike_aliases(registry, collection, aliases)
+    link = _add_link(actor, collection, version, index, aliases)
+    link.tag_names = []  # a new version has none
     return link
 
 
@@ -279,28 +360,49 @@ def unlink_version(*, actor, link: Link) -> None:
     collection.save(update_fields=["updated_at"])
 
 
+def _refuse_lookalike(alias: str, names, what: str) -> None:
+    """SECURITY: refuse an alias that reads like another one but is not it (“ｐroduction”, “Production”):
+    protected aliases are matched exactly, so a look-alike would dodge the admin check."""
+    key = fold(alias)
+    existing = next((name for name in sorted(names) if name != alias and fold(name) == key), None)
+    if existing is not None:
+        message = f"“{alias}” reads the same as the {what} “{existing}”; use “{existing}” or a distinct alias."
+        raise ValidationError({"alias": message})
+
+
 @transaction.atomic
 def add_alias(*, actor, link: Link, alias: str) -> LinkAlias:
-    """Put an alias on a link; it moves if another version held it."""
-    registry = link.collection.registry
+    """Put an alias on a link; it moves if another version held it.
+
+    Reads what it decides from in one statement (the collection's aliases, the registry's protected
+    ones, the version's tags); the link comes back with `alias_names` and `tag_names` for answers.
+    """
+    collection = link.collection
+    registry = collection.registry
     require(actor, "registries.write_registry", registry)
     alias = validate_alias(alias)
-    _check_protected(actor, registry, [alias], "“{}” is a protected alias; only registry admins can apply it.")
-    _check_lookalike_aliases(registry, link.collection, [alias])
-    link_alias, previous = _move_alias(link.collection, link, alias)
-    if previous is not link:
+    held, protected, tags = sql.alias_state(collection.pk, registry.pk, link.version_id)
+    if alias in protected and not _is_admin(actor, registry):
+        raise PermissionDenied(f"“{alias}” is a protected alias; only registry admins can apply it.")
+    _refuse_lookalike(alias, protected, "protected alias")
+    _refuse_lookalike(alias, held, "alias")
+    link_alias = LinkAlias(collection=collection, link=link, alias=alias)
+    holder = held.get(alias)
+    if holder is None:
+        link_alias.save(force_insert=True)
+    elif holder[0] != link.pk:
+        LinkAlias.objects.filter(collection=collection, alias=alias).update(link=link)
+    if holder is None or holder[0] != link.pk:
         _audit(
             actor,
-            link.collection,
+            collection,
             Action.ALIAS_ADD,
             target=link,
             link=link,
-            data={
-                "alias": alias,
-                "version": link.version_label,
-                "moved_from": previous.version_label if previous else None,
-            },
+            data={"alias": alias, "version": link.version_label, "moved_from": f"v{holder[1]}" if holder else None},
         )
+    link.alias_names = sorted({name for name, (link_id, _) in held.items() if link_id == link.pk} | {alias})
+    link.tag_names = tags
     return link_alias
 
 

@@ -14,6 +14,8 @@ from django.utils import timezone
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 from guardian.shortcuts import get_objects_for_user
 
+from apps.orgs import sql
+
 # Entity names (org slugs, team names) appear in paths like `<team>/<project>/<artifact>`.
 entity_name_validator = RegexValidator(
     r"^[a-z0-9][a-z0-9_-]{0,63}$",
@@ -319,8 +321,9 @@ class ApiKeyQuerySet(models.QuerySet):
         """The active key (with its user) whose secret is `raw`, or None."""
         if not raw or len(raw) > 256:
             return None
-        keys = self.active().filter(hashed_key=hash_api_key(raw), user__is_active=True).select_related("user")
-        return next(iter(keys.order_by()[:1]), None)
+        # One hand-written statement (orgs/sql.py), with only the columns a request reads (not the password
+        # hash, login times…; others load if asked): the ORM's version took half of a resolve call.
+        return sql.active_key(self.model, hash_api_key(raw))
 
 
 class ApiKey(models.Model):

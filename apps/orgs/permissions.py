@@ -49,7 +49,7 @@ def grants_changed(**kwargs) -> None:
 def _codenames(user, obj: models.Model) -> frozenset[str]:
     """Bare codenames held on `obj` directly and through groups (teams, org roles), in one query."""
     if user.is_superuser:
-        return frozenset(p.codename for p in get_perms_for_model(obj))
+        return _model_codenames(obj)
     rows = []
     for model, principal in ((get_user_obj_perms_model(obj), "user"), (get_group_obj_perms_model(obj), "group__user")):
         where = {principal: user}
@@ -61,6 +61,44 @@ def _codenames(user, obj: models.Model) -> frozenset[str]:
     return frozenset(rows[0].union(rows[1]))
 
 
+def _model_codenames(obj: models.Model) -> frozenset[str]:
+    """Every permission codename of `obj`'s model (what a superuser holds), from its Meta: no query."""
+    opts = obj._meta
+    return frozenset(
+        [f"{action}_{opts.model_name}" for action in opts.default_permissions]
+        + [codename for codename, _ in opts.permissions]
+    )
+
+
+def _remembered(user) -> dict:
+    """What this user object has learnt of its permissions since grants last changed."""
+    generation, cache = user.__dict__.get("_held_perms", (None, None))
+    if generation != _generation:
+        cache = {}
+        user.__dict__["_held_perms"] = (_generation, cache)
+    return cache
+
+
+def remembered(user, key: tuple, compute):
+    """`compute()`, read once per user object for `key` (see held_perms) and remembered until a grant
+    or membership changes. For access answers that are not guardian permissions (project writers)."""
+    cache = _remembered(user)
+    if key not in cache:
+        cache[key] = compute()
+    return cache[key]
+
+
+def remember(user, key: tuple, value) -> None:
+    """Record an access answer a query already read alongside its rows (a path lookup reads the
+    caller's permissions on the registry in the same statement), so no check reads it again."""
+    _remembered(user)[key] = value
+
+
+def perms_key(label: str, pk) -> tuple:
+    """The key held_perms remembers an object's codenames under (`label` like "registries.Registry")."""
+    return (label, pk)
+
+
 def held_perms(user, obj: models.Model) -> frozenset[str]:
     """The bare codenames `user` holds on `obj` from every source.
 
@@ -70,14 +108,7 @@ def held_perms(user, obj: models.Model) -> frozenset[str]:
     """
     if not user.is_authenticated or not user.is_active:
         return frozenset()
-    generation, cache = user.__dict__.get("_held_perms", (None, None))
-    if generation != _generation:
-        cache = {}
-        user.__dict__["_held_perms"] = (_generation, cache)
-    key = (obj._meta.label, obj.pk)
-    if key not in cache:
-        cache[key] = _codenames(user, obj)
-    return cache[key]
+    return remembered(user, perms_key(obj._meta.label, obj.pk), lambda: _codenames(user, obj))
 
 
 def has_perm(user, perm: str, obj: models.Model) -> bool:

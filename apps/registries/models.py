@@ -83,6 +83,9 @@ class Registry(models.Model):
     visibility = models.CharField(max_length=16, choices=Visibility, default=Visibility.ORGANIZATION)
     allow_all_types = models.BooleanField(default=True)
     artifact_types = models.JSONField(default=list, blank=True)  # add-only once saved
+    # Whether any automation listens to this registry (kept by apps/automations/services.py), so the
+    # events of registries without automations skip the lookup after every commit.
+    has_automations = models.BooleanField(default=False, editable=False)
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -332,7 +332,8 @@ def commit_artifact(*, actor, pending: PendingArtifact) -> ArtifactVersion:
         digest=pending.digest,
     ).first()
     if same is None:
-        version = artifacts.create_version(
+        # The one-call path the API's `POST /artifacts` with `commit` takes: created and committed together.
+        same = artifacts.create_version(
             actor=actor,
             project=pending.project,
             name=pending.name,
@@ -341,8 +342,8 @@ def commit_artifact(*, actor, pending: PendingArtifact) -> ArtifactVersion:
             metadata=pending.metadata,
             description=pending.description,
             run=pending.run,
+            commit=True,
         )
-        same = artifacts.commit_version(actor=actor, version=version)
     pending.version = same
     pending.save(update_fields=["version"])
     return same

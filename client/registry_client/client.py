@@ -17,7 +17,7 @@ import httpx
 
 from . import transfers
 from .config import resolve_settings
-from .errors import InvalidInput, NotFound, PermissionDenied
+from .errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from .files import walk
 from .pagination import (
     CollectionPaginator,
@@ -175,6 +175,22 @@ class Client:
         run_id = run.run_id if isinstance(run, Run) else run
         if run_id:
             body["run_id"] = run_id
+        # One call when the server holds every file's bytes already (or there are none): it creates,
+        # commits and links in one transaction. If bytes are missing it answers 409 and writes nothing,
+        # and the three-call protocol below uploads just those.
+        one_call = {**body, "commit": True}
+        if target_path:
+            one_call.update(target_path=target_path, aliases=aliases)
+        try:
+            created = self._request("POST", "artifacts", json=one_call)
+        except Conflict:
+            pass
+        else:
+            version = Version(self, created["version"])
+            version.uploads = []
+            if target_path:
+                version.linked = Version(self, created["linked"])
+            return version
         created = self._request("POST", "artifacts", json=body)
         uploads = list(created.get("uploads") or [])
         transfers.upload(self._transport, uploads, files, progress=enabled, workers=self.workers)

@@ -319,6 +319,7 @@ INTEGERS = [
     ("true", True, MUST),
     ("fraction", 5.5, MUST),
 ]
+BOOLEANS = [("text", "true", MUST), ("number", 1, MUST), ("list", [True], MUST)]
 URL_INTEGERS = [("2^63", BIG, MUST), ("2^70", 2**70, MUST), ("-2^70", -(2**70), MUST), ("text", "x", MUST)]
 OBJECTS = [
     ("NUL key", {"a\x00": 1}, MUST),
@@ -352,6 +353,8 @@ def body_cases(schema: dict, components: dict, write: bool, prefix: str = ""):
             values = INTEGERS
         elif kind == "object":
             values = OBJECTS
+        elif kind == "boolean":
+            values = BOOLEANS
         elif kind == "array":
             items = _type(spec["items"], components)
             values = [("text", "a", MUST), ("object", {"a": 1}, MUST)]

@@ -190,6 +190,8 @@ def test_log_artifact_uploads_only_listed_blobs_streaming_without_credentials(tm
             assert [f["path"] for f in body["files"]] == ["a.txt", "b.bin", "copy.bin"]
             assert body["run_id"] == "r1"
             missing = body["files"][1]
+            if body.get("commit"):  # the one-call form first: the server lacks bytes, so 409
+                return httpx.Response(409, json={"detail": "1 file(s) not uploaded yet: b.bin", "missing": [missing]})
             return httpx.Response(
                 200,
                 json={
@@ -223,6 +225,32 @@ def test_log_artifact_uploads_only_listed_blobs_streaming_without_credentials(tm
     assert "transfer-encoding" not in put.headers
     assert put.headers["x-amz-meta"] == "1"
     assert bodies["/put"] == b"new bytes" * 1000
+
+
+def test_log_artifact_takes_one_call_when_the_server_holds_the_bytes(tmp_path):
+    (tmp_path / "a.txt").write_bytes(b"already there")
+    seen = []
+
+    def handler(request):
+        body = json.loads(request.content)
+        seen.append((request.method, request.url.path))
+        assert body["commit"] is True
+        assert (body["target_path"], body["aliases"]) == ("wandb-registry-model/clf", ["prod"])
+        linked = {"id": 5, "version": "v3", "state": "committed", "path": "acme/wandb-registry-model/clf:v3"}
+        return httpx.Response(
+            201, json={"version": {"id": 5, "version": "v0", "state": "committed"}, "uploads": [], "linked": linked}
+        )
+
+    version = make_client(handler).log_artifact(
+        tmp_path,
+        name="clf",
+        type="model",
+        project="vision/detector",
+        target_path="wandb-registry-model/clf",
+        aliases=["prod"],
+    )
+    assert seen == [("POST", "/api/v1/artifacts")]
+    assert (version.version, version.uploads, version.linked.version) == ("v0", [], "v3")
 
 
 def test_log_artifact_checks_inputs(tmp_path):
@@ -373,6 +401,8 @@ def test_a_failed_upload_stops_the_others_and_is_reported(tmp_path):
 
     def handler(request):
         if request.url.path == "/api/v1/artifacts":
+            if json.loads(request.content).get("commit"):
+                return httpx.Response(409, json={"detail": "missing", "missing": []})
             files = json.loads(request.content)["files"]
             uploads = [{**f, "url": f"https://store.test/{f['path']}", "method": "PUT", "headers": {}} for f in files]
             return httpx.Response(201, json={"version": {"id": 3}, "uploads": uploads})
@@ -395,6 +425,8 @@ def test_uploads_stream_from_disk_in_chunks(tmp_path):
 
         def handle_request(self, request):
             if request.url.path == "/api/v1/artifacts":
+                if json.loads(request.read()).get("commit"):
+                    return httpx.Response(409, json={"detail": "missing", "missing": []})
                 (f,) = json.loads(request.read())["files"]
                 upload = {**f, "url": "/api/v1/blobs/upload/token", "method": "PUT", "headers": {}}
                 return httpx.Response(201, json={"version": {"id": 1}, "uploads": [upload]})

@@ -1,0 +1,77 @@
+"""The hand-written statements (apps/*/sql.py), run on SQLite and on PostgreSQL (DATABASE_URL)."""
+
+import datetime
+
+from apps.artifacts import sql as artifacts_sql
+from apps.artifacts.models import ArtifactSequence, VersionTag
+from apps.collections import sql
+from apps.collections.models import Collection
+from apps.registries import services as registries
+
+
+def test_take_sequence_index_counts_up_and_knows_missing_artifacts(world):
+    version = world.version(name="seq")
+    sequence = version.sequence
+    assert artifacts_sql.take_sequence_index(world.project.pk, "seq") == (sequence.pk, "model", 1)
+    assert artifacts_sql.take_sequence_index(world.project.pk, "seq") == (sequence.pk, "model", 2)
+    assert ArtifactSequence.objects.get(pk=sequence.pk).next_index == 3
+    assert artifacts_sql.take_sequence_index(world.project.pk, "nope") is None
+
+
+def test_take_link_index_matches_names_case_insensitively(world):
+    link = world.link()
+    before = Collection.objects.get(pk=link.collection_id).updated_at
+    taken = sql.take_link_index(world.registry.pk, "CLASSIFIER")
+    assert taken == (link.collection_id, "classifier", "model", 1)
+    collection = Collection.objects.get(pk=link.collection_id)
+    assert collection.next_index == 2 and collection.updated_at > before
+    assert isinstance(collection.updated_at, datetime.datetime) and collection.updated_at.tzinfo is not None
+    assert sql.take_link_index(world.registry.pk, "other") is None
+
+
+def test_find_links_brings_the_rows_and_the_callers_permissions(world, django_assert_num_queries):
+    link = world.link(version=world.version(metadata={"acc": 0.5}), aliases=["candidate"])
+    common = {"registry": "golden models", "former": False, "collection": "Classifier", "org": None}
+    with django_assert_num_queries(1):
+        ((found, codenames),) = sql.find_links(world["viewer"], index=None, alias="candidate", **common)
+        # Everything an answer names is loaded: no further query.
+        assert found.collection.registry.org.slug == "acme" and found.collection.registry.has_automations is False
+        assert found.version.sequence.project.team.name == "vision" and found.version.metadata == {"acc": 0.5}
+        assert found.collection.registry.artifact_types == ["model"] and found.created_at.tzinfo is not None
+    assert found == link and codenames == {"view_registry", "download_registry"}
+    ((_, codenames),) = sql.find_links(world["team_member"], index=0, alias=None, **common)  # through the team
+    assert codenames == {"view_registry", "download_registry", "write_registry"}
+    assert sql.find_links(world["outsider"], index=0, alias=None, **common) == []  # not in the org
+    ((_, codenames),) = sql.find_links(world["outsider"], index=0, alias=None, **common | {"org": "Acme ML"})
+    assert codenames == set()  # found by the org's display name, but nothing granted
+    assert sql.find_links(world["viewer"], index=1, alias=None, **common) == []
+
+
+def test_find_links_by_a_former_registry_name(world):
+    world.link()
+    registries.rename_registry(actor=world["org_admin"], registry=world.registry, name="Silver")
+    common = {"collection": "classifier", "org": "acme", "index": 0, "alias": None}
+    assert sql.find_links(world["viewer"], registry="golden models", former=False, **common) == []
+    assert len(sql.find_links(world["viewer"], registry="golden models", former=True, **common)) == 1
+
+
+def test_version_extras_and_alias_state(world):
+    link = world.link(version=world.version(files={"b.txt": b"bee"}), aliases=["candidate"])
+    VersionTag.objects.create(version=link.version, name="good")
+    aliases, tags, files = sql.version_extras(link.pk, link.version_id)
+    assert (aliases, tags) == (["candidate", "latest"], ["good"])
+    assert [(path, size) for path, _, size, _ in files] == [("b.txt", 3), ("model.bin", 7)]
+    assert all(len(sha256) == 64 and len(md5) == 32 for _, sha256, _, md5 in files)
+    held, protected, tags = sql.alias_state(link.collection_id, world.registry.pk, link.version_id)
+    assert held == {"candidate": (link.pk, 0), "latest": (link.pk, 0)}
+    assert (protected, tags) == ({"production"}, ["good"])
+
+
+def test_find_registries_brings_whole_registries_and_permissions(world, django_assert_num_queries):
+    with django_assert_num_queries(1):
+        ((registry, codenames),) = sql.find_registries(
+            world["member"], registry="golden models", former=False, org=None
+        )
+        assert (registry.description, registry.org.slug, registry.created_at.tzinfo is not None) == ("", "acme", True)
+    assert registry == world.registry and codenames == {"view_registry", "download_registry", "write_registry"}
+    assert sql.find_registries(world["outsider"], registry="golden models", former=False, org=None) == []
