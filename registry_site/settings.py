@@ -295,6 +295,9 @@ AUTOMATION_MAX_ATTEMPTS = int(os.environ.get("AUTOMATION_MAX_ATTEMPTS", "3"))
 AUTOMATION_RETRY_BACKOFF = float(os.environ.get("AUTOMATION_RETRY_BACKOFF", "30"))  # seconds, doubled per attempt
 # SECURITY: webhooks may not reach private, loopback, link-local or metadata addresses unless this is on.
 AUTOMATION_ALLOW_PRIVATE_URLS = env_bool("AUTOMATION_ALLOW_PRIVATE_URLS", False)
+# This server's public address (https://registry.example.com), for links in Slack messages. Empty: the
+# address a Slack channel was connected from is used.
+SITE_URL = os.environ.get("SITE_URL", "").rstrip("/")
 
 # /metrics (Prometheus text) answers `Authorization: Bearer <METRICS_TOKEN>`; without a token it is off (404).
 METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")

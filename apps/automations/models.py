@@ -1,6 +1,7 @@
-"""Automations: when something happens in a registry, POST a JSON payload to a webhook.
+"""Automations: when something happens in a registry, POST a JSON payload to a webhook or a Slack channel.
 
-An automation subscribes to committed audit events (the audit event is the domain event). Each
+Scopes, as W&B's: one collection, one registry (and its future collections), a team's projects, or the
+whole organization. An automation subscribes to committed audit events (the audit event is the domain event). Each
 firing is an `AutomationRun`, delivered by a background task (`manage.py db_worker`).
 """
 
@@ -21,7 +22,7 @@ from django.urls import reverse
 
 from apps.audit.models import Action, AuditEvent
 from apps.collections.models import Collection
-from apps.orgs.models import Organization
+from apps.orgs.models import Organization, Team
 from apps.registries.models import Registry
 
 # W&B's limits and patterns (wandb/automations): webhook names ≤ 64, automation names ≤ 255.
@@ -100,6 +101,13 @@ class Secret(models.Model):
 # --- webhooks -----------------------------------------------------------------------------------
 
 
+class WebhookKind(models.TextChoices):
+    """What an automation's action sends: our JSON payload, or a Slack message (Block Kit)."""
+
+    WEBHOOK = "webhook", "Webhook"
+    SLACK = "slack", "Slack notification"
+
+
 class WebhookQuerySet(models.QuerySet):
     def visible_to(self, user) -> "WebhookQuerySet":
         """Webhooks of the organizations `user` belongs to (members pick them for automations)."""
@@ -107,11 +115,21 @@ class WebhookQuerySet(models.QuerySet):
 
 
 class Webhook(models.Model):
-    """An organization's HTTP endpoint that automations POST JSON to."""
+    """An organization's HTTP endpoint that automations POST to: a JSON webhook, or a Slack channel.
+
+    A Slack channel's incoming-webhook URL is itself the credential, so it is kept as a `Secret`
+    (`url_secret`) and `url` stays empty.
+    """
 
     org = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="webhooks")
+    kind = models.CharField(max_length=16, choices=WebhookKind, default=WebhookKind.WEBHOOK)
     name = models.CharField(max_length=WEBHOOK_NAME_MAX, validators=[webhook_name_validator])
-    url = models.URLField("endpoint URL", max_length=2000)
+    url = models.URLField("endpoint URL", max_length=2000, blank=True)
+    url_secret = models.ForeignKey(
+        Secret, null=True, blank=True, on_delete=models.RESTRICT, related_name="+", verbose_name="URL secret"
+    )
+    # Where links in Slack messages point when settings.SITE_URL is unset (taken from the creating request).
+    site_url = models.URLField("site URL", max_length=500, blank=True)
     # Sent as `Authorization: Bearer <value>`; also `${ACCESS_TOKEN}` in payloads.
     access_token = models.ForeignKey(
         Secret, null=True, blank=True, on_delete=models.RESTRICT, related_name="+", verbose_name="access token"
@@ -131,14 +149,30 @@ class Webhook(models.Model):
         ordering = ["org", "name"]
         constraints = [
             models.UniqueConstraint("org", Lower("name"), name="automations_webhook_unique_name_per_org"),
+            models.CheckConstraint(
+                condition=(models.Q(kind=WebhookKind.WEBHOOK) & ~models.Q(url=""))
+                | models.Q(kind=WebhookKind.SLACK, url="", url_secret__isnull=False),
+                name="automations_webhook_url_or_slack_secret",
+            ),
         ]
 
     def __str__(self) -> str:
         return self.name
 
     @property
+    def is_slack(self) -> bool:
+        return self.kind == WebhookKind.SLACK
+
+    @property
+    def label(self) -> str:
+        """How pickers name it: "Slack: #releases" or "Webhook: ci hook"."""
+        return f"{'Slack' if self.is_slack else 'Webhook'}: {self.name}"
+
+    @property
     def host_url(self) -> str:
         """Scheme and host only: paths can carry credentials (Slack-style URLs), so registry users see this."""
+        if self.is_slack:
+            return "Slack incoming webhook (secret)"
         parts = urlsplit(self.url)
         return f"{parts.scheme}://{parts.hostname}" + ("/…" if parts.path.strip("/") or parts.query else "")
 
@@ -156,6 +190,7 @@ class EventType(models.TextChoices):
     REMOVE_ARTIFACT_TAG = "REMOVE_ARTIFACT_TAG", "A tag is removed from a version"
     ADD_COLLECTION_TAG = "ADD_COLLECTION_TAG", "A tag is added to a collection"
     REMOVE_COLLECTION_TAG = "REMOVE_COLLECTION_TAG", "A tag is removed from a collection"
+    CREATE_ARTIFACT = "CREATE_ARTIFACT", "A new artifact version is created in a project"
 
 
 EVENT_TYPE_FOR_ACTION = {
@@ -166,6 +201,28 @@ EVENT_TYPE_FOR_ACTION = {
     Action.VERSION_REMOVE_TAG: EventType.REMOVE_ARTIFACT_TAG,
     Action.COLLECTION_ADD_TAG: EventType.ADD_COLLECTION_TAG,
     Action.COLLECTION_REMOVE_TAG: EventType.REMOVE_COLLECTION_TAG,
+    Action.ARTIFACT_COMMIT: EventType.CREATE_ARTIFACT,
+}
+
+
+class Scope(models.TextChoices):
+    """What an automation watches (W&B's scopes; broader ones cover children created later)."""
+
+    COLLECTION = "collection", "Collection"
+    REGISTRY = "registry", "Registry"
+    TEAM = "team", "Team"
+    ORGANIZATION = "organization", "Organization"
+
+
+# Which events each scope can see. A team's projects hold source versions: versions created there, and
+# links of them into (organization-visible) registries. Registries see everything that happens in them;
+# the organization sees all of it.
+REGISTRY_EVENTS = [event for event in EventType if event != EventType.CREATE_ARTIFACT]
+EVENTS_FOR_SCOPE = {
+    Scope.COLLECTION: REGISTRY_EVENTS,
+    Scope.REGISTRY: REGISTRY_EVENTS,
+    Scope.TEAM: [EventType.CREATE_ARTIFACT, EventType.LINK_ARTIFACT],
+    Scope.ORGANIZATION: list(EventType),
 }
 
 DEFAULT_PAYLOAD = """{
@@ -177,20 +234,44 @@ DEFAULT_PAYLOAD = """{
 }"""
 
 
+def managed_teams(user):
+    """Teams whose automations `user` may see and manage: their own teams, and every team of the orgs
+    they administer (as for the teams' projects)."""
+    if not user.is_authenticated:
+        return Team.objects.none()
+    # SECURITY: one Q per branch so each condition binds to the same membership row.
+    return Team.objects.filter(
+        models.Q(memberships__user=user) | models.Q(org__in=Organization.objects.administered_by(user).values("pk"))
+    ).distinct()
+
+
 class AutomationQuerySet(models.QuerySet):
     def visible_to(self, user) -> "AutomationQuerySet":
-        """Automations in the registries `user` may view."""
-        return self.filter(registry__in=Registry.objects.visible_to(user))
+        """Automations `user` may see: those of the registries they may view, of their teams (or every team
+        of an org they administer), and the organization-wide ones of the orgs they administer (those fire
+        on events in every registry, restricted ones included)."""
+        if not user.is_authenticated:
+            return self.none()
+        return self.filter(
+            models.Q(registry__in=Registry.objects.visible_to(user).values("pk"))
+            | models.Q(scope=Scope.TEAM, team__in=managed_teams(user).values("pk"))
+            | models.Q(scope=Scope.ORGANIZATION, org__in=Organization.objects.administered_by(user).values("pk"))
+        )
 
 
 class Automation(models.Model):
-    """When `event_type` happens in the registry (or one collection of it), POST a payload to a webhook."""
+    """When `event_type` happens in its scope, POST a payload to a webhook or a message to Slack."""
 
-    registry = models.ForeignKey(Registry, on_delete=models.CASCADE, related_name="automations")
-    # Empty: the whole registry, including collections created later.
+    org = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="automations")
+    scope = models.CharField(max_length=16, choices=Scope, default=Scope.REGISTRY)
+    # Set for registry and collection scopes.
+    registry = models.ForeignKey(Registry, null=True, blank=True, on_delete=models.CASCADE, related_name="automations")
+    # Set for the collection scope only.
     collection = models.ForeignKey(
         Collection, null=True, blank=True, on_delete=models.CASCADE, related_name="automations"
     )
+    # Set for the team scope only.
+    team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.CASCADE, related_name="automations")
     name = models.CharField(max_length=AUTOMATION_NAME_MAX)
     description = models.TextField(blank=True)
     event_type = models.CharField(max_length=32, choices=EventType)
@@ -198,6 +279,8 @@ class Automation(models.Model):
     webhook = models.ForeignKey(Webhook, on_delete=models.RESTRICT, related_name="automations")
     payload_template = models.TextField(default=DEFAULT_PAYLOAD)
     enabled = models.BooleanField(default=True)
+    # The collection's "notify on new version" switch (one per collection), as the legacy registry offered.
+    is_new_version_notification = models.BooleanField(default=False)
     rate_limit_per_minute = models.PositiveIntegerField(null=True, blank=True)
     cooldown_seconds = models.PositiveIntegerField(default=0)
     created_by = models.ForeignKey(
@@ -212,16 +295,50 @@ class Automation(models.Model):
         ordering = ["registry", "name"]
         constraints = [
             models.UniqueConstraint("registry", Lower("name"), name="automations_automation_unique_name_per_registry"),
+            models.UniqueConstraint(
+                "org",
+                Lower("name"),
+                condition=models.Q(registry__isnull=True),
+                name="automations_automation_unique_name_per_org",
+            ),
+            models.UniqueConstraint(
+                fields=["collection"],
+                condition=models.Q(is_new_version_notification=True),
+                name="automations_automation_one_notification_per_collection",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(
+                    scope=Scope.COLLECTION, registry__isnull=False, collection__isnull=False, team__isnull=True
+                )
+                | models.Q(scope=Scope.REGISTRY, registry__isnull=False, collection__isnull=True, team__isnull=True)
+                | models.Q(scope=Scope.TEAM, registry__isnull=True, collection__isnull=True, team__isnull=False)
+                | models.Q(scope=Scope.ORGANIZATION, registry__isnull=True, collection__isnull=True, team__isnull=True),
+                name="automations_automation_scope_fields",
+            ),
         ]
         indexes = [
             models.Index(fields=["registry", "event_type", "enabled"], name="automation_match_idx"),
+            models.Index(fields=["org", "event_type", "enabled"], name="automation_org_match_idx"),
         ]
 
     def __str__(self) -> str:
         return self.name
 
     def get_absolute_url(self) -> str:
-        return reverse("automations:automation_detail", args=[self.registry.org.slug, self.registry.slug, self.pk])
+        if self.registry_id:
+            return reverse("automations:automation_detail", args=[self.org.slug, self.registry.slug, self.pk])
+        return reverse("automations:org_automation_detail", args=[self.org.slug, self.pk])
+
+    @property
+    def scope_name(self) -> str:
+        """What it watches, in words: "collection classifier in Golden Models", "team vision"…"""
+        if self.scope == Scope.COLLECTION:
+            return f"{self.collection.name} in {self.registry.name}"
+        if self.scope == Scope.REGISTRY:
+            return f"{self.registry.name} (whole registry)"
+        if self.scope == Scope.TEAM:
+            return f"team {self.team.name}"
+        return f"organization {self.org.slug}"
 
     def matches(self, event: AuditEvent) -> bool:
         """Whether the event passes this automation's filter (scope and type are matched in SQL)."""
@@ -242,8 +359,15 @@ class RunStatus(models.TextChoices):
 
 class AutomationRunQuerySet(models.QuerySet):
     def visible_to(self, user) -> "AutomationRunQuerySet":
-        """Runs of automations in the registries `user` may view."""
-        return self.filter(registry__in=Registry.objects.visible_to(user))
+        """Runs of automations `user` may see, for events in registries they may view (or in no registry:
+        a team's source versions)."""
+        if not user.is_authenticated:
+            return self.none()
+        # SECURITY: both conditions: a team automation's run about a restricted registry stays hidden.
+        return self.filter(
+            models.Q(registry__isnull=True) | models.Q(registry__in=Registry.objects.visible_to(user).values("pk")),
+            automation__in=Automation.objects.visible_to(user).values("pk"),
+        )
 
     def newest_first(self) -> "AutomationRunQuerySet":
         return self.order_by("-id")
@@ -253,8 +377,8 @@ class AutomationRun(models.Model):
     """One firing of an automation for one event: what was sent, what came back."""
 
     automation = models.ForeignKey(Automation, on_delete=models.CASCADE, related_name="runs")
-    # The automation's registry, copied so a registry's history is one index range scan.
-    registry = models.ForeignKey(Registry, on_delete=models.CASCADE, related_name="+")
+    # The event's registry (empty for events outside registries), so a registry's history is one index range scan.
+    registry = models.ForeignKey(Registry, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
     event = models.ForeignKey(AuditEvent, on_delete=models.PROTECT, related_name="+")
     replay_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="replays")
     replayed_by = models.ForeignKey(

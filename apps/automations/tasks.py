@@ -25,6 +25,7 @@ from django.utils import timezone
 from django_tasks import task
 
 from apps.artifacts.models import ArtifactVersion
+from apps.automations import slack
 from apps.automations.models import (
     ACCESS_TOKEN,
     RESPONSE_EXCERPT_MAX,
@@ -126,6 +127,11 @@ class _PinnedHTTPSConnection(http.client.HTTPSConnection):
         self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
 
 
+def target_url(webhook: Webhook) -> str:
+    """Where to POST: the webhook's URL, or a Slack channel's incoming-webhook URL (decrypted)."""
+    return webhook.url_secret.reveal() if webhook.is_slack else webhook.url
+
+
 def post_json(url: str, body: bytes, headers: dict[str, str]) -> Response:
     """POST `body` to `url` (no redirects followed); never raises for network trouble."""
     try:
@@ -154,7 +160,13 @@ def sign(body: bytes, secret: str) -> str:
 
 
 def build_request(webhook: Webhook, template: str, values: dict) -> tuple[bytes, str, dict[str, str]]:
-    """(body, body with secrets masked, headers) for a POST of `template` to `webhook`."""
+    """(body, body with secrets masked, headers) for a POST of `template` to `webhook`.
+
+    A Slack channel gets a Block Kit message instead of the template (its URL is the secret, not the body).
+    """
+    if webhook.is_slack:
+        body = json.dumps(slack.message(values, site_url=webhook.site_url), ensure_ascii=False)
+        return body.encode(), body, {}
     secrets: dict[str, str] = {}
     headers: dict[str, str] = {}
     if webhook.access_token is not None:
@@ -203,15 +215,16 @@ def attempt_delivery(run_id: int) -> str:
     if not AutomationRun.objects.filter(pk=run_id, status=RunStatus.PENDING).update(attempts=F("attempts") + 1):
         return "not pending"
     run = AutomationRun.objects.select_related(
-        "automation__webhook__access_token", "automation__webhook__signing_secret"
+        "automation__webhook__access_token", "automation__webhook__signing_secret", "automation__webhook__url_secret"
     ).get(pk=run_id)
     automation = run.automation
     values = {**run.variables, "automation_name": automation.name, "artifact_metadata": _metadata(run.variables)}
     try:
         body, masked, headers = build_request(automation.webhook, automation.payload_template, values)
+        url = target_url(automation.webhook)
     except ValidationError as error:  # a secret that can no longer be decrypted: retrying will not help
         return _finish(run, RunStatus.FAILED, Response(None, "", error="; ".join(error.messages)), "")
-    response = post_json(automation.webhook.url, body, headers)
+    response = post_json(url, body, headers)
     if response.ok:
         return _finish(run, RunStatus.FINISHED, response, masked)
     if response.retryable and run.attempts < settings.AUTOMATION_MAX_ATTEMPTS:
@@ -260,6 +273,8 @@ def sample_values(extra: dict | None = None) -> dict:
         "entity_name": "acme",
         "project_name": "detector",
         "automation_name": "Test",
+        "registry_name": "Models",
+        "version_url": "",
         "artifact_metadata": {},
         **(extra or {}),
     }

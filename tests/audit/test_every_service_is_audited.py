@@ -42,6 +42,8 @@ EXEMPT = {
     "registries.default_role": "a pure function",
     "automations.event_variables": "a pure function (payload variables of an event)",
     "automations.queue_runs_for_event": "the audit subscriber itself; its runs are the automation history",
+    "automations.require_manage": "a permission check",
+    "automations.new_version_notification": "a read",
 }
 
 # Curation (issue 16): reads, pure helpers and the worker's system-only steps.
@@ -291,6 +293,12 @@ def _automation_calls(world, admin, reg):
         "automations.set_automation_enabled": lambda: automations.set_automation_enabled(
             actor=admin, automation=automation(), enabled=False
         ),
+        "automations.create_slack_channel": lambda: automations.create_slack_channel(
+            actor=admin, org=world.org, name="releases", url="http://127.0.0.1:9/services/T/B/x"
+        ),
+        "automations.set_new_version_notification": lambda: automations.set_new_version_notification(
+            actor=admin, collection=world.link().collection, action=webhook(), enabled=True
+        ),
     }
 
 
@@ -323,7 +331,8 @@ _CALL_NAMES = {
                                    "register_reference", "set_collection_tag", "set_version_tag"]),
     *(f"automations.{n}" for n in ["create_secret", "update_secret", "delete_secret", "create_webhook",
                                    "delete_webhook", "create_automation", "update_automation", "delete_automation",
-                                   "set_automation_enabled", "replay_run", "send_test_webhook"]),
+                                   "set_automation_enabled", "replay_run", "send_test_webhook",
+                                   "create_slack_channel", "set_new_version_notification"]),
 }  # fmt: skip
 _CALL_NAMES |= {
     *(f"artifacts.{n}" for n in ["update_source_metadata", "set_version_ttl", "delete_version", "restore_version"]),

@@ -274,7 +274,15 @@ def test_db_worker_delivers_queued_runs_and_retries(world, receiver, make_automa
 
 
 def test_events_no_automation_listens_to_cost_one_query_and_others_none(world, django_assert_num_queries):
-    event = AuditEvent(action=Action.COLLECTION_LINK, registry_pk=world.registry.pk, collection_pk=1, data={})
+    event = AuditEvent(
+        action=Action.COLLECTION_LINK,
+        org=world.org,
+        registry_pk=world.registry.pk,
+        collection_pk=1,
+        version_pk=1,
+        data={},
+    )
+    # One query for every scope: the registry's and collection's, the team's (by the version's project), the org's.
     with django_assert_num_queries(1):
         assert services.queue_runs_for_event(event) == []
     event.action = Action.REGISTRY_STAR

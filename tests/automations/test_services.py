@@ -238,7 +238,7 @@ def test_automation_names_are_unique_per_registry(world, make_automation):
 
 def test_automation_webhook_and_collection_must_belong_to_the_registry(world, make_automation, receiver):
     foreign = services.create_webhook(actor=world["outsider"], org=world.other_org, name="theirs", url=receiver.url)
-    with pytest.raises(ValidationError, match="webhook of this organization"):
+    with pytest.raises(ValidationError, match="Slack channel of this organization"):
         make_automation(webhook=foreign)
     other_link = world.link(registry=world.org.registries.get(slug="model"))
     with pytest.raises(ValidationError, match="collection of this registry"):
