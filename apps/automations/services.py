@@ -48,7 +48,7 @@ from apps.automations.tasks import (
 )
 from apps.collections.models import Collection, Link
 from apps.orgs.models import Organization, Team
-from apps.orgs.permissions import has_perm, require
+from apps.orgs.permissions import require
 from apps.registries.models import Registry, Visibility
 from lib.names import check_name_characters, lookalike
 from lib.text import check_text
@@ -351,10 +351,8 @@ def _clean_automation(scope: Scope, org: Organization, registry: Registry | None
     webhook = fields.get("webhook")
     if webhook is None or webhook.org_id != org.pk:
         raise ValidationError({"webhook": "Pick a webhook or Slack channel of this organization."})
-    if webhook.is_slack:  # Slack gets a Block Kit message; a payload template does not apply
-        template = ""
-    else:
-        template = _check_template(fields.get("payload_template") or DEFAULT_PAYLOAD, webhook)
+    # Slack gets a Block Kit message; a payload template does not apply.
+    template = "" if webhook.is_slack else _check_template(fields.get("payload_template") or DEFAULT_PAYLOAD, webhook)
     rate_limit = fields.get("rate_limit_per_minute")
     cooldown = fields.get("cooldown_seconds") or 0
     if rate_limit is not None and rate_limit < 1:
