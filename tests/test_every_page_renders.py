@@ -42,6 +42,10 @@ POST_ONLY = {
     "automations:secret_create",
     "automations:secret_update",
     "automations:secret_delete",
+    "automations:collection_notify",
+    "automations:slack_create",
+    "automations:org_automation_toggle",
+    "automations:org_run_replay",
     "collections:collection_tag_add",
     "collections:collection_tag_remove",
     "collections:collection_delete",
@@ -122,6 +126,12 @@ def pages(world, settings, django_capture_on_commit_callbacks):
         webhook=webhook,
         payload_template='{"version": "${artifact_version_string}"}',
     )
+    slack = automations.create_slack_channel(
+        actor=admin, org=world.org, name="releases", url="http://127.0.0.1:9/services/T/B/x"
+    )
+    org_wide = automations.create_automation(
+        actor=admin, org=world.org, name="everything", event_type="LINK_ARTIFACT", webhook=slack
+    )
     dataset = world.version(name="train-set", type="dataset", files={"labels.csv": b"id,label\n1,a\n"})
     run = artifacts.create_run(actor=admin, project=world.project, name="train")
     collections.use_artifact(actor=admin, run=run, version=dataset)
@@ -165,6 +175,15 @@ def pages(world, settings, django_capture_on_commit_callbacks):
         "automations:webhook_list": reverse("automations:webhook_list", args=[org]),
         "automations:webhook_test": reverse("automations:webhook_test", args=[org, webhook.pk]),
         "automations:secret_list": reverse("automations:secret_list", args=[org]),
+        "automations:collection_options": reverse("automations:collection_options", args=reg) + "?q=cl",
+        "automations:collection_automations": reverse(
+            "automations:collection_automations", args=[*reg, link.collection.pk]
+        ),
+        "automations:automation_hub": reverse("automations:automation_hub", args=[org]),
+        "automations:org_automation_create": reverse("automations:org_automation_create", args=[org]),
+        "automations:org_automation_detail": reverse("automations:org_automation_detail", args=[org, org_wide.pk]),
+        "automations:org_automation_edit": reverse("automations:org_automation_edit", args=[org, org_wide.pk]),
+        "automations:org_automation_delete": reverse("automations:org_automation_delete", args=[org, org_wide.pk]),
         "collections:landing": reverse("collections:landing", args=[org]),
         "collections:search": reverse("collections:search", args=[org]) + "?q=a",
         "collections:registry_detail": reverse("collections:registry_detail", args=reg),

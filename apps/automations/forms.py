@@ -5,13 +5,19 @@ from django import forms
 from apps.automations.models import (
     AUTOMATION_NAME_MAX,
     DEFAULT_PAYLOAD,
+    REGISTRY_EVENTS,
     WEBHOOK_NAME_MAX,
     Automation,
     EventType,
+    Scope,
     Secret,
     Webhook,
 )
 from apps.collections.models import Collection
+from apps.orgs.models import Team
+
+# A collection picker lists this many collections (by name); its search box fetches others.
+COLLECTION_OPTIONS = 100
 
 PAYLOAD_HELP = (
     "JSON. Variables: ${event_type}, ${event_author}, ${alias}, ${tag}, ${artifact_collection_name}, "
@@ -61,6 +67,19 @@ class WebhookForm(forms.Form):
         self.fields["signing_secret"].queryset = secrets
 
 
+class SlackChannelForm(forms.Form):
+    name = forms.CharField(
+        label="Channel name", max_length=WEBHOOK_NAME_MAX, help_text="How automations name it, e.g. ml-releases."
+    )
+    url = forms.CharField(
+        label="Incoming-webhook URL",
+        max_length=2000,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
+        help_text="From Slack: Apps → Incoming Webhooks → Add to channel (https://hooks.slack.com/services/…). "
+        "Stored encrypted as a secret; never shown again.",
+    )
+
+
 class WebhookTestForm(forms.Form):
     payload = forms.CharField(
         required=False,
@@ -69,7 +88,30 @@ class WebhookTestForm(forms.Form):
     )
 
 
-class AutomationForm(forms.Form):
+class ActionChoiceField(forms.ModelChoiceField):
+    """A webhook or a Slack channel, labelled with which it is."""
+
+    def label_from_instance(self, obj: Webhook) -> str:
+        return obj.label
+
+
+class CollectionChoiceField(forms.ModelChoiceField):
+    """A collection chosen from a list (never typed): the options shown are the first COLLECTION_OPTIONS by
+    name plus the chosen one; any collection of the queryset validates (the search box fetches others)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, empty_label="The whole registry (and collections created later)", **kwargs)
+
+    def limit_options(self, selected_pk) -> None:
+        shown = list(self.queryset.order_by("name").values_list("pk", "name")[:COLLECTION_OPTIONS])
+        if selected_pk and str(selected_pk).isdigit() and int(selected_pk) not in {pk for pk, _ in shown}:
+            shown += list(self.queryset.filter(pk=int(selected_pk)).values_list("pk", "name"))
+        self.widget.choices = [("", self.empty_label), *shown]
+
+
+class _AutomationFields(forms.Form):
+    """What every automation has: an event, an action (webhook or Slack channel), a name and limits."""
+
     event_type = forms.ChoiceField(label="Event", choices=EventType.choices)
     alias_regex = forms.CharField(
         label="Alias regex",
@@ -78,17 +120,15 @@ class AutomationForm(forms.Form):
         help_text="Only for “An artifact alias is added”: fire when the alias matches (e.g. ^production$). "
         "Empty: any alias.",
     )
-    # A name, not a select: a registry may hold many thousands of collections.
-    collection = forms.CharField(
-        label="Scope: collection",
-        max_length=128,
-        required=False,
-        help_text="Empty: the whole registry, including collections created later.",
+    webhook = ActionChoiceField(
+        label="Action",
+        queryset=Webhook.objects.none(),
+        help_text="A webhook gets the JSON payload below; a Slack channel gets a message with a link to the version.",
     )
-    webhook = forms.ModelChoiceField(queryset=Webhook.objects.none())
     payload_template = forms.CharField(
-        label="Payload",
+        label="Payload (webhooks)",
         initial=DEFAULT_PAYLOAD,
+        required=False,
         widget=forms.Textarea(attrs={"rows": 8, "class": "code"}),
         help_text=PAYLOAD_HELP,
     )
@@ -105,30 +145,62 @@ class AutomationForm(forms.Form):
         help_text="After the automation fires, skip events for this long.",
     )
 
-    def __init__(self, *args, registry, webhooks, **kwargs):
+    def __init__(self, *args, webhooks, **kwargs):
         super().__init__(*args, **kwargs)
-        self.registry = registry
-        self.fields["webhook"].queryset = webhooks
-
-    def clean_collection(self) -> Collection | None:
-        name = self.cleaned_data["collection"].strip()
-        if not name:
-            return None
-        collection = self.registry.collections.filter(name__iexact=name).first()
-        if collection is None:
-            raise forms.ValidationError(f"{self.registry.name} has no collection “{name}”.")
-        return collection
+        self.fields["webhook"].queryset = webhooks.order_by("kind", "name")
 
     @classmethod
     def initial_for(cls, automation: Automation) -> dict:
         return {
             "event_type": automation.event_type,
             "alias_regex": automation.alias_regex,
-            "collection": automation.collection.name if automation.collection else "",
+            "collection": automation.collection_id,
             "webhook": automation.webhook_id,
-            "payload_template": automation.payload_template,
+            "payload_template": automation.payload_template or DEFAULT_PAYLOAD,
             "name": automation.name,
             "description": automation.description,
             "rate_limit_per_minute": automation.rate_limit_per_minute,
             "cooldown_seconds": automation.cooldown_seconds,
         }
+
+
+class AutomationForm(_AutomationFields):
+    """A registry's automation: the whole registry or one collection, picked from a list (or fixed)."""
+
+    collection = CollectionChoiceField(label="Scope", queryset=Collection.objects.none(), required=False)
+
+    def __init__(self, *args, registry, webhooks, collections, fixed_collection: Collection | None = None, **kwargs):
+        super().__init__(*args, webhooks=webhooks, **kwargs)
+        self.registry = registry
+        self.fixed_collection = fixed_collection
+        self.fields["event_type"].choices = [(e.value, e.label) for e in REGISTRY_EVENTS]
+        field = self.fields["collection"]
+        if fixed_collection is not None:
+            field.queryset = collections.filter(pk=fixed_collection.pk)
+            field.required = True
+            field.widget = forms.HiddenInput()
+            self.initial["collection"] = fixed_collection.pk
+        else:
+            field.queryset = collections
+            field.limit_options(self.data.get("collection") if self.is_bound else self.initial.get("collection"))
+
+
+class OrgAutomationForm(_AutomationFields):
+    """An automation for a team's projects or the whole organization."""
+
+    scope = forms.ChoiceField(
+        choices=[(Scope.ORGANIZATION.value, "The whole organization"), (Scope.TEAM.value, "A team's projects")],
+        help_text="The organization: every registry and project (organization admins). "
+        "A team: versions created in its projects, and their links into organization-visible registries.",
+    )
+    team = forms.ModelChoiceField(queryset=Team.objects.none(), required=False, empty_label="Pick a team")
+
+    def __init__(self, *args, teams, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["team"].queryset = teams
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("scope") == Scope.TEAM and not cleaned.get("team"):
+            self.add_error("team", "Pick the team whose projects this automation watches.")
+        return cleaned

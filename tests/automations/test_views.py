@@ -8,6 +8,7 @@ from django.urls import reverse
 from apps.audit.models import Action, AuditEvent
 from apps.automations import services
 from apps.automations.models import Automation, AutomationRun, EventType, Secret, Webhook
+from apps.registries.models import Registry
 from tests.automations.conftest import PAYLOAD, automation_url
 from tests.conftest import ALL, assert_fragment, assert_status, statuses
 
@@ -95,8 +96,11 @@ def test_create_automation_shows_service_errors_on_the_form(login, world, webhoo
     response = login("member").post(url, automation_form(webhook, payload_template='{"a": "${nope}"}'))
     assert response.status_code == 200
     assert "Unknown variable ${nope}" in response.content.decode()
-    response = login("member").post(url, automation_form(webhook, collection="no-such"))
-    assert "has no collection" in response.content.decode()
+    # The scope is picked from the registry's collections: names or other registries' collections are refused.
+    other = world.link(registry=Registry.objects.get(org=world.org, is_core=True, name="Model")).collection
+    for value in ("no-such", other.pk):
+        response = login("member").post(url, automation_form(webhook, collection=value))
+        assert "Select a valid choice" in response.content.decode()
     assert not Automation.objects.exists()
 
 
@@ -119,7 +123,7 @@ def test_list_page_has_the_create_dialog_for_writers_only(login, world, webhook)
 def test_create_automation_scoped_to_a_collection(login, world, webhook):
     link = world.link()
     url = automation_url("automation_create", world.registry)
-    response = login("member").post(url, automation_form(webhook, collection="CLASSIFIER"))
+    response = login("member").post(url, automation_form(webhook, collection=link.collection.pk))
     assert response.status_code == 302
     assert Automation.objects.get().collection == link.collection
 
@@ -346,12 +350,12 @@ def test_automation_list_queries_do_not_grow(login, world, make_automation, webh
     make_automation(name="a0")
     # session, user, registry (with the guardian visibility subquery), automations with their last run
     # (subqueries), the user's and the teams' registry permissions (can_write), the create dialog's
-    # webhook choices, the shell's organizations
-    assert count_queries(client, url) == 7
+    # webhook choices, the collection picker's first options, the shell's organizations
+    assert count_queries(client, url) == 8
     link = world.link()
     for n in range(1, 10):
         make_automation(name=f"a{n}", collection=link.collection)
-    assert count_queries(client, url) == 7
+    assert count_queries(client, url) == 8
 
 
 def link_versions(world, n, capture):
