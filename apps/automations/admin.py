@@ -26,17 +26,17 @@ class SecretAdmin(ReadOnlyAdmin):
 
 @admin.register(Webhook)
 class WebhookAdmin(ReadOnlyAdmin):
-    list_display = ["name", "org", "url", "access_token", "signing_secret", "created_at"]
-    list_filter = ["org"]
+    list_display = ["name", "kind", "org", "url", "access_token", "signing_secret", "created_at"]
+    list_filter = ["org", "kind"]
     search_fields = ["name", "url"]
 
 
 @admin.register(Automation)
 class AutomationAdmin(ReadOnlyAdmin):
-    list_display = ["name", "registry", "collection", "event_type", "webhook", "enabled", "created_at"]
-    list_filter = ["event_type", "enabled"]
+    list_display = ["name", "org", "scope", "registry", "collection", "team", "event_type", "webhook", "enabled"]
+    list_filter = ["scope", "event_type", "enabled"]
     search_fields = ["name"]
-    list_select_related = ["registry__org", "collection__registry", "webhook"]
+    list_select_related = ["org", "registry__org", "collection__registry", "team", "webhook"]
 
 
 @admin.register(AutomationRun)

@@ -255,3 +255,23 @@ def test_events_are_checked_against_the_scope(world, slack):
             webhook=slack,
         )
     assert not Automation.objects.exists()
+
+
+def test_slack_test_button_posts_a_sample_message_and_is_audited(world, receiver, slack):
+    response = services.send_test_webhook(actor=world["org_admin"], webhook=slack)
+    assert response.status == 200
+    assert receiver.requests[0].json["blocks"][0]["type"] == "header"
+    event = AuditEvent.objects.latest("id")
+    assert (event.action, event.data["status"]) == (Action.WEBHOOK_TEST, 200)
+
+
+def test_slack_message_escapes_mrkdwn(world):
+    from apps.automations import slack as slack_messages
+
+    message = slack_messages.message(
+        {"event_type": "ADD_ARTIFACT_ALIAS", "artifact_collection_name": "a<b>&c", "alias": "<!channel>"}
+    )
+    fields = [field["text"] for field in message["blocks"][1]["fields"]]
+    assert fields[0] == "*Collection*\na&lt;b&gt;&amp;c"
+    assert fields[1] == "*Alias*\n`&lt;!channel&gt;`"
+    assert len(message["blocks"]) == 2  # no version page: no button; no automation: no context
