@@ -195,9 +195,12 @@ class OrgAutomationForm(_AutomationFields):
     )
     team = forms.ModelChoiceField(queryset=Team.objects.none(), required=False, empty_label="Pick a team")
 
-    def __init__(self, *args, teams, **kwargs):
+    def __init__(self, *args, teams, org_admin: bool, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["team"].queryset = teams
+        if not org_admin:  # team members: their teams only
+            self.fields["scope"].choices = [(Scope.TEAM.value, "A team's projects")]
+            self.initial["scope"] = Scope.TEAM
 
     def clean(self):
         cleaned = super().clean()

@@ -22,7 +22,7 @@ from django.urls import reverse
 
 from apps.audit.models import Action, AuditEvent
 from apps.collections.models import Collection
-from apps.orgs.models import Organization, Team
+from apps.orgs.models import Organization, OrgRole, Team
 from apps.registries.models import Registry
 
 # W&B's limits and patterns (wandb/automations): webhook names ≤ 64, automation names ≤ 255.
@@ -235,13 +235,19 @@ DEFAULT_PAYLOAD = """{
 
 
 def managed_teams(user):
-    """Teams whose automations `user` may see and manage: their own teams, and every team of the orgs
-    they administer (as for the teams' projects)."""
+    """Teams whose automations `user` may see and manage: their own teams (unless they are an org viewer),
+    and every team of the orgs they administer."""
     if not user.is_authenticated:
         return Team.objects.none()
-    # SECURITY: one Q per branch so each condition binds to the same membership row.
+    # SECURITY: one Q per branch, so the team membership and the org role are the user's own rows; org
+    # viewers in a team may see its projects but not act for it (as for logging artifacts).
     return Team.objects.filter(
-        models.Q(memberships__user=user) | models.Q(org__in=Organization.objects.administered_by(user).values("pk"))
+        models.Q(
+            memberships__user=user,
+            org__memberships__user=user,
+            org__memberships__role__in=[OrgRole.ADMIN, OrgRole.MEMBER],
+        )
+        | models.Q(org__in=Organization.objects.administered_by(user).values("pk"))
     ).distinct()
 
 

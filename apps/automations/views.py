@@ -171,7 +171,9 @@ def automation_create(request: HttpRequest, org_slug: str, reg_slug: str) -> Htt
     context = {"registry": registry, "form": form, "has_webhooks": form.fields["webhook"].queryset.exists()}
     context["fixed_collection"] = fixed
     if fixed is not None:
-        context["form_action"] = reverse("automations:automation_create", args=[org_slug, reg_slug]) + f"?collection={fixed.pk}"
+        context["form_action"] = (
+            reverse("automations:automation_create", args=[org_slug, reg_slug]) + f"?collection={fixed.pk}"
+        )
     template = "automations/automation_form.html" + ("#automation-form" if request.htmx else "")
     return render(request, template, context)
 
@@ -454,6 +456,7 @@ def _org_form(request: HttpRequest, org: Organization, **kwargs) -> OrgAutomatio
         request.POST or None,
         webhooks=_org_actions(request, org),
         teams=managed_teams(request.user).filter(org=org).order_by("name"),
+        org_admin=has_perm(request.user, "orgs.admin_organization", org),
         **kwargs,
     )
 

@@ -275,3 +275,14 @@ def test_slack_message_escapes_mrkdwn(world):
     assert fields[0] == "*Collection*\na&lt;b&gt;&amp;c"
     assert fields[1] == "*Alias*\n`&lt;!channel&gt;`"
     assert len(message["blocks"]) == 2  # no version page: no button; no automation: no context
+
+
+def test_org_viewers_in_a_team_do_not_manage_its_automations(world, slack):
+    from apps.orgs import services as orgs
+
+    orgs.add_team_member(actor=world["org_admin"], team=world.team, user=world["viewer"])
+    with pytest.raises(PermissionDenied):
+        services.create_automation(
+            actor=world["viewer"], team=world.team, name="x", event_type=EventType.CREATE_ARTIFACT, webhook=slack
+        )
+    assert not Automation.objects.exists()
