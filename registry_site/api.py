@@ -15,6 +15,7 @@ from ninja.parser import Parser
 from ninja.security import APIKeyCookie
 
 from apps.artifacts.api import router as artifacts_router
+from apps.automations.api import router as automations_router
 from apps.collections.api import router as collections_router
 from apps.orgs.api import ApiKeyBasic, ApiKeyBearer
 from apps.orgs.api import router as orgs_router
@@ -77,6 +78,7 @@ api.add_router("", orgs_router)
 api.add_router("", artifacts_router)
 api.add_router("", registries_router)
 api.add_router("", collections_router)
+api.add_router("", automations_router)
 
 
 def _detail(exc: ValidationError) -> str:

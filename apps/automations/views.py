@@ -418,8 +418,8 @@ def automation_hub(request: HttpRequest, org_slug: str) -> HttpResponse:
     order = ("-pk",)
     try:
         after = decode_cursor(request.GET["after"], rows, order) if request.GET.get("after") else None
-    except ValidationError as error:
-        raise Http404 from error
+    except ValidationError:
+        after = None  # a cursor this server did not hand out: the first page, as on the registry page
     page = keyset_page(rows, order=order, size=HUB_PAGE_SIZE, after=after)
     context = {
         "org": org,

@@ -351,6 +351,57 @@ class Client:
         head, _, name = registry.strip().rpartition("/")
         return api_path("registries", head or self._default_org(), strip_registry_prefix(name), *rest)
 
+    # -- automations ---------------------------------------------------------------------------------------------
+
+    def automations(self, org: str | None = None, scope: str | None = None, per_page: int = 50) -> list[dict]:
+        """Automations you may see (newest first): scope, event, action (webhook or Slack), run counts."""
+        items: list[dict] = []
+        cursor = None
+        while True:
+            params = {"org": org, "scope": scope, "cursor": cursor, "per_page": per_page}
+            page = self._request("GET", "automations", params={k: v for k, v in params.items() if v is not None})
+            items += page["items"]
+            cursor = page.get("next_cursor")
+            if not cursor:
+                return items
+
+    def create_automation(
+        self,
+        name: str,
+        event_type: str,
+        action: str,
+        *,
+        collection: str | None = None,
+        registry: str | None = None,
+        team: str | None = None,
+        org: str | None = None,
+        **options: Any,
+    ) -> dict:
+        """Create an automation for one of: a `collection` path, a `registry` path, a `team`, or an `org`.
+
+        `action` names a webhook or Slack channel of the organization. `options`: description, alias_regex,
+        payload_template, rate_limit_per_minute, cooldown_seconds, enabled.
+        """
+        scopes = {"collection": collection, "registry": registry, "team": team}
+        given = [scope for scope, value in scopes.items() if value]
+        if len(given) > 1 or (not given and not org):
+            raise InvalidInput("Give one scope: collection, registry, team, or org (the whole organization).")
+        scope = given[0] if given else "organization"
+        body = {"scope": scope, "name": name, "event_type": event_type, "action": action, **options}
+        body.update({key: value for key, value in {**scopes, "org": org}.items() if value})
+        return self._request("POST", "automations", json=body)
+
+    def delete_automation(self, automation_id: int) -> None:
+        """Delete an automation and its history."""
+        self._request("DELETE", f"automations/{int(automation_id)}")
+
+    def set_new_version_notification(self, collection: str, action: str | None = None, enabled: bool = True) -> dict:
+        """Turn a collection's "notify on new version" on (to a webhook or Slack channel `action`) or off."""
+        body: dict[str, Any] = {"enabled": enabled}
+        if action is not None:
+            body["action"] = action
+        return self._request("PUT", "collections/notify", params={"path": collection}, json=body)
+
     # -- reading -----------------------------------------------------------------------------------------------
 
     def artifact(self, path: str) -> Artifact:

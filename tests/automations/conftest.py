@@ -10,6 +10,7 @@ from django.urls import reverse
 
 from apps.automations import services
 from apps.automations.models import EventType
+from tests.api.conftest import api  # noqa: F401 (the API fixture, for tests/automations/test_api.py)
 
 
 @dataclass

@@ -255,7 +255,7 @@ def test_hub_pages_with_a_keyset_cursor_and_filters_by_scope(login, world, slack
         assert_fragment(second, "hub-table")
         html = second.content.decode()
         assert ">r0</a>" in html and ">r1</a>" not in html
-        assert client.get(hub_url("automation_hub", world) + "?after=garbage").status_code == 404
+        assert ">r2</a>" in client.get(hub_url("automation_hub", world) + "?after=garbage").content.decode()
         assert client.get(hub_url("automation_hub", world) + "?scope=team").context["page"].rows == []
     finally:
         views.HUB_PAGE_SIZE = settings_size
