@@ -2,6 +2,7 @@
 and a collection's "notify on new version" switch."""
 
 import datetime
+from typing import Annotated
 
 from django.core.exceptions import ValidationError
 from django.db.models import Count, OuterRef, Subquery
@@ -9,6 +10,7 @@ from django.db.models.functions import Coalesce
 from django.http import Http404, HttpRequest
 from django.shortcuts import get_object_or_404
 from ninja import Field, Router, Schema, Status
+from ninja import Path as PathParam
 
 from apps.automations import services
 from apps.automations.models import (
@@ -24,7 +26,9 @@ from apps.automations.models import (
 from apps.collections.models import find_collection, find_registry
 from apps.orgs.models import Organization
 from lib.pagination import cursor_page
-from lib.schemas import Payload
+from lib.schemas import Id, Payload
+
+PathId = Annotated[Id, PathParam()]
 
 router = Router(tags=["automations"])
 
@@ -60,10 +64,12 @@ class AutomationPage(Schema):
 
 
 class AutomationIn(Payload):
-    org: str | None = Field(None, description="For scope organization (or to name the team's organization).")
+    org: str | None = Field(None, description="Organization slug, for the organization scope")
     scope: str = Field(description="collection, registry, team or organization")
     registry: str | None = Field(None, description="[<org>/]wandb-registry-<name>, for registry and collection scopes")
-    collection: str | None = Field(None, description="[<org>/]wandb-registry-<name>/<collection>, for the collection scope")
+    collection: str | None = Field(
+        None, description="[<org>/]wandb-registry-<name>/<collection>, for the collection scope"
+    )
     team: str | None = Field(None, description="Team name, for the team scope")
     event_type: str
     action: str = Field(description="Name of the organization's webhook or Slack channel")
@@ -178,6 +184,12 @@ def automation_create(request: HttpRequest, payload: AutomationIn):
     user = request.user
     scope = {}
     collection = None
+    # Exactly the field the scope names: a stray one is a client mistake, not something to ignore.
+    targets = {"collection": payload.collection, "registry": payload.registry, "team": payload.team, "org": payload.org}
+    wanted = {Scope.COLLECTION: "collection", Scope.REGISTRY: "registry", Scope.TEAM: "team"}.get(payload.scope, "org")
+    stray = [name for name, value in targets.items() if value is not None and name != wanted]
+    if stray:
+        raise ValidationError({"scope": f"A {payload.scope[:20]} automation takes “{wanted}”, not {', '.join(stray)}."})
     if payload.scope == Scope.COLLECTION:
         collection = _collection(user, payload.collection)
         scope["registry"] = collection.registry
@@ -213,7 +225,7 @@ def automation_create(request: HttpRequest, payload: AutomationIn):
 
 
 @router.delete("/automations/{automation_id}", response={204: None})
-def automation_delete(request: HttpRequest, automation_id: int):
+def automation_delete(request: HttpRequest, automation_id: PathId):
     automation = _rows(request.user).filter(pk=automation_id).first()
     if automation is None:
         raise Http404("No automation with that id that you can see.")

@@ -339,6 +339,8 @@ def _clean_automation(scope: Scope, org: Organization, registry: Registry | None
     if alias_regex and event_type != EventType.ADD_ARTIFACT_ALIAS:
         raise ValidationError({"alias_regex": "An alias regex applies only to “An artifact alias is added”."})
     if alias_regex:
+        if alias_regex not in (".", ".."):  # aliases hold no control or invisible characters: nor may their regex
+            check_name_characters(alias_regex, "alias_regex", "Alias regexes")
         if len(alias_regex) > 255:
             raise ValidationError({"alias_regex": "Alias regexes must be 255 characters or less."})
         try:

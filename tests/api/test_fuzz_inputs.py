@@ -24,6 +24,7 @@ from django.test import Client
 
 from apps.artifacts import services as artifacts
 from apps.artifacts.storage import get_store
+from apps.automations import services as automations
 from apps.collections import services as collections
 from apps.orgs import services as orgs
 from apps.orgs.services import create_api_key
@@ -73,6 +74,11 @@ def _quote(value) -> str:
 
 def baselines(world, link, run) -> dict[tuple[str, str], list[Call]]:
     """A valid request (or two) for every operation, each answering 2xx/3xx as org_admin."""
+    admin = world["org_admin"]
+    webhook = automations.create_webhook(actor=admin, org=world.org, name="fuzz-hook", url="http://127.0.0.1:9/h")
+    automation = automations.create_automation(
+        actor=admin, registry=world.registry, name="fuzz", event_type="LINK_ARTIFACT", webhook=webhook
+    )
     store = get_store()
     weights = sha(b"weights")
     upload = store.upload_target(sha(b"data"), 4)["url"].rsplit("/", 1)[-1]
@@ -288,6 +294,42 @@ def baselines(world, link, run) -> dict[tuple[str, str], list[Call]]:
             {"team": "vision", "project": "detector", "run_id": run.run_id},
             body={"path": VERSION},
         ),
+        Call("GET", "/api/v1/automations", query={"org": "acme", "scope": "collection", "cursor": "", "per_page": 10}),
+        Call(
+            "POST",
+            "/api/v1/automations",
+            body={
+                "scope": "collection",
+                "collection": COLLECTION,
+                "event_type": "ADD_ARTIFACT_ALIAS",
+                "action": "fuzz-hook",
+                "name": "fuzzed",
+                "description": "d",
+                "alias_regex": "^prod",
+                "payload_template": '{"v": "${artifact_version_string}"}',
+                "rate_limit_per_minute": 5,
+                "cooldown_seconds": 10,
+                "enabled": True,
+            },
+        ),
+        Call(
+            "POST",
+            "/api/v1/automations",
+            body={
+                "scope": "organization",
+                "org": "acme",
+                "event_type": "LINK_ARTIFACT",
+                "action": "fuzz-hook",
+                "name": "o",
+            },
+        ),
+        Call("DELETE", "/api/v1/automations/{automation_id}", {"automation_id": automation.pk}),
+        Call(
+            "PUT",
+            "/api/v1/collections/notify",
+            query={"path": COLLECTION},
+            body={"enabled": True, "action": "fuzz-hook"},
+        ),
     ]
     table: dict[tuple[str, str], list[Call]] = {}
     for call in calls:
@@ -431,7 +473,8 @@ def admin_client(world):
     return Client(headers={"Authorization": f"Bearer {raw}"})
 
 
-def test_no_input_field_answers_5xx_or_writes_when_refused(world, admin_client):
+def test_no_input_field_answers_5xx_or_writes_when_refused(world, admin_client, settings):
+    settings.AUTOMATION_ALLOW_PRIVATE_URLS = True  # the baselines' webhook points at a loopback address
     admin = world["org_admin"]
     link = world.link(aliases=["candidate"])
     collections.add_version_tag(actor=admin, link=link, tag="reviewed")

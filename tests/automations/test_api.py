@@ -73,6 +73,8 @@ def test_bad_input_is_a_clear_400_and_writes_nothing(api, world, slack):
         (body("organization", org="acme", action="nope"), "no webhook or Slack channel"),
         (body("registry", registry=GOLDEN, event_type="CREATE_ARTIFACT"), "registry automation can watch"),
         (body("organization", org="acme", rate_limit_per_minute=0), "Invalid request"),
+        (body("organization", org="acme", team="vision"), "takes “org”, not team"),
+        (body("registry", registry=GOLDEN, event_type="ADD_ARTIFACT_ALIAS", alias_regex="a\u202eb"), "invisible"),
     ]:
         response = client.post("automations", payload)
         assert response.status_code == 400, (payload, response.content)
