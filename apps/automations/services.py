@@ -703,8 +703,14 @@ def set_new_version_notification(
     """
     registry = collection.registry
     require(actor, "registries.write_registry", registry)
-    current = Automation.objects.select_for_update().filter(collection=collection, is_new_version_notification=True)
-    current = current.select_related("webhook").first()
+    # Lock the collection's switch (ordered by pk: the default order would join the nullable registry, which
+    # PostgreSQL cannot lock).
+    current = (
+        Automation.objects.select_for_update(of=("self",))
+        .filter(collection=collection, is_new_version_notification=True)
+        .order_by("pk")
+        .first()
+    )
     if not enabled:
         if current is not None:
             current.registry = registry
