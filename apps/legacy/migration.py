@@ -26,7 +26,7 @@ from django.utils import timezone
 
 from apps.audit.models import Action
 from apps.audit.services import record
-from apps.automations.models import Automation, EventType
+from apps.automations.models import Automation, EventType, Scope
 from apps.collections.models import Collection, CollectionTag, Link, LinkAlias
 from apps.legacy.models import (
     LEGACY_PROJECT,
@@ -226,8 +226,12 @@ def _copy_model(model: RegisteredModel, registry: Registry) -> None:
         )
     if model.notify_webhook_id:
         automation = Automation.objects.create(
+            org=registry.org,
+            scope=Scope.COLLECTION,
             registry=registry,
             collection=collection,
+            # The legacy toggle becomes the collection's "notify on new version" switch.
+            is_new_version_notification=True,
             name=f"{model.name[:100]}: new version linked",
             event_type=EventType.LINK_ARTIFACT,
             webhook_id=model.notify_webhook_id,

@@ -12,7 +12,7 @@ from django_tasks import task
 
 from apps.audit.models import Action, AuditEvent
 from apps.automations.models import DEFAULT_PAYLOAD, EventType
-from apps.automations.tasks import build_request, post_json
+from apps.automations.tasks import build_request, post_json, target_url
 from apps.legacy.models import LEGACY_PROJECT, ModelLink
 
 logger = logging.getLogger(__name__)
@@ -38,7 +38,7 @@ def link_variables(link: ModelLink, author: str) -> dict:
 def send_webhook(link: ModelLink, author: str) -> int | None:
     webhook = link.model.notify_webhook
     body, _, headers = build_request(webhook, DEFAULT_PAYLOAD, link_variables(link, author))
-    response = post_json(webhook.url, body, headers)
+    response = post_json(target_url(webhook), body, headers)  # a Slack channel's URL is a secret
     if response.error:
         logger.warning("legacy notification to %s failed: %s", webhook.name, response.error)
     return response.status
