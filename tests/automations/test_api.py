@@ -38,31 +38,35 @@ CREATE = {
 }  # fmt: skip
 
 
-@pytest.mark.parametrize("scope", list(CREATE))
 @pytest.mark.parametrize("persona", list(CREATE["team"]))
-def test_create_permission_matrix(api, world, collection, slack, scope, persona):
-    fields = {
+def test_create_permission_matrix(api, world, collection, slack, persona):
+    targets = {
         "collection": {"collection": f"{GOLDEN}/classifier"},
         "registry": {"registry": GOLDEN},
         "team": {"team": "vision"},
         "organization": {"org": "acme"},
-    }[scope]
+    }
     client = api(persona)
-    before = AuditEvent.objects.count()
-    response = client.post("automations", body(scope, **fields))
-    expected = CREATE[scope][persona]
-    assert response.status_code == expected, response.content
-    if expected == 201:
-        data = response.json()
-        assert (data["scope"], data["action"], data["org"]) == (scope, {"kind": "slack", "name": "releases"}, "acme")
-        assert data["collection"] == ("classifier" if scope == "collection" else None)
-        event = AuditEvent.objects.latest("id")
-        assert (event.action, event.data["scope"]) == (Action.AUTOMATION_CREATE, scope)
-        assert AuditEvent.objects.count() == before + 1
-    else:
-        assert "detail" in response.json()
-        assert not Automation.objects.exists()
-        assert AuditEvent.objects.count() == before
+    for scope, fields in targets.items():
+        before = AuditEvent.objects.count()
+        response = client.post("automations", body(scope, **fields))
+        expected = CREATE[scope][persona]
+        assert response.status_code == expected, (scope, response.content)
+        if expected == 201:
+            data = response.json()
+            assert (data["scope"], data["action"], data["org"]) == (
+                scope,
+                {"kind": "slack", "name": "releases"},
+                "acme",
+            )
+            assert data["collection"] == ("classifier" if scope == "collection" else None)
+            event = AuditEvent.objects.latest("id")
+            assert (event.action, event.data["scope"]) == (Action.AUTOMATION_CREATE, scope)
+            assert AuditEvent.objects.count() == before + 1
+        else:
+            assert "detail" in response.json()
+            assert not Automation.objects.filter(scope=scope).exists()
+            assert AuditEvent.objects.count() == before
 
 
 def test_bad_input_is_a_clear_400_and_writes_nothing(api, world, slack):
