@@ -9,8 +9,8 @@ from django.urls import reverse
 
 from apps.artifacts.models import ArtifactVersion, VersionState, VersionTag
 from apps.audit.models import AuditEvent
-from apps.orgs.models import ACTOR_KIND
 from apps.collections import sql
+from apps.orgs.models import ACTOR_KIND
 from apps.orgs.permissions import perms_key, remember
 from apps.registries.models import FormerName, Registry
 from lib.pagination import keyset_page

@@ -237,6 +237,9 @@ def _copy_model(model: RegisteredModel, registry: Registry) -> None:
             webhook_id=model.notify_webhook_id,
             created_by=model.created_by,
         )
+        # Collections' events reach automations only in flagged registries (see automations' services).
+        Registry.objects.filter(pk=registry.pk).update(has_automations=True)
+        registry.has_automations = True
         _audit(
             team,
             Action.AUTOMATION_CREATE,

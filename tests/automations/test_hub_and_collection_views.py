@@ -215,6 +215,7 @@ def test_hub_shows_scope_last_run_and_success_rate_in_constant_queries(
 ):
     client = login("org_admin")
     url = hub_url("automation_hub", world)
+    world.registry.refresh_from_db(fields=["has_automations"])  # flagged by the org automation
     with django_capture_on_commit_callbacks(execute=True):
         world.link()
     # session, user, org, automations with last run and run counts (subqueries), can_create (org admin
@@ -315,6 +316,7 @@ def test_org_automation_toggle_edit_delete_permissions(login, world, org_automat
 
 
 def test_org_run_replay_sends_again(login, world, org_automation, receiver, django_capture_on_commit_callbacks):
+    world.registry.refresh_from_db(fields=["has_automations"])
     with django_capture_on_commit_callbacks(execute=True):
         world.link()
     run = AutomationRun.objects.get()

@@ -23,6 +23,11 @@ def model_registry(world):
     return Registry.objects.get(org=world.org, is_core=True, name="Model")
 
 
+def refresh(*registries):
+    for registry in registries:
+        registry.refresh_from_db(fields=["has_automations"])
+
+
 def test_slack_channel_keeps_its_url_as_an_encrypted_secret_with_one_audit_event(world, receiver):
     before = AuditEvent.objects.count()
     channel = services.create_slack_channel(
@@ -175,6 +180,7 @@ def test_organization_automation_fires_in_every_registry_of_its_org(
     )
     event = AuditEvent.objects.latest("id")
     assert (event.action, event.data["scope"], event.registry_pk) == (Action.AUTOMATION_CREATE, "organization", None)
+    refresh(world.registry, model_registry)  # the flag changed in the database (requests read it fresh)
     with django_capture_on_commit_callbacks(execute=True):
         world.link()
         world.link(registry=model_registry, collection="other")
@@ -192,6 +198,7 @@ def test_team_automation_fires_for_its_projects_but_never_reports_restricted_reg
     linked = services.create_automation(
         actor=world["team_member"], team=world.team, name="linked", event_type=EventType.LINK_ARTIFACT, webhook=slack
     )
+    refresh(world.registry, model_registry)
     with django_capture_on_commit_callbacks(execute=True):
         version = world.version(name="fresh")
     run = AutomationRun.objects.get(automation=created)
@@ -286,3 +293,21 @@ def test_org_viewers_in_a_team_do_not_manage_its_automations(world, slack):
             actor=world["viewer"], team=world.team, name="x", event_type=EventType.CREATE_ARTIFACT, webhook=slack
         )
     assert not Automation.objects.exists()
+
+
+def test_organization_and_team_automations_keep_every_registry_of_the_org_flagged(
+    world, slack, model_registry, django_capture_on_commit_callbacks
+):
+    from apps.registries import services as registries
+
+    assert not Registry.objects.filter(org=world.org, has_automations=True).exists()
+    automation = services.create_automation(
+        actor=world["org_admin"], team=world.team, name="t", event_type=EventType.LINK_ARTIFACT, webhook=slack
+    )
+    assert not Registry.objects.filter(org=world.org, has_automations=False).exists()
+    with django_capture_on_commit_callbacks(execute=True):  # a new registry is flagged by the subscriber
+        fresh = registries.create_registry(actor=world["org_admin"], org=world.org, name="Fresh", artifact_types=None)
+    assert Registry.objects.get(pk=fresh.pk).has_automations
+    assert not Registry.objects.filter(org=world.other_org, has_automations=True).exists()
+    services.delete_automation(actor=world["org_admin"], automation=automation)
+    assert not Registry.objects.filter(org=world.org, has_automations=True).exists()

@@ -35,6 +35,7 @@ def test_member_creates_a_slack_automation_from_a_collection_page(browser_page, 
     automation = Automation.objects.get(name="Tell ml-releases")
     assert (automation.scope, automation.collection, automation.webhook.kind) == (Scope.COLLECTION, collection, "slack")
 
+    world.registry.refresh_from_db(fields=["has_automations"])  # set by the request that created it
     world.link(version=world.version(content=b"v2"))
     assert len(receiver.requests) == 1
     blocks = receiver.requests[0].json["blocks"]
