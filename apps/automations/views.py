@@ -541,7 +541,7 @@ def org_automation_delete(request: HttpRequest, org_slug: str, pk: int) -> HttpR
         services.delete_automation(actor=request.user, automation=automation)
         url = reverse("automations:automation_hub", args=[org_slug])
         return done(request, url, f"Automation “{automation.name}” deleted.")
-    return render(request, "automations/org_automation_delete.html", {"org": org, "automation": automation})
+    return render(request, "automations/automation_delete.html", {"org": org, "automation": automation})
 
 
 @require_POST
