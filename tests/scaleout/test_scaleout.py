@@ -84,6 +84,8 @@ class Cluster:
             "ARTIFACT_STORAGE_URL": f"s3://{BUCKET}/scaleout-{os.getpid()}-{time.time_ns()}?endpoint={s3_endpoint}&region=us-east-1",
             "REGISTRY_ENV_FILE": "/nonexistent",
             "REGISTRY_VAR_DIR": str(tmp / "var"),
+            # Production serves hashed static names from collectstatic's manifest: collected here, not in the checkout.
+            "STATIC_ROOT": str(tmp / "static"),
             # Production settings, switched to plain HTTP on loopback the way docs/deploy.md says.
             "DEBUG": "false",
             "SECRET_KEY": "scaleout-" + "k" * 60,
@@ -109,6 +111,11 @@ class Cluster:
         out = (self.tmp / log).open("ab")
         return subprocess.Popen(
             args, cwd=ROOT, env={**self.env, **extra}, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+
+    def collect_static(self) -> None:
+        subprocess.run(
+            [sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"], cwd=ROOT, env=self.env, check=True
         )
 
     def start_server(self, name: str, processes: int) -> None:
@@ -164,6 +171,7 @@ class Cluster:
 def cluster(django_db_setup, django_db_blocker, seaweedfs, tmp_path_factory):  # noqa: F811
     with django_db_blocker.unblock():
         cluster = Cluster(tmp_path_factory.mktemp("scaleout"), seaweedfs)
+    cluster.collect_static()
     cluster.start_server("A", processes=2)
     cluster.start_server("B", processes=1)
     cluster.start_worker("worker-1")
