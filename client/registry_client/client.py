@@ -29,7 +29,7 @@ from .pagination import (
     VersionPaginator,
 )
 from .paths import RegistryPath, parse_version_path, split_project, strip_registry_prefix
-from .resources import Artifact, Project, Registry, Run, Version
+from .resources import Artifact, Collection, Project, Registry, Run, Version
 from .transport import WORKERS, Transport, api_path
 
 
@@ -279,6 +279,74 @@ class Client:
     def restore_version(self, version_id: int) -> Version:
         """Bring back a deleted source version (by its id) within the retention period."""
         return Version(self, self._request("POST", f"artifacts/{int(version_id)}/restore"))
+
+    # -- registries and collections --------------------------------------------------------------------------
+
+    def create_registry(
+        self,
+        name: str,
+        *,
+        org: str | None = None,
+        description: str = "",
+        visibility: str | None = None,
+        artifact_types: Iterable[str] | None = None,
+    ) -> Registry:
+        """Create a registry (org admins); `visibility` is "organization" (default) or "restricted"."""
+        body = {
+            "org": org or self._default_org(),
+            "name": strip_registry_prefix(name),
+            "description": description,
+            "visibility": visibility,
+            "artifact_types": list(artifact_types) if artifact_types is not None else None,
+        }
+        return Registry(self, self._request("POST", "registries", json=body))
+
+    def update_registry(
+        self,
+        registry: str,
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        visibility: str | None = None,
+        artifact_types: Iterable[str] | None = None,
+    ) -> Registry:
+        """Rename a registry or change its settings (registry admins): all of the changes or none.
+        Old paths keep resolving after a rename; `artifact_types` are added, never removed."""
+        body = {
+            "name": strip_registry_prefix(name) if name is not None else None,
+            "description": description,
+            "visibility": visibility,
+            "artifact_types": list(artifact_types) if artifact_types is not None else None,
+        }
+        body = {key: value for key, value in body.items() if value is not None}
+        return Registry(self, self._request("PATCH", self._registry_endpoint(registry), json=body))
+
+    def delete_registry(self, registry: str) -> None:
+        """Delete a registry with its collections and links (registry admins; core registries cannot be)."""
+        self._request("DELETE", self._registry_endpoint(registry))
+
+    def create_collection(
+        self, registry: str, name: str, type: str, *, description: str = "", tags: Iterable[str] | None = None
+    ) -> Collection:
+        """Create an empty collection in `[<org>/]wandb-registry-<name>` (registry Members)."""
+        head, _, registry_name = registry.strip().rpartition("/")
+        body = {
+            "registry": f"{head or self._default_org()}/{strip_registry_prefix(registry_name)}",
+            "name": name,
+            "type": type,
+            "description": description,
+            "tags": list(tags) if tags is not None else None,
+        }
+        return Collection(self, self._request("POST", "collections", json=body))
+
+    def update_collection(self, path: str, *, name: str | None = None, description: str | None = None) -> Collection:
+        """Rename a collection (old paths keep resolving) or change its description (registry Members)."""
+        body = {key: value for key, value in {"name": name, "description": description}.items() if value is not None}
+        return Collection(self, self._request("PATCH", "collections", params={"path": path}, json=body))
+
+    def delete_collection(self, path: str) -> None:
+        """Delete a collection and its links (registry Members; only admins while a version holds a protected alias)."""
+        self._request("DELETE", "collections", params={"path": path})
 
     def protected_aliases(self, registry: str) -> list[str]:
         """The aliases only admins of a registry (`[<org>/]wandb-registry-<name>`) may apply or remove."""
