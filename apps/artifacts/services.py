@@ -737,6 +737,17 @@ def _restore(actor, version: ArtifactVersion, reason: str) -> ArtifactVersion:
     return version
 
 
+def _lock_version(versions, pk: int):
+    """Version `pk` of `versions`, locked with its organization loaded, for a sweep that takes one row per
+    transaction; None when another process holds it or it no longer matches `versions`."""
+    return (
+        versions.select_for_update(skip_locked=True, of=("self",))
+        .select_related("sequence__project__team__org")
+        .filter(pk=pk)
+        .first()
+    )
+
+
 def expire_versions(*, actor, dry_run: bool = False) -> list[str]:
     """Delete committed versions whose time-to-live has run out, unless they are linked into a registry
     collection (linked versions never expire). One `artifact:delete` event each (reason "ttl").
@@ -747,12 +758,7 @@ def expire_versions(*, actor, dry_run: bool = False) -> list[str]:
     for pk in list(due.filter(links__isnull=True).order_by("pk").values_list("pk", flat=True)[:10_000]):
         with transaction.atomic():
             # Lock, then check the links again: a version linked meanwhile stays.
-            version = (
-                due.select_for_update(skip_locked=True, of=("self",))
-                .select_related("sequence__project__team__org")
-                .filter(pk=pk)
-                .first()
-            )
+            version = _lock_version(due, pk)
             if version is None or version.links.exists():
                 continue
             expired.append(str(version))
@@ -775,12 +781,7 @@ def purge_deleted_versions(*, actor, dry_run: bool = False) -> list[str]:
     purged = []
     for pk in list(due.order_by("pk").values_list("pk", flat=True)[:10_000]):
         with transaction.atomic():
-            version = (
-                due.select_for_update(skip_locked=True, of=("self",))
-                .select_related("sequence__project__team__org")
-                .filter(pk=pk)
-                .first()
-            )
+            version = _lock_version(due, pk)
             if version is None:
                 continue
             if version.links.exists():
@@ -853,12 +854,7 @@ def delete_pending_versions(*, actor, older_than: datetime.timedelta = STALE_AFT
         with transaction.atomic():
             # Lock and re-check: a commit that locked the row first wins, and one that comes later
             # finds the row gone (commit_version locks the same row).
-            version = (
-                stale.select_for_update(skip_locked=True, of=("self",))
-                .select_related("sequence__project__team__org")
-                .filter(pk=pk)
-                .first()
-            )
+            version = _lock_version(stale, pk)
             if version is None:
                 continue
             removed.append(str(version))

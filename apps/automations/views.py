@@ -77,6 +77,15 @@ def _runs_page(runs, before: str | None) -> tuple[list[AutomationRun], int | Non
     return page.rows, page.next[0] if page.next else None
 
 
+def _detail_page(request: HttpRequest, template: str, automation: Automation, can_write: bool, **scope) -> HttpResponse:
+    """An automation's page, its settings and runs newest first (the run table alone for htmx); `scope` names
+    the registry or the organization the page sits under."""
+    runs = AutomationRun.objects.visible_to(request.user).filter(automation=automation).select_related("automation")
+    rows, next_cursor = _runs_page(runs, request.GET.get("before"))
+    context = {**scope, "automation": automation, "runs": rows, "next_cursor": next_cursor, "can_write": can_write}
+    return render(request, template + ("#run-table" if request.htmx else ""), context)
+
+
 def _automation_rows(request: HttpRequest, registry: Registry) -> list[Automation]:
     """The registry's automations with their latest run (subqueries, so one query in all)."""
     latest = AutomationRun.objects.filter(automation=OuterRef("pk")).order_by("-id")
@@ -252,17 +261,8 @@ def automation_detail(request: HttpRequest, org_slug: str, reg_slug: str, pk: in
     """One automation: its settings and its runs, newest first."""
     registry = _registry(request, org_slug, reg_slug)
     automation = _automation(request, registry, pk)
-    runs = AutomationRun.objects.visible_to(request.user).filter(automation=automation).select_related("automation")
-    rows, next_cursor = _runs_page(runs, request.GET.get("before"))
-    context = {
-        "registry": registry,
-        "automation": automation,
-        "runs": rows,
-        "next_cursor": next_cursor,
-        "can_write": _can_write(request, registry),
-    }
-    template = "automations/automation_detail.html" + ("#run-table" if request.htmx else "")
-    return render(request, template, context)
+    can_write = _can_write(request, registry)
+    return _detail_page(request, "automations/automation_detail.html", automation, can_write, registry=registry)
 
 
 @require_POST
@@ -510,17 +510,8 @@ def org_automation_detail(request: HttpRequest, org_slug: str, pk: int) -> HttpR
     """A team or organization automation: its settings and its runs, newest first."""
     org = _org(request, org_slug)
     automation = _org_automation(request, org, pk)
-    runs = AutomationRun.objects.visible_to(request.user).filter(automation=automation).select_related("automation")
-    rows, next_cursor = _runs_page(runs, request.GET.get("before"))
-    context = {
-        "org": org,
-        "automation": automation,
-        "runs": rows,
-        "next_cursor": next_cursor,
-        "can_write": _can_manage(request, automation),
-    }
-    template = "automations/org_automation_detail.html" + ("#run-table" if request.htmx else "")
-    return render(request, template, context)
+    can_write = _can_manage(request, automation)
+    return _detail_page(request, "automations/org_automation_detail.html", automation, can_write, org=org)
 
 
 @require_POST
