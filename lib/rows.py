@@ -44,3 +44,25 @@ def build(row, spec: tuple) -> dict:
 
 def width(spec: tuple) -> int:
     return sum(len(names) for _, _, names in spec)
+
+
+@functools.cache
+def _insert_plan(model, vendor: str) -> tuple[str, list]:
+    fields = [field for field in model._meta.concrete_fields if not field.primary_key]
+    table, pk = connection.ops.quote_name(model._meta.db_table), model._meta.pk
+    names = ", ".join(connection.ops.quote_name(field.column) for field in fields)
+    values = ", ".join(["%s"] * len(fields))
+    return f"INSERT INTO {table} ({names}) VALUES ({values}) RETURNING {connection.ops.quote_name(pk.column)}", fields
+
+
+def insert(instance) -> None:
+    """INSERT `instance` as a new row and set its primary key: `save(force_insert=True)` without the ORM's
+    per-call query building, for the append-only rows a hot write adds (docs/decisions.md). Fields are
+    prepared as save() prepares them (`auto_now_add` filled, JSON and datetimes adapted); no model
+    signals are sent and `save()` overrides are not called, so use it only for models that have neither."""
+    sql, fields = _insert_plan(type(instance), connection.vendor)
+    params = [field.get_db_prep_save(field.pre_save(instance, True), connection) for field in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        instance.pk = cursor.fetchone()[0]
+    instance._state.adding, instance._state.db = False, connection.alias

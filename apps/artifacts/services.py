@@ -42,6 +42,7 @@ from apps.audit.services import record
 from apps.orgs.models import Membership, Organization, OrgRole, Team
 from apps.orgs.permissions import has_perm, remember, remembered, require, require_system
 from lib.names import check_name_characters, check_unique_name
+from lib.rows import insert
 from lib.text import INT64_MAX, check_text
 
 SHA256_HEX = set("0123456789abcdef")
@@ -310,7 +311,7 @@ def create_version_in_transaction(
     version.file_count = len(files)
     version.run = run
     version.created_by = actor
-    version.save(force_insert=True)
+    insert(version)
     if files:
         ManifestEntry.objects.bulk_create([ManifestEntry(version=version, **f) for f in files])
     record(
@@ -358,13 +359,16 @@ def _committed(actor, project: Project, version: ArtifactVersion) -> None:
     """What every commit records: the run's output (lineage) and the audit event."""
     if version.run_id:
         ArtifactUsage.objects.get_or_create(run_id=version.run_id, version=version, kind=UsageKind.OUTPUT)
+    org = project.team.org
     record(
         actor=actor,
-        org=project.team.org,
+        org=org,
         action=Action.ARTIFACT_COMMIT,
         target=version,
         data={"version": version.version_label, "digest": version.digest, "size": version.size},
         version_pk=version.pk,
+        # Only organization and team automations watch commits in projects.
+        notify=org.has_automations,
     )
 
 

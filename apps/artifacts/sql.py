@@ -29,7 +29,7 @@ def take_sequence_index(project_id: int, name: str) -> tuple[int, str, int] | No
 PROJECT_SPEC = (
     (Project, "p", ("id", "team_id", "name", "description", "created_at")),
     (Team, "t", ("id", "org_id", "name", "group_id")),
-    (Organization, "o", ("id", "slug", "name")),
+    (Organization, "o", ("id", "slug", "name", "has_automations")),
 )
 
 

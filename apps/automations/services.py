@@ -435,12 +435,15 @@ def create_automation(
 
 
 def _keep_has_automations(org: Organization, registry: Registry | None = None) -> None:
-    """Set `Registry.has_automations` from the rows (in the caller's transaction), on the rows and on
-    `registry`: collections' events skip the subscriber when it is false. Every service that adds or
+    """Set `Registry.has_automations` and `Organization.has_automations` from the rows (in the caller's
+    transaction), on the rows, on `org` and on `registry`: collections' events skip the subscriber when
+    their registry's flag is false, commits in projects when their org's is. Every service that adds or
     removes an automation calls this. Organization and team automations watch every registry of the org,
     so while one exists every registry of the org is flagged (new registries too: see the subscriber)."""
     registries = Registry.objects.filter(pk=registry.pk) if registry is not None else Registry.objects.filter(org=org)
-    if Automation.objects.filter(org=org, registry__isnull=True).exists():
+    org.has_automations = Automation.objects.filter(org=org, registry__isnull=True).exists()
+    Organization.objects.filter(pk=org.pk).update(has_automations=org.has_automations)
+    if org.has_automations:
         registries.update(has_automations=True)
     else:
         registries.update(has_automations=Exists(Automation.objects.filter(registry=OuterRef("pk"))))

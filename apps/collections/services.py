@@ -37,6 +37,7 @@ from apps.orgs.permissions import has_perm, require
 from apps.registries.models import REGISTRY_PREFIX, ProtectedAlias, Registry
 from apps.registries.services import validate_alias
 from lib.names import check_unique_name, fold, lookalike
+from lib.rows import insert
 from lib.text import check_text
 
 LATEST = "latest"
@@ -227,9 +228,10 @@ def _link(actor, version: ArtifactVersion, registry: Registry, collection_name: 
 
 def _add_link(actor, collection: Collection, version: ArtifactVersion, index: int, aliases: list[str]) -> Link:
     """Insert the link at `index` (taken from the collection's counter), move `latest` to it, apply `aliases`."""
-    link = Link.objects.create(collection=collection, version=version, index=index, linked_by=actor)
+    link = Link(collection=collection, version=version, index=index, linked_by=actor)
+    insert(link)
     # `latest` moves with one UPDATE; only a collection's first link creates it.
-    if not LinkAlias.objects.filter(collection=collection, alias=LATEST).update(link=link):
+    if not sql.move_alias(collection.pk, LATEST, link.pk):
         LinkAlias.objects.create(collection=collection, link=link, alias=LATEST)
     _audit(
         actor,

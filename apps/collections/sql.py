@@ -19,6 +19,16 @@ from lib.rows import build, select_list, width
 # collections.models imports this module (path lookups), so this app's models are looked up by name.
 
 
+def move_alias(collection_id: int, alias: str, link_id: int) -> bool:
+    """Point the collection's `alias` at link `link_id`; False if the collection has no such alias yet."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE collections_linkalias SET link_id = %s WHERE collection_id = %s AND alias = %s",
+            [link_id, collection_id, alias],
+        )
+        return cursor.rowcount > 0
+
+
 def take_link_index(registry_id: int, name: str) -> tuple[int, str, str, int] | None:
     """Give the next link index of the collection `name` (case-insensitive) in a registry:
     (collection id, name, type, index), or None if there is no such collection.

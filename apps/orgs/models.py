@@ -54,6 +54,9 @@ class Organization(models.Model):
     members_group = models.OneToOneField(Group, on_delete=models.PROTECT, related_name="+")
     viewers_group = models.OneToOneField(Group, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
+    # Whether an organization or team automation exists (kept by the automation services): a commit in a
+    # project, which no registry automation watches, looks for automations only when it is set.
+    has_automations = models.BooleanField(default=False, editable=False)
 
     objects = OrganizationQuerySet.as_manager()
 

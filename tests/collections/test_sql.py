@@ -75,3 +75,26 @@ def test_find_registries_brings_whole_registries_and_permissions(world, django_a
         assert (registry.description, registry.org.slug, registry.created_at.tzinfo is not None) == ("", "acme", True)
     assert registry == world.registry and codenames == {"view_registry", "download_registry", "write_registry"}
     assert sql.find_registries(world["outsider"], registry="golden models", former=False, org=None) == []
+
+
+def test_move_alias_points_an_existing_alias_only(world):
+    from apps.collections.models import LinkAlias
+
+    first = world.link()
+    second = world.link(version=world.version(name="model-b"))
+    assert sql.move_alias(first.collection_id, "latest", first.pk) is True
+    assert LinkAlias.objects.get(collection_id=first.collection_id, alias="latest").link_id == first.pk
+    assert sql.move_alias(first.collection_id, "production", second.pk) is False  # no such alias: nothing made
+    assert not LinkAlias.objects.filter(alias="production").exists()
+
+
+def test_insert_writes_the_row_as_save_would(world):
+    from apps.audit.models import AuditEvent
+    from lib.rows import insert
+
+    event = AuditEvent(org=world.org, org_slug="acme", action="artifact:create", data={"n": [1, "é"]})
+    insert(event)
+    stored = AuditEvent.objects.get(pk=event.pk)
+    assert stored.data == {"n": [1, "é"]} and stored.org_id == world.org.pk
+    assert stored.created_at == event.created_at and stored.created_at.tzinfo is not None  # auto_now_add filled
+    assert event._state.adding is False
