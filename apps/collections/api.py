@@ -299,13 +299,8 @@ LINK_ROW = (
 
 
 def linked_versions_out(rows: list[dict]) -> list[dict]:
-    """Version objects (as version_out makes them for links) for rows of LINK_ROW; two more queries."""
-    aliases, tags = {}, {}
-    for link_id, alias in LinkAlias.objects.filter(link__in=[r["pk"] for r in rows]).values_list("link_id", "alias"):
-        aliases.setdefault(link_id, []).append(alias)
-    version_ids = {r["version_id"] for r in rows}
-    for version_id, tag in VersionTag.objects.filter(version__in=version_ids).values_list("version_id", "name"):
-        tags.setdefault(version_id, []).append(tag)
+    """Version objects (as version_out makes them for links) for rows of LINK_ROW; one more query."""
+    aliases, tags = sql.labels([r["pk"] for r in rows], sorted({r["version_id"] for r in rows}))
     items = []
     for r in rows:
         collection_path = f"{r['collection__registry__org__slug']}/{REGISTRY_PREFIX}{r['collection__registry__name']}"
@@ -318,8 +313,8 @@ def linked_versions_out(rows: list[dict]) -> list[dict]:
                 "name": r["collection__name"],
                 "type": r["version__sequence__type"],
                 "version": f"v{r['index']}",
-                "aliases": sorted(aliases.get(r["pk"], ())),
-                "tags": sorted(tags.get(r["version_id"], ())),
+                "aliases": aliases.get(r["pk"], []),
+                "tags": tags.get(r["version_id"], []),
                 "metadata": r["version__metadata"],
                 "description": r["version__description"],
                 "size": r["version__size"],

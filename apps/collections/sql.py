@@ -6,14 +6,13 @@ PostgreSQL; tests/collections/test_sql.py runs each on both."""
 import functools
 
 from django.apps import apps
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Permission
 from django.db import connection
 from django.utils import timezone
 
 from apps.artifacts.models import ArtifactSequence, ArtifactVersion, Project
 from apps.orgs.models import Organization, Team
-from apps.registries.models import Registry, RegistryGroupObjectPermission, RegistryUserObjectPermission
+from apps.registries.models import Registry
+from apps.registries.sql import granted
 from lib.rows import build, select_list, width
 
 # collections.models imports this module (path lookups), so this app's models are looked up by name.
@@ -85,20 +84,6 @@ def _link_spec() -> tuple:
     )
 
 
-def _granted() -> str:
-    """(registry_id, codename) of every registry permission held by user %s directly or through group of user %s."""
-    groups = get_user_model().groups.through._meta.db_table
-    perms = [
-        (RegistryUserObjectPermission, "x.user_id = %s"),
-        (RegistryGroupObjectPermission, f"x.group_id IN (SELECT ug.group_id FROM {groups} ug WHERE ug.user_id = %s)"),
-    ]
-    return " UNION ALL ".join(
-        f"SELECT x.content_object_id AS registry_id, ap.codename FROM {model._meta.db_table} x"
-        f" JOIN {Permission._meta.db_table} ap ON ap.id = x.permission_id WHERE {where}"
-        for model, where in perms
-    )
-
-
 def _registry_conditions(user, registry: str, former: bool, org: str | None) -> tuple[list[str], list]:
     """WHERE conditions (and their parameters) for registries `r` named `registry` in org `o`."""
     if former:
@@ -134,7 +119,7 @@ def find_registries(user, *, registry: str, former: bool, org: str | None) -> li
     query = (
         f"SELECT {select_list(spec)}, perm.codename FROM registries_registry r"
         " JOIN orgs_organization o ON o.id = r.org_id"
-        f" LEFT JOIN ({_granted()}) perm ON perm.registry_id = r.id WHERE {' AND '.join(conditions)}"
+        f" LEFT JOIN ({granted()}) perm ON perm.registry_id = r.id WHERE {' AND '.join(conditions)}"
     )
     with connection.cursor() as cursor:
         cursor.execute(query, [user.pk, user.pk, *params])
@@ -192,7 +177,7 @@ def find_links(
         " JOIN artifacts_project p ON p.id = s.project_id"
         " JOIN orgs_team t ON t.id = p.team_id"
         f"{alias_join}"
-        f" LEFT JOIN ({_granted()}) perm ON perm.registry_id = r.id"
+        f" LEFT JOIN ({granted()}) perm ON perm.registry_id = r.id"
         f" WHERE {' AND '.join(conditions)}"
     )
     with connection.cursor() as cursor:
@@ -233,6 +218,28 @@ def version_extras(link_id: int, version_id: int) -> tuple[list[str], list[str],
             else:
                 files.append((name, sha256, size, md5))
     return sorted(aliases), sorted(tags), sorted(files)
+
+
+def labels(link_ids: list[int], version_ids: list[int]) -> tuple[dict[int, list[str]], dict[int, list[str]]]:
+    """The aliases of many links ({link id: sorted aliases}) and the tags of many versions ({version id:
+    sorted tags}), for a page of linked versions, in one statement."""
+    aliases: dict[int, list[str]] = {}
+    tags: dict[int, list[str]] = {}
+    if not link_ids:
+        return aliases, tags
+    query = (
+        f"SELECT 'a', link_id, alias FROM collections_linkalias WHERE link_id IN ({', '.join(['%s'] * len(link_ids))})"
+        " UNION ALL SELECT 't', version_id, name FROM artifacts_versiontag"
+        f" WHERE version_id IN ({', '.join(['%s'] * len(version_ids))})"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(query, [*link_ids, *version_ids])
+        for kind, pk, name in cursor.fetchall():
+            (aliases if kind == "a" else tags).setdefault(pk, []).append(name)
+    for found in (aliases, tags):
+        for names in found.values():
+            names.sort()
+    return aliases, tags
 
 
 def alias_state(collection_id: int, registry_id: int, version_id: int) -> tuple[dict, set[str], list[str]]:
