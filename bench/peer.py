@@ -4,7 +4,8 @@ Usage: python3 bench/peer.py [--rounds 3] [--calls 200] [--walk 2000] [--postgre
        [--venv /tmp/registry-peer-mlflow] [--mlflow-version 3.17.2] [--workers N]
 
 Installs MLflow into a throw-away virtualenv (kept under /tmp for the next run), starts `mlflow server
---workers 1` on SQLite and Registry under gunicorn (sync workers, as many as cores unless --workers; SQLite,
+--workers 1` on SQLite and Registry under gunicorn with its production configuration (registry_site/gunicorn_conf.py:
+gthread workers with keep-alive, as many as cores unless --workers; SQLite,
 fresh data: migrate plus a minimal seed), each on a free port, and runs the same calls over loopback HTTP with
 keep-alive connections: create a version in a collection (metadata only; 1 and 8 clients), move an alias
 (1 and 8 clients), get a version by alias, list collections, walk 2,000 versions of one collection. Each round
@@ -263,9 +264,11 @@ def start_registry(data: Path, database_url: str, workers: int) -> Registry:
         [str(PYTHON), "manage.py", "shell", "-c", SEED], cwd=ROOT, env=env, check=True, capture_output=True, text=True
     ).stdout.split()[-1]
     port = free_port()
-    command = [str(PYTHON), "-m", "gunicorn", "registry_site.wsgi", "-b", f"127.0.0.1:{port}", "-w", str(workers)]
+    # The production configuration (`make serve`): gthread workers with keep-alive, as many as --workers.
+    env.update(BIND=f"127.0.0.1:{port}", WEB_CONCURRENCY=str(workers))
+    command = [str(PYTHON), "-m", "gunicorn", "-c", "registry_site/gunicorn_conf.py", "registry_site.wsgi"]
     log = (data / "gunicorn.log").open("w")
-    process = subprocess.Popen(command + ["-k", "sync"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     wait_for(port, "/login/")
     return Registry(port, process, {"Authorization": f"Bearer {key}"})
 
@@ -424,7 +427,7 @@ def main() -> None:
         **machine.reference(),
         "load_average_1_5_15": [round(x, 2) for x in os.getloadavg()],
         "mlflow": f"mlflow=={args.mlflow_version}, `mlflow server --workers 1`, SQLite",
-        "registry": f"gunicorn, {args.workers} sync worker(s), SQLite"
+        "registry": f"gunicorn with registry_site/gunicorn_conf.py (gthread), {args.workers} worker(s), SQLite"
         + (", and the same on PostgreSQL" if database else ""),
         "rounds": args.rounds,
         "calls_per_measure": args.calls,

@@ -4,7 +4,7 @@ JSON on SQLite). Fields left out load on access, as with `only()` (Model.from_db
 
 import functools
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 
 
 @functools.cache
@@ -30,15 +30,15 @@ def select_list(spec: tuple) -> str:
 
 def build(row, spec: tuple) -> dict:
     """{model name: instance} from the first columns of `row`, laid out as `select_list(spec)` lists them."""
-    instances, at = {}, 0
-    for model, attnames, converters in _plan(spec, connection.vendor)[1]:
+    instances, at, db = {}, 0, connections[DEFAULT_DB_ALIAS]  # the connection itself, not its per-thread proxy
+    for model, attnames, converters in _plan(spec, db.vendor)[1]:
         values = []
         for (col, functions), value in zip(converters, row[at : at + len(attnames)], strict=True):
             for converter in functions:
-                value = converter(value, col, connection)
+                value = converter(value, col, db)
             values.append(value)
         at += len(attnames)
-        instances[model._meta.model_name] = model.from_db(connection.alias, attnames, values)
+        instances[model._meta.model_name] = model.from_db(db.alias, attnames, values)
     return instances
 
 
@@ -60,9 +60,10 @@ def insert(instance) -> None:
     per-call query building, for the append-only rows a hot write adds (docs/decisions.md). Fields are
     prepared as save() prepares them (`auto_now_add` filled, JSON and datetimes adapted); no model
     signals are sent and `save()` overrides are not called, so use it only for models that have neither."""
-    sql, fields = _insert_plan(type(instance), connection.vendor)
-    params = [field.get_db_prep_save(field.pre_save(instance, True), connection) for field in fields]
-    with connection.cursor() as cursor:
+    db = connections[DEFAULT_DB_ALIAS]  # the connection itself, not its per-thread proxy
+    sql, fields = _insert_plan(type(instance), db.vendor)
+    params = [field.get_db_prep_save(field.pre_save(instance, True), db) for field in fields]
+    with db.cursor() as cursor:
         cursor.execute(sql, params)
         instance.pk = cursor.fetchone()[0]
-    instance._state.adding, instance._state.db = False, connection.alias
+    instance._state.adding, instance._state.db = False, db.alias
