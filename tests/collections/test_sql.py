@@ -98,3 +98,18 @@ def test_insert_writes_the_row_as_save_would(world):
     assert stored.data == {"n": [1, "é"]} and stored.org_id == world.org.pk
     assert stored.created_at == event.created_at and stored.created_at.tzinfo is not None  # auto_now_add filled
     assert event._state.adding is False
+
+
+def test_link_details_and_labels_bring_a_pages_columns(world):
+    link = world.link(version=world.version(metadata={"acc": 0.5}, description="first"), aliases=["candidate"])
+    VersionTag.objects.create(version=link.version, name="good")
+    details = sql.link_details([link.pk])
+    collection, registry, org, index, state, metadata, description, size, digest, artifact, type, project, team = (
+        details[link.pk]
+    )
+    assert (collection, registry, org, index, state) == ("classifier", "Golden Models", "acme", 0, "committed")
+    assert metadata == {"acc": 0.5} and description == "first" and size == link.version.size
+    assert (digest, artifact, type, project, team) == (link.version.digest, "model-a", "model", "detector", "vision")
+    aliases, tags = sql.labels([link.pk], [link.version_id])
+    assert aliases == {link.pk: ["candidate", "latest"]} and tags == {link.version_id: ["good"]}
+    assert sql.link_details([]) == {} and sql.labels([], []) == ({}, {})
