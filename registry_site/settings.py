@@ -192,7 +192,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "timeout": 20,
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
     }
-elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env_bool("DATABASE_PREPARED_STATEMENTS", True):
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env_bool(
+    "DATABASE_PREPARED_STATEMENTS", True
+):
     # Server-side parameters let psycopg prepare a statement its connection has run five times: PostgreSQL then
     # plans it once per connection, not on every call (planning a path lookup's joins took longer than running
     # it). Behind PgBouncer in transaction pooling mode, set DATABASE_PREPARED_STATEMENTS=false.
