@@ -1,6 +1,8 @@
 """Global search: registries, collections (name or tag) and versions (alias or tag) the user may see."""
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from apps.artifacts.models import VersionTag
@@ -75,7 +77,37 @@ def test_search_query_count_is_constant(client, world, django_assert_num_queries
         VersionTag.objects.create(version=link.version, name=f"find-{i}")
     client.force_login(world["member"])
     search(client, "find")
-    # session, user, org, registries, collections, links, aliases and version tags prefetches,
-    # protected aliases of the links' registries, shell orgs.
-    with django_assert_num_queries(10):
+    # session, user, org, registries, collections, the links page's keys, those links, aliases and
+    # version tags prefetches, protected aliases of the links' registries, shell orgs.
+    with django_assert_num_queries(11):
         assert search(client, "find").status_code == 200
+
+
+def test_search_finds_versions_from_their_aliases_and_tags_not_by_testing_every_link(client, world):
+    # Issue 17: each link was tested for a matching alias or tag (a correlated EXISTS per link), which
+    # read every link whenever fewer than a page matched. Matches now come from the alias and tag
+    # tables, joined to their links: one row per link even when both its alias and its tag match.
+    both = world.link(version=world.version(name="both"), collection="both", aliases=["Shiny-release"])
+    VersionTag.objects.create(version=both.version, name="shiny")
+    tagged = world.link(version=world.version(name="tagged"), collection="tagged")
+    VersionTag.objects.create(version=tagged.version, name="SHINY-tag")
+    world.link(version=world.version(name="plain"), collection="plain", aliases=["dull"])
+    client.force_login(world["member"])
+    with CaptureQueriesContext(connection) as queries:
+        html = search(client, "shiny").content.decode()
+    assert html.count("both:v0</a>") == 1 and html.count("tagged:v0</a>") == 1 and "plain:v0" not in html
+    keys = next(q["sql"] for q in queries if q["sql"].startswith('SELECT "collections_link"."id" AS "pk"'))
+    assert "UNION" in keys and "EXISTS" not in keys
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="trigram indexes are PostgreSQL's")
+@pytest.mark.django_db
+def test_alias_and_tag_substring_search_has_trigram_indexes_on_postgresql():
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE indexname IN "
+            "('collections_linkalias_alias_trgm', 'artifacts_versiontag_name_trgm') ORDER BY indexname"
+        )
+        found = cursor.fetchall()
+    assert [name for name, _ in found] == ["artifacts_versiontag_name_trgm", "collections_linkalias_alias_trgm"]
+    assert all("gin_trgm_ops" in definition and "upper(" in definition for _, definition in found)

@@ -80,14 +80,15 @@ def test_a_search_page_costs_the_same_queries_at_any_size(client, world, django_
     client.force_login(world["org_admin"])
     url = reverse("collections:search", args=[world.org.slug])
     cursors = {"registries_after": "", "collections_after": "", "versions_after": ""}
-    # session, user, org, then per kind one page query (versions: + aliases and tags prefetches,
-    # protected aliases of the page's registries), shell orgs.
-    with django_assert_num_queries(10):
+    # session, user, org, then per kind one page query (versions: the page's keys, then those links,
+    # + aliases and tags prefetches, protected aliases of the page's registries), shell orgs.
+    with django_assert_num_queries(11):
         html = client.get(url, {"q": "find"}).content.decode()
     for href, kind in MORE.findall(html):
         cursors[f"{kind}_after"] = re.search(rf"{kind}_after=([^&]+)", href).group(1)
-    # A later page of one kind over htmx: session, user, org, the versions page, its aliases, tags and protected aliases, shell orgs.
-    with django_assert_num_queries(8):
+    # A later page of one kind over htmx: session, user, org, the versions page's keys, its links,
+    # their aliases, tags and protected aliases, shell orgs.
+    with django_assert_num_queries(9):
         client.get(
             url,
             {"q": "find", "versions_after": cursors["versions_after"]},

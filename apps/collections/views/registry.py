@@ -17,7 +17,7 @@ from apps.orgs.permissions import has_perm
 from apps.registries import forms
 from apps.registries.models import ProtectedAlias, Registry
 from apps.registries.views.lookups import org_or_404, registry_actions, registry_or_404
-from lib.pagination import decode_cursor, keyset_page
+from lib.pagination import Page, decode_cursor, keyset_page
 from lib.paths import strip_registry_prefix
 
 PAGE_SIZE = 25
@@ -88,14 +88,38 @@ def _search_rows(user, org, q: str, kind: str) -> QuerySet:
             .filter(Q(name__icontains=q) | Q(Exists(tagged)), registry__org=org)
             .select_related("registry")
         )
-    aliased = LinkAlias.objects.filter(link=OuterRef("pk"), alias__icontains=q)
-    version_tagged = VersionTag.objects.filter(version=OuterRef("version_id"), name__icontains=q)
-    return (
-        Link.objects.visible_to(user)
-        .filter(Q(Exists(aliased)) | Q(Exists(version_tagged)), collection__registry__org=org)
-        .select_related("collection__registry", "version__sequence__project__team")
-        .prefetch_related("aliases", "version__tags")
-    )
+    return Link.objects.visible_to(user).filter(pk__in=_links_matching(q), collection__registry__org=org)
+
+
+def _links_matching(q: str) -> QuerySet:
+    """Ids of links with an alias or a version tag containing `q`, whatever their collection.
+
+    The small alias and tag tables are searched first and the links joined to what they found,
+    rather than every link tested for a matching alias or tag: at company size (100,000 links)
+    the per-link test scanned them all, newest first, whenever fewer than a page matched.
+    """
+    aliased = LinkAlias.objects.filter(alias__icontains=q).order_by().values("link_id")
+    tagged_versions = VersionTag.objects.filter(name__icontains=q).order_by().values("version_id")
+    tagged = Link.objects.filter(version_id__in=tagged_versions).order_by().values("pk")
+    return aliased.union(tagged)
+
+
+def _search_page(rows: QuerySet, kind: str, after: tuple | None) -> Page:
+    """One keyset page of a search kind. Versions page on their keys alone, then load those rows
+    with what the table shows: the page query then stays a small join PostgreSQL plans from the
+    matches (joining every link to its source first cost it a second at company size)."""
+    order = SEARCH_ORDERS[kind]
+    if kind != "versions":
+        return keyset_page(rows, order=order, size=SEARCH_PAGE_SIZE, after=after)
+    page = keyset_page(rows.values("pk", "created_at"), order=order, size=SEARCH_PAGE_SIZE, after=after)
+    if page.rows:
+        page.rows = list(
+            Link.objects.filter(pk__in=[row["pk"] for row in page.rows])
+            .select_related("collection__registry", "version__sequence__project__team")
+            .prefetch_related("aliases", "version__tags")
+            .order_by(*order)
+        )
+    return page
 
 
 def _mark_protected(links: list[Link]) -> None:
@@ -125,9 +149,9 @@ def search(request: HttpRequest, org_slug: str) -> HttpResponse:
     context = {"org": org, "q": q, "page_size": SEARCH_PAGE_SIZE}
     if q:
         for kind in kinds:
-            rows, order = _search_rows(request.user, org, q, kind), SEARCH_ORDERS[kind]
-            after = _cursor(request.GET.get(f"{kind}_after"), rows, order)
-            page = keyset_page(rows, order=order, size=SEARCH_PAGE_SIZE, after=after)
+            rows = _search_rows(request.user, org, q, kind)
+            after = _cursor(request.GET.get(f"{kind}_after"), rows, SEARCH_ORDERS[kind])
+            page = _search_page(rows, kind, after)
             page.is_first = after is None
             context[kind] = page
         if "versions" in context:
