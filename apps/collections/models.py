@@ -32,6 +32,10 @@ class Collection(models.Model):
     description = models.TextField(blank=True)  # Markdown
     # Links take consecutive indexes from this counter (read and bumped under a row lock).
     next_index = models.PositiveIntegerField(default=0)
+    # How many links the collection holds, kept by triggers on collections_link (migration 0006), so
+    # pages show version counts without counting 100,000 links per view. Nothing in Python writes
+    # it: services save collections with `update_fields`, which never names it.
+    link_count = models.PositiveIntegerField(default=0, editable=False)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

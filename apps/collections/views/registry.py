@@ -3,7 +3,7 @@
 from collections import defaultdict
 
 from django.core.exceptions import ValidationError
-from django.db.models import Case, Count, Exists, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.db.models import Case, Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Sum, Value, When
 from django.db.models.functions import Coalesce, Lower
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -26,12 +26,12 @@ RECENT_COLLECTIONS = 10
 
 
 def _with_counts(registries: QuerySet) -> QuerySet:
-    """Annotate collection and linked-version counts as subqueries (no row explosion)."""
+    """Annotate collection and linked-version counts as one subquery over the registry's collections
+    (no row explosion; versions are the collections' kept link counts, no link is read)."""
     collections = Collection.objects.filter(registry=OuterRef("pk")).order_by().values("registry")
-    links = Link.objects.filter(collection__registry=OuterRef("pk")).order_by().values("collection__registry")
     return registries.annotate(
         collection_count=Coalesce(Subquery(collections.annotate(n=Count("pk")).values("n")), 0),
-        version_count=Coalesce(Subquery(links.annotate(n=Count("pk")).values("n")), 0),
+        version_count=Coalesce(Subquery(collections.annotate(n=Sum("link_count")).values("n")), 0),
     )
 
 
@@ -170,12 +170,8 @@ def _collection_rows(registry: Registry, filters: dict) -> QuerySet:
         rows = rows.filter(Exists(CollectionTag.objects.filter(collection=OuterRef("pk"), name=filters["tag"])))
     if filters["type"]:
         rows = rows.filter(type=filters["type"])
-    counts = Link.objects.filter(collection=OuterRef("pk")).order_by().values("collection")
     latest = LinkAlias.objects.filter(collection=OuterRef("pk"), alias="latest").values("link__index")[:1]
-    return rows.annotate(
-        version_count=Coalesce(Subquery(counts.annotate(n=Count("pk")).values("n")), 0),
-        latest_index=Subquery(latest),
-    ).prefetch_related("tags")
+    return rows.annotate(version_count=F("link_count"), latest_index=Subquery(latest)).prefetch_related("tags")
 
 
 def _link_snippets(registry: Registry) -> dict:
