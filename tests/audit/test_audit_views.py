@@ -6,6 +6,7 @@ import io
 import json
 
 import pytest
+from django.db import connection
 from django.urls import reverse
 
 from apps.audit.models import Action, AuditEvent
@@ -166,3 +167,19 @@ def test_user_menu_links_the_org_audit_log_for_org_admins_only(client, world):
     assert url in client.get(reverse("api_keys")).content.decode()
     client.force_login(world["registry_admin"])
     assert url not in client.get(reverse("api_keys")).content.decode()
+
+
+@pytest.mark.django_db
+def test_a_registry_audit_page_reads_an_index_in_its_order():
+    # Issue 17: the page reads a registry's events newest first by id; with only the
+    # (registry_pk, created_at) index, the database sorted all of the registry's events per page.
+
+    sql, params = AuditEvent.objects.for_registry(1).order_by("-id")[:51].query.sql_with_params()
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute(f"EXPLAIN QUERY PLAN {sql}", params)
+            plan = " ".join(str(row[-1]) for row in cursor.fetchall())
+            assert "audit_event_registry_id_idx" in plan and "TEMP B-TREE" not in plan
+        else:
+            cursor.execute("SELECT indexdef FROM pg_indexes WHERE indexname = 'audit_event_registry_id_idx'")
+            assert "(registry_pk, id DESC)" in cursor.fetchone()[0]
