@@ -12,6 +12,7 @@ from django import forms
 from django.http import HttpRequest, StreamingHttpResponse
 
 from apps.audit.models import Action, AuditEventQuerySet
+from lib.forms import QuickSelect
 
 PAGE_SIZE = 50
 EXPORT_FIELDS = [
@@ -24,7 +25,7 @@ class AuditFilterForm(forms.Form):
     """Filters shared by every audit page and export."""
 
     actor = forms.CharField(required=False, max_length=150, label="Actor")
-    action = forms.ChoiceField(required=False, label="Action")
+    action = forms.ChoiceField(required=False, label="Action", widget=QuickSelect)  # ~100 actions
     target = forms.CharField(required=False, max_length=200, label="Target contains")
     start = forms.DateField(required=False, label="From", widget=forms.DateInput(attrs={"type": "date"}))
     end = forms.DateField(required=False, label="To (inclusive)", widget=forms.DateInput(attrs={"type": "date"}))

@@ -7,7 +7,7 @@ from apps.collections.services import DESCRIPTION_MAX
 from apps.orgs.models import Team
 from apps.orgs.permissions import has_perm
 from apps.registries.models import Registry
-from lib.forms import split_list
+from lib.forms import QuickSelect, split_list
 from lib.text import loads
 
 
@@ -105,8 +105,8 @@ class CollectionFilterForm(forms.Form):
     """The registry page's filters. Invalid values fall back to no filter."""
 
     q = forms.CharField(required=False, label="Search collections")
-    tag = forms.ChoiceField(required=False, label="Tag")
-    type = forms.ChoiceField(required=False, label="Type")
+    tag = forms.ChoiceField(required=False, label="Tag", widget=QuickSelect)  # up to 200 tags
+    type = forms.ChoiceField(required=False, label="Type", widget=QuickSelect)
     sort = forms.ChoiceField(required=False, label="Sort", choices=[("updated", "Recently updated"), ("name", "Name")])
 
     def __init__(self, *args, tags=(), types=(), **kwargs):
@@ -189,9 +189,20 @@ class LinkVersionForm(forms.Form):
             return None
 
     def chained(self):
-        """Yield (bound field, options) for the four chained selects; each list costs at most one query."""
+        """Yield (bound field, options) for the four chained selects; each list costs at most one query.
+
+        Options are (value, label, selected): the choice is compared here once per option, not in
+        the template, which read the field's value again for each of an org's hundreds of teams.
+        """
         for name in ["team", "project", "artifact", "version"]:
-            yield self[name], [(str(value), label) for value, label in self.fields[name].choices]
+            field, choice = self[name], self.fields[name]
+            value = field.value()
+            chosen = "" if value in (None, "") else str(value)
+            options = [("", choice.empty_label, False)]
+            if not choice.queryset.query.is_empty():  # a list not chosen into yet reads nothing
+                for row in choice.queryset:
+                    options.append((str(row.pk), choice.label_from_instance(row), str(row.pk) == chosen))
+            yield field, options
 
     def clean_aliases(self) -> list[str]:
         return split_list(self.cleaned_data.get("aliases", ""))
