@@ -1,6 +1,7 @@
 """Small action forms for collection and version pages. Services enforce the rules."""
 
 from django import forms
+from django.utils.html import format_html_join
 
 from apps.artifacts.models import ArtifactSequence, ArtifactVersion, Project
 from apps.collections.services import DESCRIPTION_MAX
@@ -189,20 +190,25 @@ class LinkVersionForm(forms.Form):
             return None
 
     def chained(self):
-        """Yield (bound field, options) for the four chained selects; each list costs at most one query.
+        """Yield (bound field, number of options, the `<option>` tags) for the four chained selects;
+        each list costs at most one query.
 
-        Options are (value, label, selected): the choice is compared here once per option, not in
-        the template, which read the field's value again for each of an org's hundreds of teams.
+        The options are written here, not in a template loop: an org admin's team list holds every
+        team (100 at company size), and the registry page shows it twice (link, create).
         """
         for name in ["team", "project", "artifact", "version"]:
             field, choice = self[name], self.fields[name]
             value = field.value()
             chosen = "" if value in (None, "") else str(value)
-            options = [("", choice.empty_label, False)]
+            options = [("", choice.empty_label)]
             if not choice.queryset.query.is_empty():  # a list not chosen into yet reads nothing
-                for row in choice.queryset:
-                    options.append((str(row.pk), choice.label_from_instance(row), str(row.pk) == chosen))
-            yield field, options
+                options += [(str(row.pk), choice.label_from_instance(row)) for row in choice.queryset]
+            tags = format_html_join(
+                "",
+                '<option value="{}"{}>{}</option>',
+                ((key, " selected" if key and key == chosen else "", label) for key, label in options),
+            )
+            yield field, len(options), tags
 
     def clean_aliases(self) -> list[str]:
         return split_list(self.cleaned_data.get("aliases", ""))
