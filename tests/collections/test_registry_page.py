@@ -277,7 +277,12 @@ def test_link_panel_chains_team_project_artifact_version(login, world):
         {"team": world.team.pk, "project": world.project.pk, "artifact": version.sequence_id},
         headers={"HX-Request": "true"},
     )
-    assert f'<option value="{version.pk}"' in step.content.decode()
+    html = step.content.decode()
+    assert f'<option value="{version.pk}"' in html
+    # The options chosen so far stay selected; the version list offers its choices, none chosen yet.
+    assert f'<option value="{world.team.pk}" selected>' in html
+    assert f'<option value="{world.project.pk}" selected>' in html
+    assert f'<option value="{version.pk}">' in html and '<option value="" selected>' not in html
 
 
 def test_link_panel_hides_types_the_registry_refuses(login, world):
