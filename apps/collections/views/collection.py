@@ -4,6 +4,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Exists, OuterRef
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
+from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
@@ -52,7 +53,7 @@ def _version_rows(
         rows.append(
             {
                 "link": link,
-                "version": link.version,
+                "size": filesizeformat(link.version.size),  # once here, not a filter per row in the template
                 "linked_at": when(link.created_at),
                 "url": f"{collection_url}v{link.index}/",
                 "aliases": chips,
