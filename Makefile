@@ -54,16 +54,21 @@ worker: bootstrap
 	$(RUN_ENV) $(PY) manage.py cleanup_storage --schedule
 	$(RUN_ENV) $(PY) manage.py db_worker
 
+# Bytecode is written (to __pycache__/, which git ignores) even where the environment sets PYTHONDONTWRITEBYTECODE:
+# otherwise each xdist worker and each subprocess a test starts compiles the project again, and pytest re-rewrites
+# every test module's asserts from source.
+TEST_ENV := $(DEV_ENV) PYTHONDONTWRITEBYTECODE=
+
 # The hooks in .pre-commit-config.yaml (ruff, django-upgrade, djade, whitespace…) run the tools in .venv, offline.
 # They see files git tracks; the ruff lines also cover new, not yet added files.
 lint: bootstrap
 	$(PY) -m ruff format --check .
 	$(PY) -m ruff check .
 	$(PY) -m pre_commit run --all-files --show-diff-on-failure
-	$(DEV_ENV) $(PY) manage.py makemigrations --check --dry-run
+	$(TEST_ENV) $(PY) manage.py makemigrations --check --dry-run
 
 test: lint
-	$(DEV_ENV) $(PY) -m pytest -n auto --maxprocesses 4
+	$(TEST_ENV) $(PY) -m pytest -n auto --maxprocesses 4
 
 fmt: bootstrap
 	$(PY) -m ruff format .
