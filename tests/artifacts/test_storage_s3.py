@@ -50,11 +50,46 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+def _start(root: Path, config: Path, attempt: int):
+    """A `weed server` on fresh free ports: (process, log file, S3 endpoint, boto3 client)."""
+    import boto3
+
+    ports = {name: _free_port() for name in ["master", "volume", "filer", "s3"]}
+    grpc = {name: _free_port() for name in ports}
+    args = [WEED, "server", f"-dir={root}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1", "-s3", f"-s3.config={config}"]
+    for name in ports:
+        args += [f"-{name}.port={ports[name]}", f"-{name}.port.grpc={grpc[name]}"]
+    args += ["-master.volumeSizeLimitMB=64", "-volume.max=20", "-s3.port.iceberg=0", "-s3.port.lance=0"]
+    log = (root / f"weed-{attempt}.log").open("wb")
+    process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    endpoint = f"http://127.0.0.1:{ports['s3']}"
+    client = boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        aws_access_key_id=ACCESS_KEY,
+        aws_secret_access_key=SECRET_KEY,
+        region_name="us-east-1",
+    )
+    return process, log, endpoint, client
+
+
+def _ready(process, client, seconds: float) -> bool:
+    """Whether the server answers S3 calls (a bucket made, an object written) before it exits or time runs out."""
+    deadline = time.monotonic() + seconds
+    while process.poll() is None and time.monotonic() < deadline:
+        try:
+            if BUCKET not in {bucket["Name"] for bucket in client.list_buckets().get("Buckets", [])}:
+                client.create_bucket(Bucket=BUCKET)
+            client.put_object(Bucket=BUCKET, Key="ready", Body=b"ok")  # volumes are writable too
+            return True
+        except Exception:
+            time.sleep(0.5)
+    return False
+
+
 @pytest.fixture(scope="session")
 def seaweedfs(tmp_path_factory):
     """A SeaweedFS server with the S3 gateway; yields its endpoint with a bucket ready."""
-    import boto3
-
     root = tmp_path_factory.mktemp("seaweedfs")
     config = root / "s3.json"
     config.write_text(
@@ -70,33 +105,18 @@ def seaweedfs(tmp_path_factory):
             }
         )
     )
-    ports = {name: _free_port() for name in ["master", "volume", "filer", "s3"]}
-    grpc = {name: _free_port() for name in ports}
-    args = [WEED, "server", f"-dir={root}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1", "-s3", f"-s3.config={config}"]
-    for name in ports:
-        args += [f"-{name}.port={ports[name]}", f"-{name}.port.grpc={grpc[name]}"]
-    args += ["-master.volumeSizeLimitMB=64", "-volume.max=20", "-s3.port.iceberg=0", "-s3.port.lance=0"]
-    log = (root / "weed.log").open("wb")
-    process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    endpoint = f"http://127.0.0.1:{ports['s3']}"
-    client = boto3.client(
-        "s3",
-        endpoint_url=endpoint,
-        aws_access_key_id=ACCESS_KEY,
-        aws_secret_access_key=SECRET_KEY,
-        region_name="us-east-1",
-    )
+    # Free ports are picked, released, then bound by the server: on a busy machine another process may take
+    # one first, so a server that fails to come up is started again on new ports (three tries).
+    for attempt in range(3):
+        process, log, endpoint, client = _start(root, config, attempt)
+        if _ready(process, client, seconds=60):
+            break
+        process.kill()
+        process.wait()
+        log.close()
+    else:
+        raise RuntimeError(f"SeaweedFS did not start three times; see {root}/weed-*.log")
     try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                client.create_bucket(Bucket=BUCKET)
-                client.put_object(Bucket=BUCKET, Key="ready", Body=b"ok")  # volumes are writable too
-                break
-            except Exception:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"SeaweedFS did not start; see {root / 'weed.log'}") from None
-                time.sleep(0.5)
         with pytest.MonkeyPatch.context() as mp:
             mp.setenv("AWS_ACCESS_KEY_ID", ACCESS_KEY)
             mp.setenv("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
