@@ -38,9 +38,4 @@ def granted() -> str:
 def registries_with(user_id: int, codename: str) -> RawSQL:
     """The ids of the registries where user `user_id` holds `codename`, directly or through a group: a
     subquery for `pk__in`."""
-    sql = " UNION ALL ".join(
-        f"SELECT x.content_object_id FROM {table} x JOIN {Permission._meta.db_table} ap ON ap.id = x.permission_id"
-        f" WHERE {where} AND ap.codename = %s"
-        for table, where in _sources()
-    )
-    return RawSQL(sql, [user_id, codename, user_id, codename])
+    return RawSQL(f"SELECT g.registry_id FROM ({granted()}) g WHERE g.codename = %s", [user_id, user_id, codename])
