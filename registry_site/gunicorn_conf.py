@@ -3,6 +3,7 @@
 Every value can be changed by an environment variable (docs/deploy.md lists them).
 """
 
+import gc
 import os
 from pathlib import Path
 
@@ -41,6 +42,13 @@ def _fresh_metrics_folder() -> None:
 
 
 _fresh_metrics_folder()
+
+
+def pre_fork(server, worker):
+    """Each worker starts with the preloaded app's objects moved out of the garbage collector's sight: its full
+    collections then skip the ~130,000 long-lived objects of Django and the app (walking them took a fifth of a
+    create call's CPU), and the workers keep sharing those memory pages with the master instead of copying them."""
+    gc.freeze()
 
 
 def child_exit(server, worker):

@@ -215,3 +215,21 @@ def test_bounded_regexp_times_out_and_keeps_sql_null_semantics():
     assert bounded_regexp(None, "x") is None and bounded_regexp("x", None) is None
     with pytest.raises(TimeoutError):
         bounded_regexp("^(a|a)+$", "a" * 40 + "!")
+
+
+def test_a_version_page_reads_the_collection_index_in_its_order(world):
+    """Issue 13: links are narrowed by one IN on their (collection, index) index, not joined to their collections:
+    joined, SQLite sorted every link of the matching collections for each page of a walk."""
+    from apps.collections.api import LINK_ROW, search_links, version_page
+
+    world.link()
+    links = search_links(world["viewer"], None, None, json.dumps({"name": "classifier"}), None).values(*LINK_ROW)
+    sql, params = links.order_by("-collection_id", "-index")[:101].query.sql_with_params()
+    assert "JOIN" not in sql.split(" WHERE ")[0]
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cursor:
+            cursor.execute(f"EXPLAIN QUERY PLAN {sql}", params)
+            plan = " ".join(str(row[-1]) for row in cursor.fetchall())
+        assert "TEMP B-TREE" not in plan, plan
+    rows, _ = version_page(links, cursor=None, per_page=100)
+    assert [row["index"] for row in rows] == [0]
