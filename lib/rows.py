@@ -67,3 +67,12 @@ def insert(instance) -> None:
         cursor.execute(sql, params)
         instance.pk = cursor.fetchone()[0]
     instance._state.adding, instance._state.db = False, db.alias
+
+
+def any_of(column: str, values: list) -> tuple[str, list]:
+    """A condition `column` is one of `values`, and its parameters. On PostgreSQL one array parameter (`= ANY`), so
+    the statement reads the same for any number of values: psycopg parses a statement of more than 50 parameters
+    again on every call (a millisecond for a page of 100 ids) and can prepare it once. SQLite takes the plain list."""
+    if connection.vendor == "postgresql":
+        return f"{column} = ANY(%s)", [list(values)]
+    return f"{column} IN ({', '.join(['%s'] * len(values))})", list(values)

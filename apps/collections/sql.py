@@ -13,7 +13,7 @@ from apps.artifacts.models import ArtifactSequence, ArtifactVersion, Project
 from apps.orgs.models import Organization, Team
 from apps.registries.models import Registry
 from apps.registries.sql import granted
-from lib.rows import build, select_list, width
+from lib.rows import any_of, build, select_list, width
 
 # collections.models imports this module (path lookups), so this app's models are looked up by name.
 
@@ -227,17 +227,18 @@ def link_details(link_ids: list[int]) -> dict[int, tuple]:
     than the page took to read)."""
     if not link_ids:
         return {}
+    ids, params = any_of("l.id", link_ids)
     query = (
         'SELECT l.id, c.name, r.name, o.slug, v."index", v.state, v.metadata, v.description, v.size, v.digest,'
         " s.name, s.type, p.name, t.name FROM collections_link l"
         " JOIN collections_collection c ON c.id = l.collection_id JOIN registries_registry r ON r.id = c.registry_id"
         " JOIN orgs_organization o ON o.id = r.org_id JOIN artifacts_artifactversion v ON v.id = l.version_id"
         " JOIN artifacts_artifactsequence s ON s.id = v.sequence_id JOIN artifacts_project p ON p.id = s.project_id"
-        f" JOIN orgs_team t ON t.id = p.team_id WHERE l.id IN ({', '.join(['%s'] * len(link_ids))})"
+        f" JOIN orgs_team t ON t.id = p.team_id WHERE {ids}"
     )
     metadata = ArtifactVersion._meta.get_field("metadata")
     with connection.cursor() as cursor:
-        cursor.execute(query, link_ids)
+        cursor.execute(query, params)
         rows = cursor.fetchall()
     return {row[0]: (*row[1:6], metadata.from_db_value(row[6], None, connection), *row[7:]) for row in rows}
 
@@ -249,13 +250,14 @@ def labels(link_ids: list[int], version_ids: list[int]) -> tuple[dict[int, list[
     tags: dict[int, list[str]] = {}
     if not link_ids:
         return aliases, tags
+    links, link_params = any_of("link_id", link_ids)
+    versions, version_params = any_of("version_id", version_ids)
     query = (
-        f"SELECT 'a', link_id, alias FROM collections_linkalias WHERE link_id IN ({', '.join(['%s'] * len(link_ids))})"
-        " UNION ALL SELECT 't', version_id, name FROM artifacts_versiontag"
-        f" WHERE version_id IN ({', '.join(['%s'] * len(version_ids))})"
+        f"SELECT 'a', link_id, alias FROM collections_linkalias WHERE {links}"
+        f" UNION ALL SELECT 't', version_id, name FROM artifacts_versiontag WHERE {versions}"
     )
     with connection.cursor() as cursor:
-        cursor.execute(query, [*link_ids, *version_ids])
+        cursor.execute(query, [*link_params, *version_params])
         for kind, pk, name in cursor.fetchall():
             (aliases if kind == "a" else tags).setdefault(pk, []).append(name)
     for found in (aliases, tags):

@@ -2,11 +2,14 @@
 
 import datetime
 
+from django.db import connection
+
 from apps.artifacts import sql as artifacts_sql
 from apps.artifacts.models import ArtifactSequence, VersionTag
 from apps.collections import sql
 from apps.collections.models import Collection
 from apps.registries import services as registries
+from lib.rows import any_of
 
 
 def test_take_sequence_index_counts_up_and_knows_missing_artifacts(world):
@@ -113,3 +116,17 @@ def test_link_details_and_labels_bring_a_pages_columns(world):
     aliases, tags = sql.labels([link.pk], [link.version_id])
     assert aliases == {link.pk: ["candidate", "latest"]} and tags == {link.version_id: ["good"]}
     assert sql.link_details([]) == {} and sql.labels([], []) == ({}, {})
+
+
+def test_a_page_of_ids_is_one_parameter_on_postgresql(world):
+    """lib.rows.any_of: the same statement text for 3 ids or 100, so psycopg parses it once (it re-parses a
+    statement of more than 50 parameters on every call) and PostgreSQL can prepare it."""
+    few, many = any_of("l.id", [1, 2, 3]), any_of("l.id", list(range(1, 101)))
+    if connection.vendor == "postgresql":
+        assert few == ("l.id = ANY(%s)", [[1, 2, 3]]) and many[0] == few[0] and len(many[1]) == 1
+    else:
+        assert few == ("l.id IN (%s, %s, %s)", [1, 2, 3]) and len(many[1]) == 100
+    link = world.link(aliases=["candidate"])
+    ids = [link.pk, *range(10**9, 10**9 + 99)]  # a page of 100 ids, one of them real
+    assert list(sql.link_details(ids)) == [link.pk]
+    assert sql.labels(ids, ids[:1] + [link.version_id])[0] == {link.pk: ["candidate", "latest"]}
