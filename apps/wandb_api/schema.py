@@ -687,11 +687,11 @@ def resolve_entity_memberships(
         raise ValidationError("Registry lists versions newest collection first; it does not sort them otherwise.")
     if "_org" not in entity:
         return _connection([], None)
-    links = search_links(_user(info), entity["_org"].slug, projectFilters, collectionFilters, filters)
-    links = links.select_related("collection__registry__org", "version__sequence__project__team").prefetch_related(
-        "aliases", "collection__tags", "version__tags"
-    )
-    rows, next_cursor = version_page(links, cursor=after, per_page=_page_size(first))
+    with time_limited_search():
+        links = search_links(_user(info), entity["_org"].slug, projectFilters, collectionFilters, filters)
+        links = links.select_related("collection__registry__org", "version__sequence__project__team")
+        links = links.prefetch_related("aliases", "collection__tags", "version__tags")
+        rows, next_cursor = version_page(links, cursor=after, per_page=_page_size(first))
     return _connection([_membership(link.version, link) for link in rows], next_cursor)
 
 

@@ -8,7 +8,8 @@ from django.core.exceptions import ValidationError
 from django.db import connection
 
 from apps.collections import services
-from apps.collections.api import COLLECTION_FIELDS, VERSION_FIELDS
+from apps.collections import api as collections_api
+from apps.collections.api import COLLECTION_FIELDS, LINK_ROW, VERSION_FIELDS, search_links, version_page
 from apps.collections.models import Link
 from apps.registries.api import REGISTRY_FIELDS
 from apps.registries.models import Registry
@@ -220,8 +221,6 @@ def test_bounded_regexp_times_out_and_keeps_sql_null_semantics():
 def test_a_version_page_reads_the_collection_index_in_its_order(world):
     """Issue 13: links are narrowed by one IN on their (collection, index) index, not joined to their collections:
     joined, SQLite sorted every link of the matching collections for each page of a walk."""
-    from apps.collections.api import LINK_ROW, search_links, version_page
-
     world.link()
     links = search_links(world["viewer"], None, None, json.dumps({"name": "classifier"}), None).values(*LINK_ROW)
     sql, params = links.order_by("-collection_id", "-index")[:101].query.sql_with_params()
@@ -233,3 +232,20 @@ def test_a_version_page_reads_the_collection_index_in_its_order(world):
         assert "TEMP B-TREE" not in plan, plan
     rows, _ = version_page(links, cursor=None, per_page=100)
     assert [row["index"] for row in rows] == [0]
+
+
+def test_a_collection_filter_naming_many_collections_stays_a_subquery(api, world, monkeypatch):
+    """Up to NAMED_COLLECTIONS matching collections go to the version search as ids; more stay a subquery.
+    Both answer the same versions."""
+    for name in ("classifier", "detector", "segmenter"):
+        world.link(world.version(name=f"m-{name}", content=name.encode()), collection=name)
+    spec = json.dumps({"name": {"$in": ["classifier", "segmenter"]}})
+    named = collections_api.search_links(world["viewer"], None, None, spec, None)
+    monkeypatch.setattr(collections_api, "NAMED_COLLECTIONS", 1)
+    many = collections_api.search_links(world["viewer"], None, None, spec, None)
+    assert "collections_collection" not in str(named.order_by().query)
+    assert "collections_collection" in str(many.order_by().query)
+    assert sorted(named.values_list("collection__name", flat=True)) == ["classifier", "segmenter"]
+    assert sorted(many.values_list("collection__name", flat=True)) == ["classifier", "segmenter"]
+    page = versions(api("viewer"), collection_filter={"name": {"$in": ["classifier", "segmenter"]}})
+    assert [item["name"] for item in page["items"]] == ["segmenter", "classifier"]
