@@ -7,8 +7,8 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection
 
-from apps.collections import services
 from apps.collections import api as collections_api
+from apps.collections import services
 from apps.collections.api import COLLECTION_FIELDS, LINK_ROW, VERSION_FIELDS, search_links, version_page
 from apps.collections.models import Link
 from apps.registries.api import REGISTRY_FIELDS
