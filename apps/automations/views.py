@@ -194,6 +194,11 @@ def automation_edit(request: HttpRequest, org_slug: str, reg_slug: str, pk: int)
     automation = _automation(request, registry, pk)
     require(request.user, "registries.write_registry", registry)
     form = _automation_form(request, registry, initial=AutomationForm.initial_for(automation))
+    return _edit_page(request, automation, form, "automations/automation_form.html", registry=registry)
+
+
+def _edit_page(request: HttpRequest, automation: Automation, form, template: str, **context) -> HttpResponse:
+    """Save an automation's edit form if it was sent and is valid; else the form page (or its htmx fragment)."""
     if form.is_valid():
         try:
             services.update_automation(actor=request.user, automation=automation, **_fields(form))
@@ -201,9 +206,8 @@ def automation_edit(request: HttpRequest, org_slug: str, reg_slug: str, pk: int)
             add_service_error(form, error)
         else:
             return done(request, automation.get_absolute_url(), f"Automation “{automation.name}” saved.")
-    context = {"registry": registry, "form": form, "automation": automation, "has_webhooks": True}
-    template = "automations/automation_form.html" + ("#automation-form" if request.htmx else "")
-    return render(request, template, context)
+    context.update(form=form, automation=automation, has_webhooks=True)
+    return render(request, template + ("#automation-form" if request.htmx else ""), context)
 
 
 @require_POST
@@ -492,16 +496,7 @@ def org_automation_edit(request: HttpRequest, org_slug: str, pk: int) -> HttpRes
     initial = {**OrgAutomationForm.initial_for(automation), "scope": automation.scope, "team": automation.team_id}
     form = _org_form(request, org, initial=initial)
     form.fields["scope"].disabled = form.fields["team"].disabled = True  # the scope stays
-    if form.is_valid():
-        try:
-            services.update_automation(actor=request.user, automation=automation, **_fields(form))
-        except ValidationError as error:
-            add_service_error(form, error)
-        else:
-            return done(request, automation.get_absolute_url(), f"Automation “{automation.name}” saved.")
-    context = {"org": org, "form": form, "automation": automation, "has_webhooks": True}
-    template = "automations/org_automation_form.html" + ("#automation-form" if request.htmx else "")
-    return render(request, template, context)
+    return _edit_page(request, automation, form, "automations/org_automation_form.html", org=org)
 
 
 @require_GET
