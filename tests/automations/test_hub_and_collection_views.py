@@ -326,3 +326,11 @@ def test_org_run_replay_sends_again(login, world, org_automation, receiver, djan
     assert response.status_code == 302
     assert len(receiver.requests) == 2
     assert AuditEvent.objects.latest("id").action == Action.AUTOMATION_REPLAY
+
+
+def test_org_automation_forms_cancel_back_to_the_automation_or_the_hub(login, world, org_automation):
+    client = login("org_admin")
+    html = client.get(hub_url("org_automation_edit", world, org_automation.pk)).content.decode()
+    assert f'<a class="btn" href="{org_automation.get_absolute_url()}">Cancel</a>' in html and "Save automation" in html
+    html = client.get(hub_url("org_automation_create", world)).content.decode()
+    assert f'<a class="btn" href="{hub_url("automation_hub", world)}">Cancel</a>' in html

@@ -140,6 +140,13 @@ def test_edit_automation_permissions(login, world, automation, persona, status):
 def test_edit_page_shows_the_current_values(login, world, automation):
     html = login("member").get(automation_url("automation_edit", world.registry, automation.pk)).content.decode()
     assert 'value="Deploy on link"' in html
+    assert f'<a class="btn" href="{automation.get_absolute_url()}">Cancel</a>' in html and "Save automation" in html
+
+
+def test_create_page_cancels_back_to_the_registrys_automations(login, world, webhook):
+    html = login("member").get(automation_url("automation_create", world.registry)).content.decode()
+    list_url = reverse("automations:automation_list", args=[world.registry.org.slug, world.registry.slug])
+    assert f'<a class="btn" href="{list_url}">Cancel</a>' in html and "Create automation</button>" in html
 
 
 @pytest.mark.parametrize(("persona", "status"), post_statuses(302))
