@@ -74,23 +74,40 @@ def wait_for(port: int, path: str, seconds: float = 120) -> None:
     raise RuntimeError(f"nothing answers on port {port}")
 
 
-def tree_rss_mb(pid: int) -> float:
-    """Resident memory of a process and all its descendants (a server's master and workers)."""
-    total, todo, seen = 0, [pid], set()
+def _tree(pid: int) -> list[int]:
+    """A process and all its descendants (a server's master and workers)."""
+    found, todo = [], [pid]
     while todo:
         current = todo.pop()
-        if current in seen:
+        if current in found:
             continue
-        seen.add(current)
+        found.append(current)
         try:
-            for line in Path(f"/proc/{current}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1])
             for task in Path(f"/proc/{current}/task").iterdir():
                 todo += [int(child) for child in (task / "children").read_text().split()]
         except OSError:
             pass
-    return round(total / 1024, 1)
+    return found
+
+
+def _kb(path: str, field: str) -> int:
+    try:
+        for line in Path(path).read_text().splitlines():
+            if line.startswith(field):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def tree_rss_mb(pid: int) -> float:
+    """Resident memory of a server's processes, added up: pages a forked worker shares with its master count in both."""
+    return round(sum(_kb(f"/proc/{p}/status", "VmRSS:") for p in _tree(pid)) / 1024, 1)
+
+
+def tree_pss_mb(pid: int) -> float:
+    """The memory a server's processes take together: each shared page counted once, split between its sharers."""
+    return round(sum(_kb(f"/proc/{p}/smaps_rollup", "Pss:") for p in _tree(pid)) / 1024, 1)
 
 
 class Server:
@@ -399,6 +416,7 @@ def main() -> None:
             )
         time.sleep(2)
         idle_mb = {name: tree_rss_mb(server.process.pid) for name, server in servers.items()}
+        idle_pss_mb = {name: tree_pss_mb(server.process.pid) for name, server in servers.items()}
         workload = Workload(args.calls, args.walk)
         for server in servers.values():
             workload.prepare(server)
@@ -436,7 +454,8 @@ def main() -> None:
         "figures_per_round": figures,
         "ratio_registry_over_mlflow_per_round": ratios,
         "ratio_median": {op: statistics.median(values) for op, values in ratios.items()},
-        "idle_memory_mb": idle_mb,
+        "idle_memory_mb": idle_mb,  # resident, added up over the processes
+        "idle_memory_pss_mb": idle_pss_mb,  # proportional: shared pages counted once
         "memory_after_mb": after_mb,
     }
     if database:

@@ -47,7 +47,9 @@ _fresh_metrics_folder()
 def pre_fork(server, worker):
     """Each worker starts with the preloaded app's objects moved out of the garbage collector's sight: its full
     collections then skip the ~130,000 long-lived objects of Django and the app (walking them took a fifth of a
-    create call's CPU), and the workers keep sharing those memory pages with the master instead of copying them."""
+    create call's CPU), and the workers keep sharing those memory pages with the master instead of copying them.
+    Garbage is collected first, so none of it is frozen for good."""
+    gc.collect()
     gc.freeze()
 
 
