@@ -18,6 +18,7 @@ from apps.collections.forms import DeleteCollectionForm, DescriptionForm, Rename
 from apps.collections.models import Collection, Link, aliases_by_link, events_page, links_page, tags_by_version
 from apps.collections.views.history import history_filter_form, history_rows, when
 from apps.collections.views.lookups import collection_or_404, int_param, moved_or_404, registry_perms
+from apps.collections.views.version_rows import version_rows
 from apps.orgs.permissions import require
 from apps.registries.views.lookups import registry_or_404
 from lib.forms import add_service_error, apply_service, split_list
@@ -86,6 +87,7 @@ def _collection_context(request: HttpRequest, collection: Collection, **override
     )
     compare = compare_versions(collection, [int_param(raw) for raw in request.GET.getlist("compare")], request.GET)
     perms, protected = registry_perms(request.user, registry), registry.protected_alias_names()
+    rows = _version_rows(collection, links, protected, perms["can_admin"], compare["selected"] if compare else set())
     context = {
         "org": registry.org,
         "registry": registry,
@@ -94,9 +96,8 @@ def _collection_context(request: HttpRequest, collection: Collection, **override
         "protected": sorted(protected),
         "description_html": render_markdown(collection.description),
         "tags": list(collection.tags.all()),
-        "rows": _version_rows(
-            collection, links, protected, perms["can_admin"], compare["selected"] if compare else set()
-        ),
+        "rows": rows,
+        "rows_html": version_rows(rows, can_write=perms["can_write"], collection_name=collection.name),
         "before": before,
         "next_before": next_before,
         "compare": compare,
