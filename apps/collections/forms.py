@@ -1,7 +1,10 @@
 """Small action forms for collection and version pages. Services enforce the rules."""
 
+from html import escape
+
 from django import forms
-from django.utils.html import format_html_join
+from django.db.models import QuerySet
+from django.utils.safestring import mark_safe
 
 from apps.artifacts.models import ArtifactSequence, ArtifactVersion, Project
 from apps.collections.services import DESCRIPTION_MAX
@@ -141,6 +144,18 @@ class CollectionCreateForm(forms.Form):
             )
 
 
+def linkable_teams(user, org, projects: QuerySet | None = None) -> QuerySet:
+    """Teams of `org` with projects `user` may see (`projects`, if built already): where a version to link comes from."""
+    if projects is None:
+        projects = Project.objects.visible_to(user).filter(team__org=org)
+    return Team.objects.filter(pk__in=projects.values("team")).order_by("name")
+
+
+def linkable_team_options(user, org) -> list[tuple[str, str]]:
+    """`linkable_teams` as (value, label) options, for the forms of one page to share (one query)."""
+    return [(str(pk), name) for pk, name in linkable_teams(user, org).values_list("pk", "name")]
+
+
 class LinkVersionForm(forms.Form):
     """Team → project → artifact → version, chained: each choice narrows the next list.
 
@@ -156,10 +171,15 @@ class LinkVersionForm(forms.Form):
     )
     aliases = forms.CharField(required=False, help_text="Comma-separated, e.g. staging, candidate.")
 
-    def __init__(self, *args, user, registry, **kwargs):
+    def __init__(self, *args, user, registry, team_options: list[tuple[str, str]] | None = None, **kwargs):
+        """`team_options`: `linkable_team_options()` when the page has read them already (the registry
+        page shows two of these forms, unbound: they then build no query at all)."""
         super().__init__(*args, **kwargs)
+        self.team_options = team_options
+        if team_options is not None and not self.is_bound:
+            return  # nothing chosen: the other lists stay empty (`none()`)
         projects = Project.objects.visible_to(user).filter(team__org=registry.org)
-        self.fields["team"].queryset = Team.objects.filter(pk__in=projects.values("team")).order_by("name")
+        self.fields["team"].queryset = linkable_teams(user, registry.org, projects)
         team = self._chosen("team")
         if team:
             self.fields["project"].queryset = projects.filter(team=team).order_by("name")
@@ -201,14 +221,17 @@ class LinkVersionForm(forms.Form):
             value = field.value()
             chosen = "" if value in (None, "") else str(value)
             options = [("", choice.empty_label)]
-            if not choice.queryset.query.is_empty():  # a list not chosen into yet reads nothing
+            if name == "team":  # names only, no Team instances (an org admin's list holds every team)
+                if self.team_options is None:
+                    self.team_options = [(str(pk), team) for pk, team in choice.queryset.values_list("pk", "name")]
+                options += self.team_options
+            elif not choice.queryset.query.is_empty():  # a list not chosen into yet reads nothing
                 options += [(str(row.pk), choice.label_from_instance(row)) for row in choice.queryset]
-            tags = format_html_join(
-                "",
-                '<option value="{}"{}>{}</option>',
-                ((key, " selected" if key and key == chosen else "", label) for key, label in options),
+            tags = "".join(
+                f'<option value="{escape(key)}"{" selected" if key and key == chosen else ""}>{escape(label)}</option>'
+                for key, label in options
             )
-            yield field, len(options), tags
+            yield field, len(options), mark_safe(tags)  # noqa: S308 (every value escaped above)
 
     def clean_aliases(self) -> list[str]:
         return split_list(self.cleaned_data.get("aliases", ""))

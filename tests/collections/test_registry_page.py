@@ -4,6 +4,7 @@ import pytest
 from django.urls import reverse
 
 from apps.audit.models import Action, AuditEvent
+from apps.collections import forms as link_forms
 from apps.collections import services as collections
 from apps.collections.models import Collection, Link
 from apps.registries import services as registries
@@ -145,11 +146,11 @@ def test_registry_page_query_count_is_constant(client, world, django_assert_num_
     client.get(url(world))
     # session, user, registry (visible_to, star as a subquery), perms (user, group), tag
     # choices, type choices, collection page (counts and latest as subqueries), tags prefetch,
-    # legacy banner (apps/legacy), shell orgs, link form teams, the create wizard's first-version teams,
-    # collection names for the datalist.
-    with django_assert_num_queries(13):
+    # legacy banner (apps/legacy), shell orgs, the teams of the link dialog and of the create wizard's
+    # first version (one query for both), collection names for the datalist.
+    with django_assert_num_queries(12):
         assert client.get(url(world)).status_code == 200
-    # The htmx partial: the same minus the two dialogs' queries and the banner (only whole pages draw it).
+    # The htmx partial: the same minus the dialogs' query and the banner (only whole pages draw it).
     with django_assert_num_queries(9):
         assert client.get(url(world), headers={"HX-Request": "true"}).status_code == 200
 
@@ -354,3 +355,30 @@ def test_link_version_refuses_a_version_the_user_cannot_see(login, world):
     assert response.status_code == 200  # the team/version choices are not theirs: a form error
     assert "Select a valid choice" in response.content.decode()
     assert not Link.objects.exists()
+
+
+# --- the link dialogs' team lists (issue 17: read once for both dialogs) --------------------------
+
+
+def _chained_html(form) -> str:
+    return "".join(str(tags) for _field, _count, tags in form.chained())
+
+
+@pytest.mark.parametrize("persona", ["org_admin", "team_member"])
+def test_shared_team_options_render_what_the_form_reads_itself(world, persona):
+    user = world[persona]
+    teams = link_forms.linkable_team_options(user, world.org)
+    assert teams  # the admin sees every team with projects, the team member their own
+    for form_class in (link_forms.LinkVersionForm, link_forms.FirstVersionForm):
+        shared = form_class(user=user, registry=world.registry, team_options=teams)
+        alone = form_class(user=user, registry=world.registry)
+        assert _chained_html(shared) == _chained_html(alone)
+
+
+def test_chained_options_escape_names(world):
+    form = link_forms.LinkVersionForm(
+        user=world["org_admin"], registry=world.registry, team_options=[("7", '<b>"team" & co</b>')]
+    )
+    html = _chained_html(form)
+    assert '<option value="7">&lt;b&gt;&quot;team&quot; &amp; co&lt;/b&gt;</option>' in html
+    assert "<b>" not in html

@@ -208,6 +208,9 @@ def registry_detail(request: HttpRequest, org_slug: str, reg_slug: str) -> HttpR
     after, before = _cursor(request.GET.get("after"), rows, order), _cursor(request.GET.get("before"), rows, order)
     page = keyset_page(rows, order=order, size=PAGE_SIZE, after=after, before=before)
     can_write = "write" in perms
+    dialogs = can_write and not request.htmx  # the create and link dialogs, drawn with the whole page only
+    # Their team lists are the same: read once (an org admin's holds every team).
+    teams = collection_forms.linkable_team_options(request.user, registry.org) if dialogs else None
     context = {
         "org": registry.org,
         "registry": registry,
@@ -220,10 +223,14 @@ def registry_detail(request: HttpRequest, org_slug: str, reg_slug: str) -> HttpR
         "is_starred": registry.is_starred,
         "snippets": _link_snippets(registry),
         "create_form": collection_forms.CollectionCreateForm(registry=registry, auto_id="new_collection_%s")
-        if can_write
+        if dialogs
         else None,
-        "first_form": collection_forms.FirstVersionForm(user=request.user, registry=registry) if can_write else None,
-        "link_form": collection_forms.LinkVersionForm(user=request.user, registry=registry) if can_write else None,
+        "first_form": collection_forms.FirstVersionForm(user=request.user, registry=registry, team_options=teams)
+        if dialogs
+        else None,
+        "link_form": collection_forms.LinkVersionForm(user=request.user, registry=registry, team_options=teams)
+        if dialogs
+        else None,
         "collection_names": registry.collections.order_by("name").values_list("name", flat=True)[:500],
     }
     template = "collections/registry_detail.html" + ("#collection-list" if request.htmx else "")
