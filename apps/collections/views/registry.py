@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Case, Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Sum, Value, When
 from django.db.models.functions import Coalesce, Lower
 from django.http import Http404, HttpRequest, HttpResponse
+from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
@@ -13,6 +14,7 @@ from django.views.decorators.vary import vary_on_headers
 from apps.artifacts.models import VersionTag
 from apps.collections import forms as collection_forms
 from apps.collections.models import Collection, CollectionTag, Link, LinkAlias
+from apps.collections.views.registry_cards import registry_cards
 from apps.orgs.permissions import has_perm
 from apps.registries import forms
 from apps.registries.models import ProtectedAlias, Registry
@@ -51,10 +53,14 @@ def landing(request: HttpRequest, org_slug: str) -> HttpResponse:
         .order_by("-updated_at", "-pk")[:RECENT_COLLECTIONS]
     )
     can_create = has_perm(request.user, "orgs.create_registry", org)
+    starred, others = [r for r in registries if r.is_starred], [r for r in registries if not r.is_starred]
+    token = get_token(request)
     context = {
         "org": org,
-        "starred": [r for r in registries if r.is_starred],
-        "registries": [r for r in registries if not r.is_starred],
+        "starred": starred,
+        "registries": others,
+        "starred_cards": registry_cards(starred, org_slug=org.slug, csrf_token=token),
+        "registry_cards": registry_cards(others, org_slug=org.slug, csrf_token=token),
         "recent_collections": recent,
         "can_create": can_create,
         "create_form": forms.RegistryCreateForm() if can_create else None,
