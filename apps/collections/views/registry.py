@@ -8,12 +8,14 @@ from django.db.models.functions import Coalesce, Lower
 from django.http import Http404, HttpRequest, HttpResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 
 from apps.artifacts.models import VersionTag
 from apps.collections import forms as collection_forms
 from apps.collections.models import Collection, CollectionTag, Link, LinkAlias
+from apps.collections.views.collection_rows import collection_rows
 from apps.collections.views.registry_cards import registry_cards
 from apps.orgs.permissions import has_perm
 from apps.registries import forms
@@ -221,6 +223,13 @@ def registry_detail(request: HttpRequest, org_slug: str, reg_slug: str) -> HttpR
         "org": registry.org,
         "registry": registry,
         "page": page,
+        "collection_rows": collection_rows(
+            page.rows,
+            registry_url=registry.get_absolute_url(),
+            link_url=reverse("collections:registry_link", args=[registry.org.slug, registry.slug]),
+            automation_url=reverse("automations:automation_create", args=[registry.org.slug, registry.slug]),
+            can_write=can_write,
+        ),
         "filter_form": filter_form,
         "filtered": any(filters[k] for k in ("q", "tag", "type")),
         "sort_by_name": by_name,
