@@ -166,8 +166,11 @@ class AuditEvent(models.Model):
             # The registry's audit page and export read newest first by id (keyset on id): with only
             # the index above, SQLite sorted all of a registry's events (21,000 at company size) per page.
             models.Index(fields=["registry_pk", "-id"], name="audit_event_registry_id_idx"),
-            models.Index(fields=["collection_pk", "-created_at"], name="audit_event_collection_idx"),
-            models.Index(fields=["version_pk", "-created_at"], name="audit_event_version_idx"),
+            # History lists read newest first by (created_at, id): with the id in the index PostgreSQL reads
+            # one collection's page off it; without, it walked created_at backwards past every other
+            # collection's events (20 ms per page of the 20,000-version collection at company size).
+            models.Index(fields=["collection_pk", "-created_at", "-id"], name="audit_event_collection_at_idx"),
+            models.Index(fields=["version_pk", "-created_at", "-id"], name="audit_event_version_at_idx"),
             models.Index(fields=["org", "-created_at"], name="audit_event_org_idx"),
         ]
 
