@@ -16,7 +16,7 @@ from apps.collections import services
 from apps.collections.compare import compare_versions
 from apps.collections.forms import DeleteCollectionForm, DescriptionForm, RenameCollectionForm, TagForm
 from apps.collections.models import Collection, Link, aliases_by_link, events_page, links_page, tags_by_version
-from apps.collections.views.history import history_filter_form, history_rows, when
+from apps.collections.views.history import history_filter_form, history_items, history_rows, when
 from apps.collections.views.lookups import collection_or_404, int_param, moved_or_404, registry_perms
 from apps.collections.views.version_rows import version_rows
 from apps.orgs.permissions import require
@@ -87,6 +87,7 @@ def _collection_context(request: HttpRequest, collection: Collection, **override
     )
     compare = compare_versions(collection, [int_param(raw) for raw in request.GET.getlist("compare")], request.GET)
     perms, protected = registry_perms(request.user, registry), registry.protected_alias_names()
+    history = history_rows(events)
     rows = _version_rows(collection, links, protected, perms["can_admin"], compare["selected"] if compare else set())
     context = {
         "org": registry.org,
@@ -101,7 +102,8 @@ def _collection_context(request: HttpRequest, collection: Collection, **override
         "before": before,
         "next_before": next_before,
         "compare": compare,
-        "history": history_rows(events),
+        "history": history,
+        "history_html": history_items(history),
         "history_form": history_form,
         "next_event": next_event,
         "tag_form": TagForm(),

@@ -16,7 +16,7 @@ from apps.collections import lineage as lineage_graph
 from apps.collections import services
 from apps.collections.forms import AliasForm, DescriptionForm, MetadataForm, TagForm
 from apps.collections.models import Link, events_page
-from apps.collections.views.history import history_filter_form, history_rows
+from apps.collections.views.history import history_filter_form, history_items, history_rows
 from apps.collections.views.lookups import int_param, link_or_404, moved_or_404, registry_perms, visible_projects
 from apps.orgs.permissions import has_perm, require
 from apps.registries.models import Registry
@@ -117,7 +117,13 @@ def _history_tab(request: HttpRequest, link: Link, context: dict) -> dict:
         int_param(request.GET.get("history_before")),
         25,
     )
-    return {"history": history_rows(events), "history_form": history_form, "next_event": next_event}
+    history = history_rows(events)
+    return {
+        "history": history,
+        "history_html": history_items(history),
+        "history_form": history_form,
+        "next_event": next_event,
+    }
 
 
 def _lineage_tab(request: HttpRequest, link: Link, context: dict) -> dict:
