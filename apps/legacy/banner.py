@@ -7,33 +7,20 @@ the legacy registry is the only one: no banner offers the new one.
 """
 
 from django.conf import settings
-from django.db.models import Exists, F, OuterRef, Subquery
 from django.urls import reverse
 
-from apps.legacy.models import LegacyPreference, RegisteredModel
+from apps.legacy.sql import teams_with_legacy_content
 from apps.orgs.models import Team
 
 
 def _teams(user, org_id: int | None = None, team_id: int | None = None) -> list[Team]:
     """The user's teams (in `org_id`, or just `team_id`) with legacy content (registered models), their
-    migration and the user's preference: one query.
+    migration and the user's preference: one hand-written statement (apps/legacy/sql.py).
 
     Teams without legacy content are left out by the query: an org admin is in every team (100 at
     company size), and building them all to keep none cost every Registry page milliseconds.
     """
-    rows = Team.objects.filter(memberships__user=user) if team_id is None else Team.objects.filter(pk=team_id)
-    if org_id is not None:
-        rows = rows.filter(org_id=org_id)
-    return list(
-        rows.filter(Exists(RegisteredModel.objects.filter(team=OuterRef("pk"))))
-        .annotate(
-            migrated_to=F("legacy_migration__registry_name"),
-            migrated_registry=F("legacy_migration__registry__slug"),
-            preference=Subquery(LegacyPreference.objects.filter(user=user.pk).values("registry_ui")[:1]),
-        )
-        .select_related("org")
-        .order_by("name")
-    )
+    return teams_with_legacy_content(user.pk, org_id=org_id, team_id=team_id)
 
 
 def banner_context(user, *, legacy_team: Team | None = None, org=None) -> dict:

@@ -4,10 +4,13 @@ from io import StringIO
 
 import pytest
 from django.core.management import call_command
+from django.db.models import Exists, F, OuterRef, Subquery
 from django.urls import reverse
 
 from apps.legacy import services
-from apps.legacy.models import LegacyPreference
+from apps.legacy.models import LegacyPreference, RegisteredModel
+from apps.legacy.sql import teams_with_legacy_content
+from apps.orgs.models import Team
 
 LANDING = reverse("collections:landing", args=["acme"])
 
@@ -78,3 +81,38 @@ def test_with_the_registry_ui_off_the_sidebar_opens_the_legacy_registry(login, w
     assert 'href="/vision/registry/model/"' in html
     settings.ENABLE_REGISTRY_UI = True
     assert 'href="/vision/registry/model/"' not in login("member").get(reverse("api_keys")).content.decode()
+
+
+# The ORM query apps/legacy/sql.py replaced (issue 17), kept here to hold the statement to it.
+def _orm_teams(user, org_id=None, team_id=None):
+    rows = Team.objects.filter(memberships__user=user) if team_id is None else Team.objects.filter(pk=team_id)
+    if org_id is not None:
+        rows = rows.filter(org_id=org_id)
+    return list(
+        rows.filter(Exists(RegisteredModel.objects.filter(team=OuterRef("pk"))))
+        .annotate(
+            migrated_to=F("legacy_migration__registry_name"),
+            migrated_registry=F("legacy_migration__registry__slug"),
+            preference=Subquery(LegacyPreference.objects.filter(user=user.pk).values("registry_ui")[:1]),
+        )
+        .select_related("org")
+        .order_by("name")
+    )
+
+
+def _seen(teams):
+    return [(t.pk, t.name, t.org.slug, t.migrated_to, t.migrated_registry, t.preference) for t in teams]
+
+
+@pytest.mark.parametrize("migrated", [False, True])
+def test_the_banners_statement_answers_what_the_orm_query_did(world, legacy, migrated):
+    if migrated:
+        call_command("migrate_legacy_registry", stdout=StringIO())
+    services.set_registry_ui_preference(actor=world["member"], registry_ui="legacy")
+    for persona in ("member", "viewer", "org_admin", "outsider"):
+        user = world[persona]
+        for org_id, team_id in [(None, None), (world.org.pk, None), (world.other_org.pk, None), (None, world.team.pk)]:
+            expected = _orm_teams(user, org_id=org_id, team_id=team_id)
+            found = teams_with_legacy_content(user.pk, org_id=org_id, team_id=team_id)
+            assert _seen(found) == _seen(expected), (persona, org_id, team_id)
+    assert _seen(teams_with_legacy_content(world["member"].pk))  # the member's team has legacy content
