@@ -1,0 +1,85 @@
+"""Django's SQLite backend with writers queued on a file lock (docs/decisions.md, "SQLite writers queue").
+
+Every transaction here starts with BEGIN IMMEDIATE, which takes SQLite's write lock. A writer that finds it taken
+waits in SQLite's busy handler, which sleeps 1, 2, 5, 10, 15, 20, 25… ms between tries whatever happens meanwhile:
+with eight concurrent writers whose transactions last a millisecond or two, the lock often stands free while they
+all sleep, and the process whose threads take it back at once starves the other. Here a transaction first takes an
+exclusive `flock` on a file beside the database (`<name>-writer`), trying again every 0.1 ms at first and at most
+every 2 ms, and holds it until its COMMIT or ROLLBACK; then BEGIN IMMEDIATE finds SQLite's lock free. (Waiting in a
+blocking `flock` was slower: each release wakes every waiter at once. And it could not time out.)
+
+SQLite's own lock is untouched and still decides correctness: the file lock only orders who asks for it next, and
+any writer that does not take it (another program, a write outside a transaction) queues on SQLite's lock as before.
+A writer still gives up with "database is locked" after the `timeout` option's seconds. The kernel lets the lock go
+when a process dies. In-memory databases (the tests) are not queued.
+"""
+
+import fcntl
+import os
+import time
+
+from django.db import OperationalError
+from django.db.backends.sqlite3 import base
+
+FIRST_PAUSE = 0.0001
+LONGEST_PAUSE = 0.002
+
+
+class DatabaseWrapper(base.DatabaseWrapper):
+    _queue_fd: int | None = None
+    _queued = False
+
+    def _start_transaction_under_autocommit(self):
+        self._enter_queue()
+        try:
+            super()._start_transaction_under_autocommit()
+        except BaseException:
+            self._leave_queue()
+            raise
+
+    def _commit(self):
+        try:
+            return super()._commit()
+        finally:
+            self._leave_queue()
+
+    def _rollback(self):
+        try:
+            return super()._rollback()
+        finally:
+            self._leave_queue()
+
+    def _close(self):
+        try:
+            return super()._close()
+        finally:
+            self._leave_queue()
+            if self._queue_fd is not None:
+                os.close(self._queue_fd)
+                self._queue_fd = None
+
+    def _enter_queue(self) -> None:
+        if self.is_in_memory_db():
+            return
+        if self._queue_fd is None:
+            # One descriptor per connection: flock locks belong to an open file, so two connections of one
+            # process (two threads) queue like two processes.
+            path = f"{self.settings_dict['NAME']}-writer"
+            self._queue_fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        deadline = time.monotonic() + float(self.settings_dict["OPTIONS"].get("timeout", 5))
+        pause = FIRST_PAUSE
+        while True:
+            try:
+                fcntl.flock(self._queue_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise OperationalError("database is locked") from None
+                time.sleep(pause)
+                pause = min(pause * 2, LONGEST_PAUSE)
+        self._queued = True
+
+    def _leave_queue(self) -> None:
+        if self._queued:
+            self._queued = False
+            fcntl.flock(self._queue_fd, fcntl.LOCK_UN)

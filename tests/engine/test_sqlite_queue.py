@@ -1,0 +1,117 @@
+"""lib/sqlite_backend: SQLite writers wait for each other on a file lock, and always let it go."""
+
+import fcntl
+import os
+import threading
+import time
+
+import pytest
+from django.db import OperationalError, connection
+
+from lib.sqlite_backend.base import DatabaseWrapper
+
+pytestmark = pytest.mark.django_db  # lets these connections of their own open
+
+
+@pytest.fixture
+def open_writer(tmp_path):
+    """A function making connections of the queued backend to one SQLite file (WAL, as in production)."""
+    made = []
+
+    def open_writer(timeout: float = 5):
+        settings = {
+            **connection.settings_dict,
+            "ENGINE": "lib.sqlite_backend",
+            "NAME": str(tmp_path / "queue.sqlite3"),
+            "OPTIONS": {
+                "transaction_mode": "IMMEDIATE",
+                "timeout": timeout,
+                "init_command": "PRAGMA journal_mode=WAL;",
+            },
+        }
+        writer = DatabaseWrapper(settings, alias=f"queue-{len(made)}")
+        writer.inc_thread_sharing()  # started in one thread, committed in another
+        made.append(writer)
+        return writer
+
+    yield open_writer
+    for writer in made:
+        writer.close()
+
+
+def begin(writer):
+    """What transaction.atomic() does on SQLite: BEGIN (IMMEDIATE here), autocommit off."""
+    writer.set_autocommit(False, force_begin_transaction_with_broken_autocommit=True)
+
+
+def queue_is_taken(writer) -> bool:
+    """Whether some connection holds the file lock writers queue on (probed from a descriptor of its own)."""
+    fd = os.open(f"{writer.settings_dict['NAME']}-writer", os.O_RDWR | os.O_CREAT)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)  # closing drops a lock taken by the probe
+    return False
+
+
+def finish(writer, how: str = "commit"):
+    getattr(writer, how)()
+    writer.set_autocommit(True)
+
+
+def test_a_writer_waits_for_the_one_in_a_transaction_and_goes_on_when_it_commits(open_writer):
+    first, second = open_writer(), open_writer()
+    with first.cursor() as cursor:
+        cursor.execute("CREATE TABLE t (n integer)")
+    assert not queue_is_taken(first)
+    begin(first)
+    assert queue_is_taken(first)
+    first.cursor().execute("INSERT INTO t VALUES (1)")
+    entered = []
+
+    def write():
+        begin(second)
+        entered.append(time.monotonic())
+        second.cursor().execute("INSERT INTO t VALUES (2)")
+        finish(second)
+
+    thread = threading.Thread(target=write)
+    thread.start()
+    time.sleep(0.3)
+    assert entered == []  # still queued behind the open transaction
+    committed = time.monotonic()
+    finish(first)
+    thread.join(5)
+    assert entered and entered[0] >= committed
+    assert sorted(first.cursor().execute("SELECT n FROM t").fetchall()) == [(1,), (2,)]
+    assert not queue_is_taken(first)
+
+
+@pytest.mark.parametrize("how", ["rollback", "close"])
+def test_the_queue_is_let_go_on_rollback_and_on_close(open_writer, how):
+    first, second = open_writer(), open_writer(timeout=1)
+    begin(first)
+    if how == "close":
+        first.close()
+        first.set_autocommit(True)
+    else:
+        finish(first, how)
+    assert not queue_is_taken(first)
+    started = time.monotonic()
+    begin(second)
+    finish(second)
+    assert time.monotonic() - started < 0.5
+
+
+def test_a_writer_gives_up_after_the_timeout_as_sqlite_would(open_writer):
+    first, second = open_writer(), open_writer(timeout=0.2)
+    begin(first)
+    with pytest.raises(OperationalError, match="database is locked"):
+        begin(second)
+    second.set_autocommit(True)
+    finish(first)
+    assert not queue_is_taken(first)  # the failed wait left nothing held
+    begin(second)
+    finish(second)
