@@ -11,7 +11,7 @@ blocking `flock` was slower: each release wakes every waiter at once. And it cou
 SQLite's own lock is untouched and still decides correctness: the file lock only orders who asks for it next, and
 any writer that does not take it (another program, a write outside a transaction) queues on SQLite's lock as before.
 A writer still gives up with "database is locked" after the `timeout` option's seconds. The kernel lets the lock go
-when a process dies. In-memory databases (the tests) are not queued.
+when a process dies. In-memory databases (the tests) and `file:` URIs are not queued.
 """
 
 import fcntl
@@ -59,8 +59,8 @@ class DatabaseWrapper(base.DatabaseWrapper):
                 self._queue_fd = None
 
     def _enter_queue(self) -> None:
-        if self.is_in_memory_db():
-            return
+        if self.is_in_memory_db() or str(self.settings_dict["NAME"]).startswith("file:"):
+            return  # one connection per process (the tests), or a URI this does not parse: SQLite's lock alone
         if self._queue_fd is None:
             # One descriptor per connection: flock locks belong to an open file, so two connections of one
             # process (two threads) queue like two processes.
