@@ -187,6 +187,9 @@ DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=600, co
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Django's backend, with concurrent writers queued on a file lock instead of SQLite's sleeps (lib/sqlite_backend).
     DATABASES["default"]["ENGINE"] = "lib.sqlite_backend"
+    # Tests run in memory, as Django does for SQLite unless told otherwise; said outright because tools that
+    # recognise SQLite by its engine name (pytest-django naming each xdist worker's database) do not know this one.
+    DATABASES["default"]["TEST"] = {"NAME": ":memory:"}
     DATABASES["default"]["OPTIONS"] = {
         # IMMEDIATE takes the write lock when a transaction starts, so two writers queue
         # on the busy timeout instead of failing when a read lock must be upgraded.
