@@ -204,7 +204,7 @@ def main() -> None:
         "version_history_tab": f"{newest}?tab=history",
     }
     figures = {
-        "database": settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1],
+        "database": connection.vendor,
         **machine.reference(),
         "links": args.links,
         "requests_per_page": args.requests,
@@ -223,7 +223,7 @@ def measure_large(args) -> None:
     seeded = get_user_model().objects.filter(username="bigco-admin").exists()
     built = None if seeded else seed_large.seed(args.scale)
     figures = {
-        "database": settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1],
+        "database": connection.vendor,
         **machine.reference(),
         "seeded": built or "existing",
         "requests_per_page": args.requests,
