@@ -63,6 +63,10 @@ def audit_page_context(request: HttpRequest, events: AuditEventQuerySet) -> dict
     return {"audit_form": form, "audit_events": rows, "audit_rows": event_rows(rows), "audit_next": next_cursor}
 
 
+# The badge beside a service account's name, as templates/orgs/_user.html writes it without the title.
+SERVICE_ACCOUNT_BADGE = ' <span class="badge badge-service">service account</span>'
+
+
 def _detail(item: dict) -> str:
     label = f'<span class="muted">{escape(item["label"])}</span> ' if item["label"] else ""
     if "before" in item:
@@ -74,7 +78,7 @@ def event_row(event) -> str:
     """One `<tr>` of the audit table (every value escaped); the actor's service account selected with it."""
     actor = escape(event.actor_username or "system")
     if getattr(event.actor, "service_account", None):
-        actor += ' <span class="badge badge-service">service account</span>'
+        actor += SERVICE_ACCOUNT_BADGE
     if event.actor_detail and event.actor_detail != "web":
         actor += f' <span class="muted">({escape(event.actor_detail)})</span>'
     if event.actor_ip:

@@ -7,7 +7,7 @@ from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 
 from apps.audit.models import Action, AuditEvent
-from apps.audit.views import AuditFilterForm
+from apps.audit.views import SERVICE_ACCOUNT_BADGE, AuditFilterForm
 
 
 def when(moment) -> dict[str, str]:
@@ -26,11 +26,7 @@ def history_items(rows: list[dict]) -> SafeString:
     items = []
     for row in rows:
         event = row["event"]
-        badge = (
-            ' <span class="badge badge-service">service account</span>'
-            if getattr(event.actor, "service_account", None)
-            else ""
-        )
+        badge = SERVICE_ACCOUNT_BADGE if getattr(event.actor, "service_account", None) else ""
         items.append(
             f'<li><time datetime="{escape(row["when"]["iso"])}">{escape(row["when"]["text"])}</time>'
             f" <strong>{escape(event.actor_username or 'system')}</strong>{badge} {escape(row['text'])}</li>"
