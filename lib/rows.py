@@ -47,26 +47,32 @@ def width(spec: tuple) -> int:
 
 
 @functools.cache
-def _insert_plan(model, vendor: str) -> tuple[str, list]:
+def _insert_plan(model, vendor: str, rows: int) -> tuple[str, list]:
     fields = [field for field in model._meta.concrete_fields if not field.primary_key]
     table, pk = connection.ops.quote_name(model._meta.db_table), model._meta.pk
     names = ", ".join(connection.ops.quote_name(field.column) for field in fields)
-    values = ", ".join(["%s"] * len(fields))
-    return f"INSERT INTO {table} ({names}) VALUES ({values}) RETURNING {connection.ops.quote_name(pk.column)}", fields
+    values = ", ".join([f"({', '.join(['%s'] * len(fields))})"] * rows)
+    return f"INSERT INTO {table} ({names}) VALUES {values} RETURNING {connection.ops.quote_name(pk.column)}", fields
 
 
-def insert(instance) -> None:
-    """INSERT `instance` as a new row and set its primary key: `save(force_insert=True)` without the ORM's
-    per-call query building, for the append-only rows a hot write adds (docs/decisions.md). Fields are
-    prepared as save() prepares them (`auto_now_add` filled, JSON and datetimes adapted); no model
-    signals are sent and `save()` overrides are not called, so use it only for models that have neither."""
+def insert(*instances) -> None:
+    """INSERT `instances` (of one model) as new rows, in one statement, and set their primary keys:
+    `save(force_insert=True)` without the ORM's per-call query building, for the append-only rows a hot
+    write adds (docs/decisions.md). Fields are prepared as save() prepares them (`auto_now_add` filled,
+    JSON and datetimes adapted); no model signals are sent and `save()` overrides are not called, so use
+    it only for models that have neither. Keys come back in the rows' order, as Django's bulk_create
+    relies on too."""
+    if not instances:
+        return
     db = connections[DEFAULT_DB_ALIAS]  # the connection itself, not its per-thread proxy
-    sql, fields = _insert_plan(type(instance), db.vendor)
-    params = [field.get_db_prep_save(field.pre_save(instance, True), db) for field in fields]
+    sql, fields = _insert_plan(type(instances[0]), db.vendor, len(instances))
+    params = [field.get_db_prep_save(field.pre_save(one, True), db) for one in instances for field in fields]
     with db.cursor() as cursor:
         cursor.execute(sql, params)
-        instance.pk = cursor.fetchone()[0]
-    instance._state.adding, instance._state.db = False, db.alias
+        keys = cursor.fetchall()
+    for one, (pk,) in zip(instances, keys, strict=True):
+        one.pk = pk
+        one._state.adding, one._state.db = False, db.alias
 
 
 def any_of(column: str, values: list) -> tuple[str, list]:

@@ -200,9 +200,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
         " PRAGMA wal_autocheckpoint=10000;",
     }
-elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env_bool(
-    "DATABASE_PREPARED_STATEMENTS", True
-):
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Django's backend, with timestamps read in C and no health check for a connection used a moment ago
+    # (lib/postgresql_backend).
+    DATABASES["default"]["ENGINE"] = "lib.postgresql_backend"
+if DATABASES["default"]["ENGINE"] == "lib.postgresql_backend" and env_bool("DATABASE_PREPARED_STATEMENTS", True):
     # Server-side parameters let psycopg prepare a statement its connection has run five times: PostgreSQL then
     # plans it once per connection, not on every call (planning a path lookup's joins took longer than running
     # it). Behind PgBouncer in transaction pooling mode, set DATABASE_PREPARED_STATEMENTS=false.

@@ -1,7 +1,8 @@
 """The only writer of audit events."""
 
 import contextvars
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
 
@@ -22,6 +23,8 @@ class AuditContext:
 
 SYSTEM = AuditContext(detail="system")
 _context: contextvars.ContextVar[AuditContext | None] = contextvars.ContextVar("audit_context", default=None)
+# The events of the innermost `batched()` block, written when it ends.
+_batch: contextvars.ContextVar[list[AuditEvent] | None] = contextvars.ContextVar("audit_batch", default=None)
 
 
 # Called with each committed event: the audit event is also the domain event (automations subscribe).
@@ -80,8 +83,30 @@ def record(
         version_pk=version_pk,
         data=data or {},
     )
-    insert(event)  # a new row only (the log is append-only): one prepared INSERT, the hot writes' largest cost
+    batch = _batch.get()
+    if batch is not None:
+        batch.append(event)
+    else:
+        insert(event)  # a new row only (the log is append-only): one prepared INSERT, the hot writes' largest cost
     # robust: a failing subscriber is logged and never undoes or fails the committed change.
     for callback in _subscribers if notify else ():
         transaction.on_commit(partial(callback, event), robust=True)
     return event
+
+
+@contextmanager
+def batched() -> Iterator[None]:
+    """Write the events recorded inside this block in one INSERT when it ends, in the order recorded (a service
+    that records several events in one transaction, inside it: one statement, one round trip to PostgreSQL,
+    instead of one each). Their keys are set then; nothing is written if the block raises. Nested blocks write
+    with the outermost."""
+    if _batch.get() is not None:
+        yield
+        return
+    events: list[AuditEvent] = []
+    token = _batch.set(events)
+    try:
+        yield
+    finally:
+        _batch.reset(token)
+    insert(*events)

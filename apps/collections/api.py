@@ -222,7 +222,7 @@ def collection_list(
 ):
     collections = search_collections(request.user, org, registry_filter, filter)
     collections = collections.select_related("registry__org").prefetch_related("tags")
-    with time_limited_search():
+    with time_limited_search(registry_filter, filter):
         rows, next_cursor = cursor_page(collections, order=check_order(order, "name"), cursor=cursor, per_page=per_page)
     return {"items": [collection_out(c) for c in rows], "next_cursor": next_cursor}
 
@@ -238,7 +238,7 @@ def version_list(
     org: str | None = None,
 ):
     """Linked versions the caller can see: newest collection first, and newest version first in each."""
-    with time_limited_search():
+    with time_limited_search(registry_filter, collection_filter, filter):
         links = search_links(request.user, org, registry_filter, collection_filter, filter)
         rows, next_cursor = version_page(links.values(*LINK_ROW), cursor=cursor, per_page=per_page)
     # Rows built field by field to VersionOut (tests check them against it), so ninja need not validate them again.

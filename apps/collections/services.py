@@ -30,7 +30,7 @@ from apps.artifacts.services import (
     require_project_writer,
 )
 from apps.audit.models import Action
-from apps.audit.services import record
+from apps.audit.services import batched, record
 from apps.collections import sql
 from apps.collections.models import Collection, CollectionFormerName, CollectionTag, Link, LinkAlias
 from apps.orgs.permissions import has_perm, require
@@ -268,6 +268,7 @@ def _apply_aliases(actor, link: Link, aliases: list[str]) -> None:
 
 
 @transaction.atomic
+@batched()  # its three or more audit events in one statement
 def create_linked_version(
     *,
     actor,

@@ -139,7 +139,7 @@ def registry_list(
     per_page: int = 50,
 ):
     registries = visible_registries(request.user, org, filter).select_related("org")
-    with time_limited_search():
+    with time_limited_search(filter):
         rows, next_cursor = cursor_page(registries, order=check_order(order, "name"), cursor=cursor, per_page=per_page)
     checker = ObjectPermissionChecker(request.user)
     checker.prefetch_perms(rows)

@@ -651,7 +651,7 @@ def resolve_entity_projects(entity, info, filters=None, after=None, first=None, 
     if "_org" not in entity:
         return _connection([], None)
     registries = visible_registries(_user(info), entity["_org"].slug, filters).select_related("org")
-    with time_limited_search():
+    with time_limited_search(filters):
         rows, next_cursor = cursor_page(
             registries, order=check_order(order, "name"), cursor=after, per_page=_page_size(first)
         )
@@ -666,7 +666,7 @@ def resolve_entity_collections(
     if "_org" not in entity or (collectionTypes is not None and "PORTFOLIO" not in collectionTypes):
         return _connection([], None, totalCount=0)
     collections = search_collections(_user(info), entity["_org"].slug, projectFilters, filters)
-    with time_limited_search():
+    with time_limited_search(projectFilters, filters):
         total = collections.count()
         rows, next_cursor = cursor_page(
             collections.select_related("registry__org").prefetch_related("tags"),
@@ -687,7 +687,7 @@ def resolve_entity_memberships(
         raise ValidationError("Registry lists versions newest collection first; it does not sort them otherwise.")
     if "_org" not in entity:
         return _connection([], None)
-    with time_limited_search():
+    with time_limited_search(projectFilters, collectionFilters, filters):
         links = search_links(_user(info), entity["_org"].slug, projectFilters, collectionFilters, filters)
         links = links.select_related("collection__registry__org", "version__sequence__project__team")
         links = links.prefetch_related("aliases", "collection__tags", "version__tags")

@@ -6,6 +6,7 @@ import time
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from apps.collections import api as collections_api
 from apps.collections import services
@@ -13,7 +14,7 @@ from apps.collections.api import COLLECTION_FIELDS, LINK_ROW, VERSION_FIELDS, se
 from apps.collections.models import Link
 from apps.registries.api import REGISTRY_FIELDS
 from apps.registries.models import Registry
-from lib.filters import TOO_SLOW, apply_filter, bounded_regexp
+from lib.filters import SEARCH_STATEMENT_TIMEOUT_MS, TOO_SLOW, apply_filter, bounded_regexp, can_be_slow
 
 
 def versions(client, **params):
@@ -175,10 +176,44 @@ def test_version_list_query_count_is_constant(api, world, django_assert_max_num_
         )
     client = api("viewer")
     client.get("viewer")  # the key's last_used_at is written once a minute; keep it out of the count
-    # key lookup, links page (visibility as subqueries), aliases prefetch, tags prefetch; on PostgreSQL
-    # the search's statement timeout (SET LOCAL) inside a savepoint (the test's transaction) adds three.
-    with django_assert_max_num_queries(4 + (3 if connection.vendor == "postgresql" else 0)):
+    # key lookup, links page (visibility as subqueries), aliases prefetch, tags prefetch: no filter, so no time
+    # limit (on PostgreSQL its SET LOCAL in a savepoint would add three).
+    with django_assert_max_num_queries(4):
         assert len(versions(client)["items"]) == count
+
+
+@pytest.mark.parametrize(
+    ("filters", "slow"),
+    [
+        ((None, "", None), False),
+        (('{"name": "big"}', None), False),
+        (('{"$or": [{"name": "a"}, {"tag": {"$in": ["x", "y"]}}]}', '{"metadata.step": {"$gt": 3}}'), False),
+        (('{"name": {"$regex": "^gold"}}',), True),
+        ((None, '{"$and": [{"tag": "x"}, {"$or": [{"description": {"$regex": "a"}}]}]}'), True),
+        (('{"name": {"\\u0024regex": "^gold"}}',), True),  # the same key, escaped in JSON
+        (("{" + ", ".join(f'"metadata.k{i}": {i}' for i in range(20)) + "}",), True),  # long: many clauses
+        (("{not json",), True),
+    ],
+)
+def test_only_a_search_that_can_be_slow_gets_a_time_limit(filters, slow):
+    assert can_be_slow(*filters) is slow
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's statement timeout")
+def test_on_postgresql_a_regex_search_runs_under_a_statement_timeout_and_a_plain_one_does_not(api, world):
+    world.link()
+    client = api("viewer")
+    client.get("viewer")
+    with CaptureQueriesContext(connection) as plain:
+        assert client.get("versions", {"collection_filter": json.dumps({"name": "classifier"})}).status_code == 200
+    with CaptureQueriesContext(connection) as regex:
+        params = {"collection_filter": json.dumps({"name": {"$regex": "^class"}})}
+        assert len(client.get("versions", params).json()["items"]) == 1
+    assert not any("statement_timeout" in q["sql"] for q in plain.captured_queries)
+    assert any(
+        q["sql"] == f"SET LOCAL statement_timeout = {SEARCH_STATEMENT_TIMEOUT_MS}" for q in regex.captured_queries
+    )
 
 
 def test_version_list_items_match_the_version_objects_of_resolve(api, catalog):

@@ -2,6 +2,7 @@
 
 import datetime
 
+import pytest
 from django.db import connection
 
 from apps.artifacts import sql as artifacts_sql
@@ -101,6 +102,49 @@ def test_insert_writes_the_row_as_save_would(world):
     assert stored.data == {"n": [1, "é"]} and stored.org_id == world.org.pk
     assert stored.created_at == event.created_at and stored.created_at.tzinfo is not None  # auto_now_add filled
     assert event._state.adding is False
+
+
+def test_insert_writes_many_rows_in_one_statement_keys_in_order(world, django_assert_num_queries):
+    from apps.audit.models import AuditEvent
+    from lib.rows import insert
+
+    events = [AuditEvent(org=world.org, org_slug="acme", action="artifact:create", data={"n": n}) for n in range(3)]
+    with django_assert_num_queries(1):
+        insert(*events)
+    assert [e.pk for e in events] == sorted(e.pk for e in events)
+    assert [AuditEvent.objects.get(pk=e.pk).data for e in events] == [{"n": 0}, {"n": 1}, {"n": 2}]
+    with django_assert_num_queries(0):
+        insert()
+
+
+def test_a_batch_writes_its_audit_events_together_when_it_ends(world, django_assert_num_queries):
+    from django.db import transaction
+
+    from apps.audit.models import AuditEvent
+    from apps.audit.services import batched, record
+
+    before = AuditEvent.objects.count()
+    with django_assert_num_queries(1), batched():
+        first = record(actor=None, org=world.org, action="artifact:create", target=world.org)
+        with batched():  # a nested block writes with the outer one
+            second = record(actor=None, org=world.org, action="artifact:commit", target=world.org)
+        assert first.pk is None and second.pk is None
+    assert first.pk < second.pk
+    assert list(AuditEvent.objects.filter(pk__gte=first.pk).order_by("pk").values_list("action", flat=True)) == [
+        "artifact:create",
+        "artifact:commit",
+    ]
+
+    def failing_service():
+        with transaction.atomic(), batched():
+            record(actor=None, org=world.org, action="artifact:create", target=world.org)
+            raise RuntimeError("the service failed")
+
+    with pytest.raises(RuntimeError):
+        failing_service()
+    assert AuditEvent.objects.count() == before + 2
+    # Outside a batch each event is written at once.
+    assert record(actor=None, org=world.org, action="artifact:create", target=world.org).pk is not None
 
 
 def test_link_details_and_labels_bring_a_pages_columns(world):
