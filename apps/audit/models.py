@@ -4,6 +4,7 @@ import json
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 
 from lib.pagination import keyset_page
 
@@ -161,17 +162,36 @@ class AuditEvent(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        # Lists read these newest first, scanning them backwards, always for one registry, collection, version or
+        # organization. Ascending, a new event goes at the end of its registry's (…) entries, where the B-tree
+        # appends; descending, it went at their start, where pages split and rebalance more often. And events
+        # about no registry (collection, version) are left out of that index: one create-and-link call's three
+        # events then change one page of each index, not two or three (docs/performance.md, "Audit indexes").
         indexes = [
-            models.Index(fields=["registry_pk", "-created_at"], name="audit_event_registry_idx"),
+            models.Index(
+                fields=["registry_pk", "created_at"],
+                name="audit_event_registry_idx",
+                condition=Q(registry_pk__isnull=False),
+            ),
             # The registry's audit page and export read newest first by id (keyset on id): with only
             # the index above, SQLite sorted all of a registry's events (21,000 at company size) per page.
-            models.Index(fields=["registry_pk", "-id"], name="audit_event_registry_id_idx"),
+            models.Index(
+                fields=["registry_pk", "id"], name="audit_event_registry_id_idx", condition=Q(registry_pk__isnull=False)
+            ),
             # History lists read newest first by (created_at, id): with the id in the index PostgreSQL reads
             # one collection's page off it; without, it walked created_at backwards past every other
             # collection's events (20 ms per page of the 20,000-version collection at company size).
-            models.Index(fields=["collection_pk", "-created_at", "-id"], name="audit_event_collection_at_idx"),
-            models.Index(fields=["version_pk", "-created_at", "-id"], name="audit_event_version_at_idx"),
-            models.Index(fields=["org", "-created_at"], name="audit_event_org_idx"),
+            models.Index(
+                fields=["collection_pk", "created_at", "id"],
+                name="audit_event_collection_at_idx",
+                condition=Q(collection_pk__isnull=False),
+            ),
+            models.Index(
+                fields=["version_pk", "created_at", "id"],
+                name="audit_event_version_at_idx",
+                condition=Q(version_pk__isnull=False),
+            ),
+            models.Index(fields=["org", "created_at"], name="audit_event_org_idx"),
         ]
 
     def __str__(self) -> str:

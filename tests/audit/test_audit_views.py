@@ -182,4 +182,4 @@ def test_a_registry_audit_page_reads_an_index_in_its_order():
             assert "audit_event_registry_id_idx" in plan and "TEMP B-TREE" not in plan
         else:
             cursor.execute("SELECT indexdef FROM pg_indexes WHERE indexname = 'audit_event_registry_id_idx'")
-            assert "(registry_pk, id DESC)" in cursor.fetchone()[0]
+            assert "(registry_pk, id)" in cursor.fetchone()[0]
