@@ -53,8 +53,8 @@ def test_authenticated_request_costs_one_query(member):
 
 
 def test_create_and_link_in_one_call(member, world):
-    # key+user; project with the writer check; sequence counter; version; two audit events (create, commit);
-    # registry; registry permissions; collection counter; link; `latest`; audit event (link).
+    # key+user; project with the writer check; sequence counter; version; registry; registry permissions;
+    # collection counter; link; `latest`; the three audit events (create, commit, link) in one INSERT: 9.
     body = {
         "project": "vision/detector",
         "name": "m",
