@@ -16,6 +16,7 @@ when a process dies. In-memory databases (the tests) and `file:` URIs are not qu
 """
 
 import fcntl
+import functools
 import os
 import time
 
@@ -30,9 +31,27 @@ PATIENT_PAUSE = 0.01
 PATIENT_AFTER = 1.0
 
 
+@functools.lru_cache(maxsize=2048)
+def _qmark(query: str) -> str:
+    return base.FORMAT_QMARK_REGEX.sub("?", query).replace("%%", "%")
+
+
+class CursorWrapper(base.SQLiteCursorWrapper):
+    """Django's, with each statement's placeholders turned from `%s` into SQLite's `?` once, not on every call
+    (a regular expression over the text: 10 µs for an INSERT of three audit events)."""
+
+    def convert_query(self, query, *, param_names=None):
+        if param_names is None:
+            return _qmark(query)
+        return super().convert_query(query, param_names=param_names)
+
+
 class DatabaseWrapper(base.DatabaseWrapper):
     _queue_fd: int | None = None
     _queued = False
+
+    def create_cursor(self, name=None):
+        return self.connection.cursor(factory=CursorWrapper)
 
     def _start_transaction_under_autocommit(self):
         self._enter_queue()

@@ -115,3 +115,21 @@ def test_a_writer_gives_up_after_the_timeout_as_sqlite_would(open_writer):
     assert not queue_is_taken(first)  # the failed wait left nothing held
     begin(second)
     finish(second)
+
+
+def test_statements_are_converted_to_sqlites_placeholders_once():
+    """lib.sqlite_backend.CursorWrapper: `%s` becomes `?` and `%%` a literal `%`, as in Django's, remembered by text."""
+    if connection.vendor != "sqlite":
+        pytest.skip("SQLite's backend")
+    from lib.sqlite_backend.base import _qmark
+
+    query = "SELECT %s || '%%' || %s"
+    with connection.cursor() as cursor:
+        cursor.execute(query, ["a", "b"])
+        assert cursor.fetchone() == ("a%b",)
+        hits = _qmark.cache_info().hits
+        cursor.execute(query, ["c", "d"])
+        assert cursor.fetchone() == ("c%d",)
+        assert _qmark.cache_info().hits == hits + 1
+        cursor.execute("SELECT %(x)s", {"x": 5})  # named parameters go Django's way
+        assert cursor.fetchone() == (5,)
