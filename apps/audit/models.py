@@ -170,28 +170,28 @@ class AuditEvent(models.Model):
         indexes = [
             models.Index(
                 fields=["registry_pk", "created_at"],
-                name="audit_event_registry_idx",
+                name="audit_registry_at_idx",
                 condition=Q(registry_pk__isnull=False),
             ),
             # The registry's audit page and export read newest first by id (keyset on id): with only
             # the index above, SQLite sorted all of a registry's events (21,000 at company size) per page.
             models.Index(
-                fields=["registry_pk", "id"], name="audit_event_registry_id_idx", condition=Q(registry_pk__isnull=False)
+                fields=["registry_pk", "id"], name="audit_registry_id_idx", condition=Q(registry_pk__isnull=False)
             ),
             # History lists read newest first by (created_at, id): with the id in the index PostgreSQL reads
             # one collection's page off it; without, it walked created_at backwards past every other
             # collection's events (20 ms per page of the 20,000-version collection at company size).
             models.Index(
                 fields=["collection_pk", "created_at", "id"],
-                name="audit_event_collection_at_idx",
+                name="audit_collection_at_idx",
                 condition=Q(collection_pk__isnull=False),
             ),
             models.Index(
                 fields=["version_pk", "created_at", "id"],
-                name="audit_event_version_at_idx",
+                name="audit_version_at_idx",
                 condition=Q(version_pk__isnull=False),
             ),
-            models.Index(fields=["org", "created_at"], name="audit_event_org_idx"),
+            models.Index(fields=["org", "created_at"], name="audit_org_at_idx"),
         ]
 
     def __str__(self) -> str:
