@@ -7,7 +7,9 @@ all sleep, and the process whose threads take it back at once starves the other.
 exclusive `flock` on a file beside the database (`<name>-writer`), trying again every 0.1 ms at first and at most
 every 0.5 ms (every 10 ms once it has waited a second), and holds it until its COMMIT or ROLLBACK; then BEGIN
 IMMEDIATE finds SQLite's lock free. (Waiting in a blocking `flock` was slower: each release wakes every waiter at
-once. And it could not time out.)
+once. And it could not time out.) Before the file lock, the threads of one process (gunicorn's gthread workers run
+four) queue on a lock of the process: a blocked thread sleeps until the one ahead lets go, instead of polling and
+taking the interpreter's lock from the thread in its transaction (eight writers: +15 %, stop 13).
 
 SQLite's own lock is untouched and still decides correctness: the file lock only orders who asks for it next, and
 any writer that does not take it (another program, a write outside a transaction) queues on SQLite's lock as before.
@@ -18,6 +20,7 @@ when a process dies. In-memory databases (the tests) and `file:` URIs are not qu
 import fcntl
 import functools
 import os
+import threading
 import time
 
 from django.db import OperationalError
@@ -29,6 +32,12 @@ FIRST_PAUSE = 0.0001
 LONGEST_PAUSE = 0.0005
 PATIENT_PAUSE = 0.01
 PATIENT_AFTER = 1.0
+
+
+@functools.cache
+def _threads_queue(path: str) -> threading.Lock:
+    """The lock the threads of this process queue on for one database, before its file lock."""
+    return threading.Lock()
 
 
 @functools.lru_cache(maxsize=2048)
@@ -92,20 +101,30 @@ class DatabaseWrapper(base.DatabaseWrapper):
             self._queue_fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
         started = time.monotonic()
         deadline = started + float(self.settings_dict["OPTIONS"].get("timeout", 5))
+        # Threads of one process wait on a lock of the process, which wakes the next at once and costs nothing while
+        # it waits; only the thread holding it polls the file lock against other processes.
+        threads = _threads_queue(self.settings_dict["NAME"])
+        if not threads.acquire(timeout=deadline - started):
+            raise OperationalError("database is locked")
         pause = FIRST_PAUSE
-        while True:
-            try:
-                fcntl.flock(self._queue_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                now = time.monotonic()
-                if now > deadline:
-                    raise OperationalError("database is locked") from None
-                time.sleep(pause)
-                pause = PATIENT_PAUSE if now - started > PATIENT_AFTER else min(pause * 2, LONGEST_PAUSE)
+        try:
+            while True:
+                try:
+                    fcntl.flock(self._queue_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    now = time.monotonic()
+                    if now > deadline:
+                        raise OperationalError("database is locked") from None
+                    time.sleep(pause)
+                    pause = PATIENT_PAUSE if now - started > PATIENT_AFTER else min(pause * 2, LONGEST_PAUSE)
+        except BaseException:
+            threads.release()
+            raise
         self._queued = True
 
     def _leave_queue(self) -> None:
         if self._queued:
             self._queued = False
             fcntl.flock(self._queue_fd, fcntl.LOCK_UN)
+            _threads_queue(self.settings_dict["NAME"]).release()

@@ -8,7 +8,7 @@ import time
 import pytest
 from django.db import OperationalError, connection
 
-from lib.sqlite_backend.base import DatabaseWrapper
+from lib.sqlite_backend.base import DatabaseWrapper, _threads_queue
 
 pytestmark = pytest.mark.django_db  # lets these connections of their own open
 
@@ -89,6 +89,22 @@ def test_a_writer_waits_for_the_one_in_a_transaction_and_goes_on_when_it_commits
     assert not queue_is_taken(first)
 
 
+def test_threads_of_one_process_queue_on_a_lock_of_the_process_before_the_file_lock(open_writer):
+    """The second thread blocks on the process's lock (woken when the first commits) instead of polling the file."""
+    first, second = open_writer(), open_writer()
+    threads = _threads_queue(first.settings_dict["NAME"])
+    begin(first)
+    assert threads.locked() and queue_is_taken(first)
+    waiting = threading.Thread(target=lambda: (begin(second), finish(second)))
+    waiting.start()
+    time.sleep(0.2)
+    assert waiting.is_alive()
+    finish(first)
+    waiting.join(5)
+    assert not waiting.is_alive()
+    assert not threads.locked() and not queue_is_taken(first)
+
+
 @pytest.mark.parametrize("how", ["rollback", "close"])
 def test_the_queue_is_let_go_on_rollback_and_on_close(open_writer, how):
     first, second = open_writer(), open_writer(timeout=1)
@@ -112,7 +128,7 @@ def test_a_writer_gives_up_after_the_timeout_as_sqlite_would(open_writer):
         begin(second)
     second.set_autocommit(True)
     finish(first)
-    assert not queue_is_taken(first)  # the failed wait left nothing held
+    assert not queue_is_taken(first) and not _threads_queue(first.settings_dict["NAME"]).locked()  # nothing left held
     begin(second)
     finish(second)
 
