@@ -79,3 +79,14 @@ def test_a_bad_number_fails_loudly():
     result = _run(["-c", PRINT], **PRODUCTION, SECURE_HSTS_SECONDS="a year")
     assert result.returncode != 0
     assert "SECURE_HSTS_SECONDS must be a whole number" in result.stderr
+
+
+def test_the_wsgi_module_loads_every_view_before_gunicorn_forks_its_workers():
+    """registry_site.wsgi imports the URLconf (views, API and GraphQL schemas), so gunicorn's preloading master holds
+    them: workers share those pages, freeze them out of the garbage collector and answer their first request at once."""
+    loaded = "import sys, registry_site.wsgi; print(all(m in sys.modules for m in ['registry_site.urls', " + (
+        "'apps.wandb_api.schema', 'apps.collections.api', 'apps.mlflow_api.views']))"
+    )
+    result = _run(["-c", loaded], **PRODUCTION)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "True"
