@@ -9,33 +9,30 @@ from django.contrib.postgres import operations as postgres
 from django.db.migrations.operations import AddIndex, RemoveIndex
 
 
-def _concurrently(schema_editor) -> bool:
-    return schema_editor.connection.vendor == "postgresql"
+class _PlainElsewhere:
+    """PostgreSQL's concurrent operation on PostgreSQL, `plain` on any other database."""
 
+    plain: type
 
-class AddIndexConcurrently(postgres.AddIndexConcurrently):
     def database_forwards(self, app_label, schema_editor, from_state, to_state):
-        if _concurrently(schema_editor):
-            super().database_forwards(app_label, schema_editor, from_state, to_state)
-        else:
-            AddIndex.database_forwards(self, app_label, schema_editor, from_state, to_state)
+        run = super().database_forwards if self._concurrently(schema_editor) else self._plain().database_forwards
+        run(app_label, schema_editor, from_state, to_state)
 
     def database_backwards(self, app_label, schema_editor, from_state, to_state):
-        if _concurrently(schema_editor):
-            super().database_backwards(app_label, schema_editor, from_state, to_state)
-        else:
-            AddIndex.database_backwards(self, app_label, schema_editor, from_state, to_state)
+        run = super().database_backwards if self._concurrently(schema_editor) else self._plain().database_backwards
+        run(app_label, schema_editor, from_state, to_state)
+
+    @staticmethod
+    def _concurrently(schema_editor) -> bool:
+        return schema_editor.connection.vendor == "postgresql"
+
+    def _plain(self):
+        return self.plain(*self.deconstruct()[1], **self.deconstruct()[2])
 
 
-class RemoveIndexConcurrently(postgres.RemoveIndexConcurrently):
-    def database_forwards(self, app_label, schema_editor, from_state, to_state):
-        if _concurrently(schema_editor):
-            super().database_forwards(app_label, schema_editor, from_state, to_state)
-        else:
-            RemoveIndex.database_forwards(self, app_label, schema_editor, from_state, to_state)
+class AddIndexConcurrently(_PlainElsewhere, postgres.AddIndexConcurrently):
+    plain = AddIndex
 
-    def database_backwards(self, app_label, schema_editor, from_state, to_state):
-        if _concurrently(schema_editor):
-            super().database_backwards(app_label, schema_editor, from_state, to_state)
-        else:
-            RemoveIndex.database_backwards(self, app_label, schema_editor, from_state, to_state)
+
+class RemoveIndexConcurrently(_PlainElsewhere, postgres.RemoveIndexConcurrently):
+    plain = RemoveIndex
