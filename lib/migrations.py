@@ -15,19 +15,16 @@ class _PlainElsewhere:
     plain: type
 
     def database_forwards(self, app_label, schema_editor, from_state, to_state):
-        run = super().database_forwards if self._concurrently(schema_editor) else self._plain().database_forwards
-        run(app_label, schema_editor, from_state, to_state)
+        if schema_editor.connection.vendor == "postgresql":
+            super().database_forwards(app_label, schema_editor, from_state, to_state)
+        else:
+            self.plain.database_forwards(self, app_label, schema_editor, from_state, to_state)
 
     def database_backwards(self, app_label, schema_editor, from_state, to_state):
-        run = super().database_backwards if self._concurrently(schema_editor) else self._plain().database_backwards
-        run(app_label, schema_editor, from_state, to_state)
-
-    @staticmethod
-    def _concurrently(schema_editor) -> bool:
-        return schema_editor.connection.vendor == "postgresql"
-
-    def _plain(self):
-        return self.plain(*self.deconstruct()[1], **self.deconstruct()[2])
+        if schema_editor.connection.vendor == "postgresql":
+            super().database_backwards(app_label, schema_editor, from_state, to_state)
+        else:
+            self.plain.database_backwards(self, app_label, schema_editor, from_state, to_state)
 
 
 class AddIndexConcurrently(_PlainElsewhere, postgres.AddIndexConcurrently):

@@ -16,6 +16,7 @@ fails that request once; Django then sees the error and closes it at the request
 """
 
 import datetime
+import functools
 import time
 
 from django.conf import settings
@@ -49,16 +50,12 @@ class UtcTimestamptzLoader:
         return cls.loader(oid, context)
 
 
-_contexts: dict[int, "AdaptersMap"] = {}
-
-
+@functools.cache
 def _with_c_timestamps(template: "AdaptersMap") -> "AdaptersMap":
     """Django's adapters (one template per time zone setting) with the C timestamp loader, made once per template."""
-    if id(template) not in _contexts:
-        context = AdaptersMap(template)
-        context.register_loader("timestamptz", UtcTimestamptzLoader)
-        _contexts[id(template)] = context
-    return _contexts[id(template)]
+    context = AdaptersMap(template)
+    context.register_loader("timestamptz", UtcTimestamptzLoader)
+    return context
 
 
 class DatabaseWrapper(base.DatabaseWrapper):

@@ -106,22 +106,27 @@ class DatabaseWrapper(base.DatabaseWrapper):
         threads = _threads_queue(self.settings_dict["NAME"])
         if not threads.acquire(timeout=deadline - started):
             raise OperationalError("database is locked")
-        pause = FIRST_PAUSE
         try:
-            while True:
-                try:
-                    fcntl.flock(self._queue_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except BlockingIOError:
-                    now = time.monotonic()
-                    if now > deadline:
-                        raise OperationalError("database is locked") from None
-                    time.sleep(pause)
-                    pause = PATIENT_PAUSE if now - started > PATIENT_AFTER else min(pause * 2, LONGEST_PAUSE)
+            self._take_file_lock(started, deadline)
         except BaseException:
             threads.release()
             raise
         self._queued = True
+
+    def _take_file_lock(self, started: float, deadline: float) -> None:
+        """Poll the file lock other processes queue on: every 0.1 ms at first, at most every 0.5 ms, every 10 ms
+        once a second has gone by."""
+        pause = FIRST_PAUSE
+        while True:
+            try:
+                fcntl.flock(self._queue_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return
+            except BlockingIOError:
+                now = time.monotonic()
+                if now > deadline:
+                    raise OperationalError("database is locked") from None
+                time.sleep(pause)
+                pause = PATIENT_PAUSE if now - started > PATIENT_AFTER else min(pause * 2, LONGEST_PAUSE)
 
     def _leave_queue(self) -> None:
         if self._queued:
