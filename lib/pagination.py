@@ -6,12 +6,14 @@ neither skipped nor repeated, and no COUNT is run. Every list in the app pages t
 
 import base64
 import binascii
+import contextlib
 import datetime
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.core.exceptions import FieldDoesNotExist, ValidationError
+from django.db import connections
 from django.db.models import Q, QuerySet
 
 
@@ -51,6 +53,26 @@ def _past(order: Sequence[str], key: Sequence, backwards: bool = False) -> Q:
     return q
 
 
+@contextlib.contextmanager
+def _planned_with_values(db):
+    """On PostgreSQL, the statements run inside are planned for their parameters' values, not prepared.
+
+    A prepared statement is planned for its values five times; then PostgreSQL may switch to a generic plan, made
+    without them. For a page after a cursor, that plan estimated every collection at the average size, so it read
+    all of a large collection's links through an index and sorted them, instead of reading the next 101 backwards
+    (measured: 2,000 links, 0.1 → 1.2 ms a page, and growing with the collection)."""
+    raw = db.connection if db.vendor == "postgresql" else None
+    threshold = getattr(raw, "prepare_threshold", None)  # None: psycopg 2, or statements are never prepared
+    if threshold is None:
+        yield
+        return
+    raw.prepare_threshold = None
+    try:
+        yield
+    finally:
+        raw.prepare_threshold = threshold
+
+
 def _key(row, order: Sequence[str]) -> tuple:
     """The values of `row` (an instance or a `.values()` dict) for the order's fields."""
     names = [field.lstrip("-") for field in order]
@@ -74,7 +96,8 @@ def keyset_page(
     if key is not None:
         rows = rows.filter(_past(order, key, backwards))
     flip = (lambda field: field[1:] if field.startswith("-") else f"-{field}") if backwards else (lambda field: field)
-    fetched = list(rows.order_by(*[flip(field) for field in order])[: size + 1])
+    with _planned_with_values(connections[rows.db]):
+        fetched = list(rows.order_by(*[flip(field) for field in order])[: size + 1])
     more, fetched = len(fetched) > size, fetched[:size]
     if backwards:
         fetched.reverse()

@@ -287,7 +287,7 @@ def version_page(links, *, cursor: str | None, per_page: int) -> tuple[list, str
 
 
 # A page's own columns: the rest of a Version as linked (what version_out reads from seven related objects) comes
-# from sql.link_details by id. Building eight model instances per row, and prefetching through them, was 90 % of a
+# from sql.page_details by id. Building eight model instances per row, and prefetching through them, was 90 % of a
 # page; building the ORM's `values()` across those relations, half of what was left.
 LINK_ROW = ("pk", "collection_id", "index", "created_at", "version_id")
 
@@ -295,8 +295,7 @@ LINK_ROW = ("pk", "collection_id", "index", "created_at", "version_id")
 def linked_versions_out(rows: list[dict]) -> list[dict]:
     """Version objects (as version_out makes them for links) for rows of LINK_ROW; two more queries."""
     link_ids = [r["pk"] for r in rows]
-    details = sql.link_details(link_ids)
-    aliases, tags = sql.labels(link_ids, sorted({r["version_id"] for r in rows}))
+    details, aliases, tags = sql.page_details(link_ids, sorted({r["version_id"] for r in rows}))
     items = []
     for r in rows:
         (

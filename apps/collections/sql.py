@@ -13,7 +13,7 @@ from apps.artifacts.models import ArtifactSequence, ArtifactVersion, Project
 from apps.orgs.models import Organization, Team
 from apps.registries.models import Registry
 from apps.registries.sql import granted
-from lib.rows import any_of, build, select_list, width
+from lib.rows import any_of, build, fetch_all, select_list, width
 
 # collections.models imports this module (path lookups), so this app's models are looked up by name.
 
@@ -220,15 +220,18 @@ def version_extras(link_id: int, version_id: int) -> tuple[list[str], list[str],
     return sorted(aliases), sorted(tags), sorted(files)
 
 
-def link_details(link_ids: list[int]) -> dict[int, tuple]:
-    """What a page of links shows beyond their own columns, by link id: (collection name, registry name, org
-    slug, version index, state, metadata, description, size, digest, artifact name, type, project name, team
-    name). One statement over the page's ids (the ORM's `values()` across seven relations cost more to build
-    than the page took to read)."""
+def page_details(link_ids: list[int], version_ids: list[int]) -> tuple[dict[int, tuple], dict, dict]:
+    """What a page of links shows beyond their own columns, in two statements sent together (`fetch_all`):
+
+    - by link id: (collection name, registry name, org slug, version index, state, metadata, description, size,
+      digest, artifact name, type, project name, team name), one statement over the page's ids (the ORM's
+      `values()` across seven relations cost more to build than the page took to read);
+    - the links' aliases ({link id: sorted aliases}) and the versions' tags ({version id: sorted tags}).
+    """
     if not link_ids:
-        return {}
-    ids, params = any_of("l.id", link_ids)
-    query = (
+        return {}, {}, {}
+    ids, id_params = any_of("l.id", link_ids)
+    details = (
         'SELECT l.id, c.name, r.name, o.slug, v."index", v.state, v.metadata, v.description, v.size, v.digest,'
         " s.name, s.type, p.name, t.name FROM collections_link l"
         " JOIN collections_collection c ON c.id = l.collection_id JOIN registries_registry r ON r.id = c.registry_id"
@@ -236,34 +239,23 @@ def link_details(link_ids: list[int]) -> dict[int, tuple]:
         " JOIN artifacts_artifactsequence s ON s.id = v.sequence_id JOIN artifacts_project p ON p.id = s.project_id"
         f" JOIN orgs_team t ON t.id = p.team_id WHERE {ids}"
     )
-    metadata = ArtifactVersion._meta.get_field("metadata")
-    with connection.cursor() as cursor:
-        cursor.execute(query, params)
-        rows = cursor.fetchall()
-    return {row[0]: (*row[1:6], metadata.from_db_value(row[6], None, connection), *row[7:]) for row in rows}
-
-
-def labels(link_ids: list[int], version_ids: list[int]) -> tuple[dict[int, list[str]], dict[int, list[str]]]:
-    """The aliases of many links ({link id: sorted aliases}) and the tags of many versions ({version id:
-    sorted tags}), for a page of linked versions, in one statement."""
-    aliases: dict[int, list[str]] = {}
-    tags: dict[int, list[str]] = {}
-    if not link_ids:
-        return aliases, tags
     links, link_params = any_of("link_id", link_ids)
     versions, version_params = any_of("version_id", version_ids)
-    query = (
+    labels = (
         f"SELECT 'a', link_id, alias FROM collections_linkalias WHERE {links}"
         f" UNION ALL SELECT 't', version_id, name FROM artifacts_versiontag WHERE {versions}"
     )
-    with connection.cursor() as cursor:
-        cursor.execute(query, [*link_params, *version_params])
-        for kind, pk, name in cursor.fetchall():
-            (aliases if kind == "a" else tags).setdefault(pk, []).append(name)
-    for found in (aliases, tags):
-        for names in found.values():
+    detail_rows, label_rows = fetch_all((details, id_params), (labels, [*link_params, *version_params]))
+    metadata = ArtifactVersion._meta.get_field("metadata")
+    found = {row[0]: (*row[1:6], metadata.from_db_value(row[6], None, connection), *row[7:]) for row in detail_rows}
+    aliases: dict[int, list[str]] = {}
+    tags: dict[int, list[str]] = {}
+    for kind, pk, name in label_rows:
+        (aliases if kind == "a" else tags).setdefault(pk, []).append(name)
+    for named in (aliases, tags):
+        for names in named.values():
             names.sort()
-    return aliases, tags
+    return found, aliases, tags
 
 
 def alias_state(collection_id: int, registry_id: int, version_id: int) -> tuple[dict, set[str], list[str]]:

@@ -269,6 +269,26 @@ def test_a_version_page_reads_the_collection_index_in_its_order(world):
     assert [row["index"] for row in rows] == [0]
 
 
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's prepared statements")
+def test_on_postgresql_pages_are_planned_for_their_cursor_not_prepared(world):
+    """A prepared statement switches to a generic plan after five runs; for a page after a cursor that plan read
+    every link of a large collection and sorted them. Page queries are never prepared; others still are."""
+    for _ in range(12):
+        world.link(world.version(content=f"{_}".encode()))
+    links = search_links(world["viewer"], None, None, json.dumps({"name": "classifier"}), None).values(*LINK_ROW)
+    seen, cursor = [], None
+    for _ in range(12):  # twelve pages of one: the same page statement, with a cursor, eleven times
+        rows, cursor = version_page(links, cursor=cursor, per_page=1)
+        seen += [row["index"] for row in rows]
+    assert seen == list(range(11, -1, -1))
+    with connection.cursor() as cursor_:
+        cursor_.execute("SELECT statement FROM pg_prepared_statements")
+        prepared = [row[0] for row in cursor_.fetchall()]
+    page_statement = 'SELECT "collections_link"."id" AS "pk", "collections_link"."collection_id"'
+    assert prepared and not [statement for statement in prepared if statement.startswith(page_statement)]
+    assert connection.connection.prepare_threshold == 5
+
+
 def test_a_collection_filter_naming_many_collections_stays_a_subquery(api, world, monkeypatch):
     """Up to NAMED_COLLECTIONS matching collections go to the version search as ids; more stay a subquery.
     Both answer the same versions."""

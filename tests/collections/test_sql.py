@@ -10,7 +10,7 @@ from apps.artifacts.models import ArtifactSequence, VersionTag
 from apps.collections import sql
 from apps.collections.models import Collection
 from apps.registries import services as registries
-from lib.rows import any_of
+from lib.rows import any_of, fetch_all
 
 
 def test_take_sequence_index_counts_up_and_knows_missing_artifacts(world):
@@ -147,19 +147,18 @@ def test_a_batch_writes_its_audit_events_together_when_it_ends(world, django_ass
     assert record(actor=None, org=world.org, action="artifact:create", target=world.org).pk is not None
 
 
-def test_link_details_and_labels_bring_a_pages_columns(world):
+def test_page_details_bring_a_pages_columns_and_labels(world):
     link = world.link(version=world.version(metadata={"acc": 0.5}, description="first"), aliases=["candidate"])
     VersionTag.objects.create(version=link.version, name="good")
-    details = sql.link_details([link.pk])
+    details, aliases, tags = sql.page_details([link.pk], [link.version_id])
     collection, registry, org, index, state, metadata, description, size, digest, artifact, type, project, team = (
         details[link.pk]
     )
     assert (collection, registry, org, index, state) == ("classifier", "Golden Models", "acme", 0, "committed")
     assert metadata == {"acc": 0.5} and description == "first" and size == link.version.size
     assert (digest, artifact, type, project, team) == (link.version.digest, "model-a", "model", "detector", "vision")
-    aliases, tags = sql.labels([link.pk], [link.version_id])
     assert aliases == {link.pk: ["candidate", "latest"]} and tags == {link.version_id: ["good"]}
-    assert sql.link_details([]) == {} and sql.labels([], []) == ({}, {})
+    assert sql.page_details([], []) == ({}, {}, {})
 
 
 def test_a_page_of_ids_is_one_parameter_on_postgresql(world):
@@ -167,10 +166,36 @@ def test_a_page_of_ids_is_one_parameter_on_postgresql(world):
     statement of more than 50 parameters on every call) and PostgreSQL can prepare it."""
     few, many = any_of("l.id", [1, 2, 3]), any_of("l.id", list(range(1, 101)))
     if connection.vendor == "postgresql":
-        assert few == ("l.id = ANY(%s)", [[1, 2, 3]]) and many[0] == few[0] and len(many[1]) == 1
+        assert few == ("l.id = ANY(CAST(%s AS bigint[]))", ["{1,2,3}"]) and many[0] == few[0] and len(many[1]) == 1
     else:
         assert few == ("l.id IN (%s, %s, %s)", [1, 2, 3]) and len(many[1]) == 100
     link = world.link(aliases=["candidate"])
     ids = [link.pk, *range(10**9, 10**9 + 99)]  # a page of 100 ids, one of them real
-    assert list(sql.link_details(ids)) == [link.pk]
-    assert sql.labels(ids, ids[:1] + [link.version_id])[0] == {link.pk: ["candidate", "latest"]}
+    details, aliases, _ = sql.page_details(ids, ids[:1] + [link.version_id])
+    assert list(details) == [link.pk] and aliases == {link.pk: ["candidate", "latest"]}
+
+
+def test_fetch_all_answers_each_statement_in_one_round_trip_on_postgresql(world, tmp_path):
+    """lib.rows.fetch_all: each statement's rows, in order; on PostgreSQL the statements go in one pipeline, so the
+    client sends one Sync (one wait for the server) for all of them, where one by one it sends one each."""
+    link = world.link(aliases=["candidate"])
+    statements = [
+        ("SELECT id FROM collections_link WHERE id = %s", [link.pk]),
+        ("SELECT alias FROM collections_linkalias WHERE link_id = %s ORDER BY alias", [link.pk]),
+        ("SELECT id FROM collections_link WHERE id = %s", [-1]),
+    ]
+    if connection.vendor != "postgresql":
+        assert fetch_all(*statements) == [[(link.pk,)], [("candidate",), ("latest",)], []]
+        return
+    connection.ensure_connection()
+    trace = tmp_path / "libpq.trace"
+    with trace.open("w") as out:
+        connection.connection.pgconn.trace(out.fileno())
+        try:
+            found = fetch_all(*statements)
+        finally:
+            connection.connection.pgconn.untrace()
+    assert found == [[(link.pk,)], [("candidate",), ("latest",)], []]
+    sent = [line.split("\t") for line in trace.read_text().splitlines()]
+    assert [fields[3] for fields in sent if fields[1] == "F" and fields[3] in ("Sync", "Execute")].count("Sync") == 1
+    assert sum(fields[1] == "F" and fields[3] == "Execute" for fields in sent) == 3
