@@ -2,11 +2,13 @@
 (docs/deploy.md's rule for indexes on big tables: `CREATE INDEX CONCURRENTLY`, in a migration with `atomic = False`).
 
 Django's own `AddIndexConcurrently` and `RemoveIndexConcurrently` (django.contrib.postgres) refuse other databases;
-these are the same operations, and fall back to `AddIndex` and `RemoveIndex` there.
+these are the same operations, and fall back to `AddIndex` and `RemoveIndex` there. `AlterFieldIndex` turns a
+field's own index (`db_index`) on or off.
 """
 
 from django.contrib.postgres import operations as postgres
-from django.db.migrations.operations import AddIndex, RemoveIndex
+from django.db.migrations.operations import AddIndex, AlterField, RemoveIndex
+from django.db.models import Index
 
 
 class _PlainElsewhere:
@@ -33,3 +35,36 @@ class AddIndexConcurrently(_PlainElsewhere, postgres.AddIndexConcurrently):
 
 class RemoveIndexConcurrently(_PlainElsewhere, postgres.RemoveIndexConcurrently):
     plain = RemoveIndex
+
+
+class AlterFieldIndex(AlterField):
+    """`AlterField` for a change of `db_index` alone: builds or drops the field's own index and touches nothing else.
+    On PostgreSQL it does so CONCURRENTLY (in a migration with `atomic = False`); on SQLite with one statement, where
+    Django's `AlterField` copies the whole table into a new one."""
+
+    def database_forwards(self, app_label, schema_editor, from_state, to_state):
+        self._switch(
+            schema_editor,
+            from_state.apps.get_model(app_label, self.model_name),
+            to_state.apps.get_model(app_label, self.model_name),
+        )
+
+    def database_backwards(self, app_label, schema_editor, from_state, to_state):
+        self._switch(
+            schema_editor,
+            from_state.apps.get_model(app_label, self.model_name),
+            to_state.apps.get_model(app_label, self.model_name),
+        )
+
+    def _switch(self, schema_editor, before, after):
+        old, new = before._meta.get_field(self.name), after._meta.get_field(self.name)
+        if old.db_parameters(schema_editor.connection) != new.db_parameters(schema_editor.connection) or (
+            old.db_index == new.db_index
+        ):
+            raise ValueError(f"AlterFieldIndex changes db_index alone; {self.model_name}.{self.name} changes more")
+        options = {"concurrently": True} if schema_editor.connection.vendor == "postgresql" else {}
+        if new.db_index:
+            schema_editor.execute(schema_editor._create_index_sql(after, fields=[new], **options))
+            return
+        for name in schema_editor._constraint_names(before, [old.column], index=True, type_=Index.suffix):
+            schema_editor.execute(schema_editor._delete_index_sql(before, name, **options))

@@ -39,7 +39,7 @@ class ProjectQuerySet(models.QuerySet):
 class Project(models.Model):
     """A team's project: runs log artifact versions into it."""
 
-    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="projects")
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="projects", db_index=False)
     name = models.CharField(max_length=128)
     description = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -66,7 +66,7 @@ class RunState(models.TextChoices):
 class Run(models.Model):
     """One execution of a script in a project; it logs and uses artifact versions."""
 
-    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="runs")
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="runs", db_index=False)
     run_id = models.CharField(max_length=64)
     name = models.CharField(max_length=128, blank=True)
     state = models.CharField(max_length=16, choices=RunState, default=RunState.FINISHED)
@@ -88,7 +88,7 @@ class Run(models.Model):
 class ArtifactSequence(models.Model):
     """A source collection: every version logged under one name and type in a project."""
 
-    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="sequences")
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="sequences", db_index=False)
     name = models.CharField(max_length=128)
     type = models.CharField(max_length=128)
     # Highest committed index so far; the next commit takes next_index.
@@ -135,7 +135,7 @@ class ArtifactVersionQuerySet(models.QuerySet):
 class ArtifactVersion(models.Model):
     """One immutable version of an artifact: a manifest of files plus metadata."""
 
-    sequence = models.ForeignKey(ArtifactSequence, on_delete=models.PROTECT, related_name="versions")
+    sequence = models.ForeignKey(ArtifactSequence, on_delete=models.PROTECT, related_name="versions", db_index=False)
     index = models.PositiveIntegerField(null=True, blank=True)  # set on commit: v0, v1, …
     state = models.CharField(max_length=16, choices=VersionState, default=VersionState.PENDING)
     description = models.TextField(blank=True)
@@ -192,7 +192,7 @@ class ArtifactVersion(models.Model):
 class VersionTag(models.Model):
     """A tag on an artifact version (shared by the source and all its links)."""
 
-    version = models.ForeignKey(ArtifactVersion, on_delete=models.CASCADE, related_name="tags")
+    version = models.ForeignKey(ArtifactVersion, on_delete=models.CASCADE, related_name="tags", db_index=False)
     name = models.CharField(max_length=128, db_index=True)
     value = models.TextField(blank=True)  # MLflow tags are key (name) / value; W&B tags have none
     created_at = models.DateTimeField(auto_now_add=True)
@@ -243,7 +243,7 @@ class Blob(models.Model):
 class ManifestEntry(models.Model):
     """One file of a version: a path inside the artifact and its blob."""
 
-    version = models.ForeignKey(ArtifactVersion, on_delete=models.CASCADE, related_name="entries")
+    version = models.ForeignKey(ArtifactVersion, on_delete=models.CASCADE, related_name="entries", db_index=False)
     path = models.CharField(max_length=1024)
     sha256 = models.CharField(max_length=64)  # the declared digest; the blob exists once committed
     size = models.BigIntegerField()
@@ -269,7 +269,7 @@ class UsageKind(models.TextChoices):
 class ArtifactUsage(models.Model):
     """Lineage: a run logged (output) or used (input) an artifact version."""
 
-    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="usages")
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="usages", db_index=False)
     version = models.ForeignKey(ArtifactVersion, on_delete=models.CASCADE, related_name="usages")
     kind = models.CharField(max_length=8, choices=UsageKind)
     created_at = models.DateTimeField(auto_now_add=True)

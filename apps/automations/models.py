@@ -64,7 +64,7 @@ class SecretQuerySet(models.QuerySet):
 class Secret(models.Model):
     """A named secret of an organization (an access token, a signing key), encrypted at rest."""
 
-    org = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="automation_secrets")
+    org = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="automation_secrets", db_index=False)
     name = models.CharField(max_length=64, validators=[secret_name_validator])
     # Fernet token over the value; the key is derived from SECRET_KEY, never stored.
     ciphertext = models.TextField()
@@ -121,7 +121,7 @@ class Webhook(models.Model):
     (`url_secret`) and `url` stays empty.
     """
 
-    org = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="webhooks")
+    org = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="webhooks", db_index=False)
     kind = models.CharField(max_length=16, choices=WebhookKind, default=WebhookKind.WEBHOOK)
     name = models.CharField(max_length=WEBHOOK_NAME_MAX, validators=[webhook_name_validator])
     url = models.URLField("endpoint URL", max_length=2000, blank=True)
@@ -271,7 +271,9 @@ class Automation(models.Model):
     org = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="automations")
     scope = models.CharField(max_length=16, choices=Scope, default=Scope.REGISTRY)
     # Set for registry and collection scopes.
-    registry = models.ForeignKey(Registry, null=True, blank=True, on_delete=models.CASCADE, related_name="automations")
+    registry = models.ForeignKey(
+        Registry, null=True, blank=True, on_delete=models.CASCADE, related_name="automations", db_index=False
+    )
     # Set for the collection scope only.
     collection = models.ForeignKey(
         Collection, null=True, blank=True, on_delete=models.CASCADE, related_name="automations"

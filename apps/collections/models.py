@@ -26,7 +26,7 @@ class CollectionQuerySet(models.QuerySet):
 class Collection(models.Model):
     """A set of linked versions of one artifact type, for one task (W&B's "portfolio")."""
 
-    registry = models.ForeignKey(Registry, on_delete=models.CASCADE, related_name="collections")
+    registry = models.ForeignKey(Registry, on_delete=models.CASCADE, related_name="collections", db_index=False)
     name = models.CharField(max_length=128)
     type = models.CharField(max_length=128)  # fixed at creation
     description = models.TextField(blank=True)  # Markdown
@@ -61,7 +61,7 @@ class CollectionFormerName(models.Model):
     """A name a collection had before a rename: paths and pages that use it keep resolving, as a
     renamed registry's do (registries.FormerName)."""
 
-    collection = models.ForeignKey(Collection, on_delete=models.CASCADE, related_name="former_names")
+    collection = models.ForeignKey(Collection, on_delete=models.CASCADE, related_name="former_names", db_index=False)
     name = models.CharField(max_length=128)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -89,7 +89,7 @@ def renamed_collection(registry_id: int, name: str) -> "Collection | None":
 class CollectionTag(models.Model):
     """A tag on a collection."""
 
-    collection = models.ForeignKey(Collection, on_delete=models.CASCADE, related_name="tags")
+    collection = models.ForeignKey(Collection, on_delete=models.CASCADE, related_name="tags", db_index=False)
     name = models.CharField(max_length=128, db_index=True)
     value = models.TextField(blank=True)  # MLflow tags are key (name) / value; W&B tags have none
     created_at = models.DateTimeField(auto_now_add=True)
@@ -155,7 +155,7 @@ def tags_by_version(version_ids: list[int]) -> dict[int, list[str]]:
 class Link(models.Model):
     """A pointer from a collection to an artifact version, with the collection's own index vN."""
 
-    collection = models.ForeignKey(Collection, on_delete=models.CASCADE, related_name="links")
+    collection = models.ForeignKey(Collection, on_delete=models.CASCADE, related_name="links", db_index=False)
     version = models.ForeignKey(ArtifactVersion, on_delete=models.PROTECT, related_name="links")
     index = models.PositiveIntegerField()
     linked_by = models.ForeignKey(
@@ -194,7 +194,7 @@ class Link(models.Model):
 class LinkAlias(models.Model):
     """An alias on a link, unique within its collection (`latest`, `production`, …)."""
 
-    collection = models.ForeignKey(Collection, on_delete=models.CASCADE, related_name="aliases")
+    collection = models.ForeignKey(Collection, on_delete=models.CASCADE, related_name="aliases", db_index=False)
     link = models.ForeignKey(Link, on_delete=models.CASCADE, related_name="aliases")
     alias = models.CharField(max_length=128)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -57,7 +57,7 @@ class RegisteredModelQuerySet(models.QuerySet):
 class RegisteredModel(models.Model):
     """A registered model in a team's legacy Model Registry (the legacy word for a collection)."""
 
-    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="registered_models")
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="registered_models", db_index=False)
     name = models.CharField(max_length=128)
     description = models.TextField(blank=True)  # Markdown
     # Links take consecutive indexes from this counter (read and bumped under a row lock).
@@ -90,7 +90,7 @@ class RegisteredModel(models.Model):
 class RegisteredModelTag(models.Model):
     """A tag on a registered model."""
 
-    model = models.ForeignKey(RegisteredModel, on_delete=models.CASCADE, related_name="tags")
+    model = models.ForeignKey(RegisteredModel, on_delete=models.CASCADE, related_name="tags", db_index=False)
     name = models.CharField(max_length=128)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -110,7 +110,7 @@ class ModelLinkQuerySet(models.QuerySet):
 class ModelLink(models.Model):
     """A source artifact version linked into a registered model, with the model's own index vN."""
 
-    model = models.ForeignKey(RegisteredModel, on_delete=models.CASCADE, related_name="links")
+    model = models.ForeignKey(RegisteredModel, on_delete=models.CASCADE, related_name="links", db_index=False)
     version = models.ForeignKey(ArtifactVersion, on_delete=models.PROTECT, related_name="legacy_links")
     index = models.PositiveIntegerField()
     linked_by = models.ForeignKey(
@@ -143,7 +143,7 @@ class ModelLink(models.Model):
 class ModelAlias(models.Model):
     """An alias on a linked version, unique within its registered model (`latest`, `production`, …)."""
 
-    model = models.ForeignKey(RegisteredModel, on_delete=models.CASCADE, related_name="aliases")
+    model = models.ForeignKey(RegisteredModel, on_delete=models.CASCADE, related_name="aliases", db_index=False)
     link = models.ForeignKey(ModelLink, on_delete=models.CASCADE, related_name="aliases")
     alias = models.CharField(max_length=128)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -159,7 +159,7 @@ class ModelAlias(models.Model):
 class LegacyProtectedAlias(models.Model):
     """An alias only team admins and registry admins may apply or remove, in one team's legacy registry."""
 
-    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="legacy_protected_aliases")
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="legacy_protected_aliases", db_index=False)
     alias = models.CharField(max_length=128)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -175,7 +175,7 @@ class LegacyProtectedAlias(models.Model):
 class LegacyRegistryAdmin(models.Model):
     """A team member named admin of the team's legacy registry (W&B's "Manage registry admins")."""
 
-    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="legacy_registry_admins")
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="legacy_registry_admins", db_index=False)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
 

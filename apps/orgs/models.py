@@ -96,7 +96,7 @@ class OrganizationGroupObjectPermission(GroupObjectPermissionBase):
 class Membership(models.Model):
     """A user's membership of an organization, with their org role."""
 
-    org = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="memberships")
+    org = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="memberships", db_index=False)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(max_length=16, choices=OrgRole, default=OrgRole.MEMBER)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -150,7 +150,7 @@ class TeamRole(models.TextChoices):
 class TeamMembership(models.Model):
     """A user's membership of a team (mirrored in the team's auth group)."""
 
-    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="memberships")
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="memberships", db_index=False)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="team_memberships")
     role = models.CharField(max_length=16, choices=TeamRole, default=TeamRole.MEMBER)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -71,7 +71,7 @@ class RegistryQuerySet(models.QuerySet):
 class Registry(models.Model):
     """An organization's registry of collections (core: Model, Dataset; or custom)."""
 
-    org = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="registries")
+    org = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="registries", db_index=False)
     name = models.CharField(max_length=REGISTRY_NAME_MAX)
     slug = models.SlugField(max_length=128)
     description = models.TextField(blank=True)
@@ -144,7 +144,7 @@ class RegistryGroupObjectPermission(GroupObjectPermissionBase):
 class ProtectedAlias(models.Model):
     """An alias only registry admins may apply or remove (e.g. `production`)."""
 
-    registry = models.ForeignKey(Registry, on_delete=models.CASCADE, related_name="protected_aliases")
+    registry = models.ForeignKey(Registry, on_delete=models.CASCADE, related_name="protected_aliases", db_index=False)
     alias = models.CharField(max_length=128)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -162,7 +162,7 @@ class ProtectedAlias(models.Model):
 class FormerName(models.Model):
     """A name a registry had before a rename: paths that use it keep resolving, as in W&B."""
 
-    registry = models.ForeignKey(Registry, on_delete=models.CASCADE, related_name="former_names")
+    registry = models.ForeignKey(Registry, on_delete=models.CASCADE, related_name="former_names", db_index=False)
     name = models.CharField(max_length=REGISTRY_NAME_MAX)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -179,7 +179,7 @@ class FormerName(models.Model):
 class Star(models.Model):
     """A user's star on a registry: starred registries come first on the landing page."""
 
-    registry = models.ForeignKey(Registry, on_delete=models.CASCADE, related_name="stars")
+    registry = models.ForeignKey(Registry, on_delete=models.CASCADE, related_name="stars", db_index=False)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="registry_stars")
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -34,7 +34,7 @@ class PendingArtifact(models.Model):
 class StagedFile(models.Model):
     """A file the SDK declared for a pending artifact: its bytes are stored (`sha256`) or on their way."""
 
-    pending = models.ForeignKey(PendingArtifact, on_delete=models.CASCADE, related_name="files")
+    pending = models.ForeignKey(PendingArtifact, on_delete=models.CASCADE, related_name="files", db_index=False)
     name = models.CharField(max_length=1024)
     md5 = models.CharField(max_length=32)  # hex, from the SDK's base64 digest
     sha256 = models.CharField(max_length=64, blank=True)  # known once the bytes are verified

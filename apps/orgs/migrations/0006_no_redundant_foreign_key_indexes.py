@@ -1,0 +1,28 @@
+# Foreign keys whose column leads a unique constraint lose their own index (docs/decisions.md, "Redundant
+# foreign key indexes"): dropped CONCURRENTLY on PostgreSQL, without remaking the table on SQLite (lib.migrations).
+
+import django.db.models.deletion
+from django.db import migrations, models
+
+from lib.migrations import AlterFieldIndex
+
+
+class Migration(migrations.Migration):
+    atomic = False
+
+    dependencies = [
+        ('orgs', '0005_organization_has_automations'),
+    ]
+
+    operations = [
+        AlterFieldIndex(
+            model_name='membership',
+            name='org',
+            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='memberships', to='orgs.organization'),
+        ),
+        AlterFieldIndex(
+            model_name='teammembership',
+            name='team',
+            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='memberships', to='orgs.team'),
+        ),
+    ]

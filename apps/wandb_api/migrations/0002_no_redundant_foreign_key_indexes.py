@@ -1,0 +1,23 @@
+# Foreign keys whose column leads a unique constraint lose their own index (docs/decisions.md, "Redundant
+# foreign key indexes"): dropped CONCURRENTLY on PostgreSQL, without remaking the table on SQLite (lib.migrations).
+
+import django.db.models.deletion
+from django.db import migrations, models
+
+from lib.migrations import AlterFieldIndex
+
+
+class Migration(migrations.Migration):
+    atomic = False
+
+    dependencies = [
+        ('wandb_api', '0001_pending_artifacts'),
+    ]
+
+    operations = [
+        AlterFieldIndex(
+            model_name='stagedfile',
+            name='pending',
+            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='files', to='wandb_api.pendingartifact'),
+        ),
+    ]
