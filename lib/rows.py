@@ -90,17 +90,28 @@ def fetch_all(*statements: tuple[str, list]) -> list[list[tuple]]:
     """The rows of each statement (sql, params), for independent reads of one answer.
 
     On PostgreSQL (psycopg 3) they go in one pipeline: sent together, answered in one round trip. Run one by one,
-    each waits for the server to wake up and answer (0.1-0.3 ms a statement here, docs/performance.md). On SQLite,
-    in the same process, they run one after another."""
+    each waits for the database process to wake up and answer (0.1–0.2 ms a statement here, docs/decisions.md).
+    On SQLite, in the same process, they run one after another."""
     db = connections[DEFAULT_DB_ALIAS]  # the connection itself, not its per-thread proxy
     db.ensure_connection()
-    together = db.connection.pipeline if db.vendor == "postgresql" and hasattr(db.connection, "pipeline") else None
     cursors = [db.cursor() for _ in statements]
     try:
-        with db.wrap_database_errors, together() if together else contextlib.nullcontext():
+        with db.wrap_database_errors, _pipeline(db):
             for cursor, (sql, params) in zip(cursors, statements, strict=True):
                 cursor.execute(sql, params)
         return [cursor.fetchall() for cursor in cursors]
     finally:
         for cursor in cursors:
             cursor.close()
+
+
+def _pipeline(db):
+    """A psycopg pipeline on `db`'s connection: PostgreSQL through psycopg 3 and a libpq that has them (14+)."""
+    if db.vendor == "postgresql":
+        try:
+            from psycopg import Pipeline
+        except ImportError:  # psycopg 2
+            return contextlib.nullcontext()
+        if Pipeline.is_supported():
+            return db.connection.pipeline()
+    return contextlib.nullcontext()
