@@ -293,26 +293,17 @@ LINK_ROW = ("pk", "collection_id", "index", "created_at", "version_id")
 
 
 def linked_versions_out(rows: list[dict]) -> list[dict]:
-    """Version objects (as version_out makes them for links) for rows of LINK_ROW; two more queries."""
-    link_ids = [r["pk"] for r in rows]
-    details, aliases, tags = sql.page_details(link_ids, sorted({r["version_id"] for r in rows}))
+    """Version objects (as version_out makes them for links) for rows of LINK_ROW; three more statements, sent
+    together."""
+    versions, collections, aliases, tags = sql.page_details(
+        [r["pk"] for r in rows], sorted({r["version_id"] for r in rows}), sorted({r["collection_id"] for r in rows})
+    )
     items = []
     for r in rows:
-        (
-            collection,
-            registry,
-            org,
-            version_index,
-            state,
-            metadata,
-            description,
-            size,
-            digest,
-            artifact,
-            type,
-            project,
-            team,
-        ) = details[r["pk"]]
+        collection, registry, org = collections[r["collection_id"]]
+        version_index, state, metadata, description, size, digest, artifact, type, project, team = versions[
+            r["version_id"]
+        ]
         collection_path = f"{org}/{REGISTRY_PREFIX}{registry}/{collection}"
         items.append(
             {

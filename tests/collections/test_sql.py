@@ -150,15 +150,13 @@ def test_a_batch_writes_its_audit_events_together_when_it_ends(world, django_ass
 def test_page_details_bring_a_pages_columns_and_labels(world):
     link = world.link(version=world.version(metadata={"acc": 0.5}, description="first"), aliases=["candidate"])
     VersionTag.objects.create(version=link.version, name="good")
-    details, aliases, tags = sql.page_details([link.pk], [link.version_id])
-    collection, registry, org, index, state, metadata, description, size, digest, artifact, type, project, team = (
-        details[link.pk]
-    )
-    assert (collection, registry, org, index, state) == ("classifier", "Golden Models", "acme", 0, "committed")
-    assert metadata == {"acc": 0.5} and description == "first" and size == link.version.size
+    versions, collections, aliases, tags = sql.page_details([link.pk], [link.version_id], [link.collection_id])
+    index, state, metadata, description, size, digest, artifact, type, project, team = versions[link.version_id]
+    assert (index, state, metadata, description, size) == (0, "committed", {"acc": 0.5}, "first", link.version.size)
     assert (digest, artifact, type, project, team) == (link.version.digest, "model-a", "model", "detector", "vision")
+    assert collections == {link.collection_id: ("classifier", "Golden Models", "acme")}
     assert aliases == {link.pk: ["candidate", "latest"]} and tags == {link.version_id: ["good"]}
-    assert sql.page_details([], []) == ({}, {}, {})
+    assert sql.page_details([], [], []) == ({}, {}, {}, {})
 
 
 def test_a_page_of_ids_is_one_parameter_on_postgresql(world):
@@ -171,8 +169,11 @@ def test_a_page_of_ids_is_one_parameter_on_postgresql(world):
         assert few == ("l.id IN (%s, %s, %s)", [1, 2, 3]) and len(many[1]) == 100
     link = world.link(aliases=["candidate"])
     ids = [link.pk, *range(10**9, 10**9 + 99)]  # a page of 100 ids, one of them real
-    details, aliases, _ = sql.page_details(ids, ids[:1] + [link.version_id])
-    assert list(details) == [link.pk] and aliases == {link.pk: ["candidate", "latest"]}
+    versions, collections, aliases, _ = sql.page_details(
+        ids, [*ids[1:], link.version_id], [*ids[1:], link.collection_id]
+    )
+    assert list(versions) == [link.version_id] and list(collections) == [link.collection_id]
+    assert aliases == {link.pk: ["candidate", "latest"]}
 
 
 def test_fetch_all_answers_each_statement_in_one_round_trip_on_postgresql(world, tmp_path):
