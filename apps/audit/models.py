@@ -146,7 +146,9 @@ class AuditEvent(models.Model):
     actor_ip = models.GenericIPAddressField(null=True, blank=True)
     # The request that made the change (its X-Request-ID, also in the request's log line); empty outside requests.
     request_id = models.CharField(max_length=128, blank=True, default="")
-    org = models.ForeignKey("orgs.Organization", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    org = models.ForeignKey(
+        "orgs.Organization", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+    )
     org_slug = models.CharField(max_length=64, blank=True)
     action = models.CharField(max_length=64, choices=Action, db_index=True)
     target_type = models.CharField(max_length=64)

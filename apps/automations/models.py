@@ -268,7 +268,7 @@ class AutomationQuerySet(models.QuerySet):
 class Automation(models.Model):
     """When `event_type` happens in its scope, POST a payload to a webhook or a message to Slack."""
 
-    org = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="automations")
+    org = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="automations", db_index=False)
     scope = models.CharField(max_length=16, choices=Scope, default=Scope.REGISTRY)
     # Set for registry and collection scopes.
     registry = models.ForeignKey(
@@ -384,9 +384,11 @@ class AutomationRunQuerySet(models.QuerySet):
 class AutomationRun(models.Model):
     """One firing of an automation for one event: what was sent, what came back."""
 
-    automation = models.ForeignKey(Automation, on_delete=models.CASCADE, related_name="runs")
+    automation = models.ForeignKey(Automation, on_delete=models.CASCADE, related_name="runs", db_index=False)
     # The event's registry (empty for events outside registries), so a registry's history is one index range scan.
-    registry = models.ForeignKey(Registry, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    registry = models.ForeignKey(
+        Registry, null=True, blank=True, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
     event = models.ForeignKey(AuditEvent, on_delete=models.PROTECT, related_name="+")
     replay_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="replays")
     replayed_by = models.ForeignKey(

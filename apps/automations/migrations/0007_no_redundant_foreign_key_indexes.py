@@ -1,5 +1,6 @@
-# Foreign keys whose column leads a unique constraint lose their own index (docs/decisions.md, "Redundant
-# foreign key indexes"): dropped CONCURRENTLY on PostgreSQL, without remaking the table on SQLite (lib.migrations).
+# Foreign keys whose column leads a unique constraint or another index lose their own index (docs/decisions.md,
+# "No separate index on a foreign key"): dropped CONCURRENTLY on PostgreSQL, without remaking the table on SQLite
+# (lib.migrations).
 
 import django.db.models.deletion
 from django.db import migrations, models
@@ -19,8 +20,23 @@ class Migration(migrations.Migration):
     operations = [
         AlterFieldIndex(
             model_name='automation',
+            name='org',
+            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='automations', to='orgs.organization'),
+        ),
+        AlterFieldIndex(
+            model_name='automation',
             name='registry',
             field=models.ForeignKey(blank=True, db_index=False, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='automations', to='registries.registry'),
+        ),
+        AlterFieldIndex(
+            model_name='automationrun',
+            name='automation',
+            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='runs', to='automations.automation'),
+        ),
+        AlterFieldIndex(
+            model_name='automationrun',
+            name='registry',
+            field=models.ForeignKey(blank=True, db_index=False, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='registries.registry'),
         ),
         AlterFieldIndex(
             model_name='secret',

@@ -1,5 +1,6 @@
-# Foreign keys whose column leads a unique constraint lose their own index (docs/decisions.md, "Redundant
-# foreign key indexes"): dropped CONCURRENTLY on PostgreSQL, without remaking the table on SQLite (lib.migrations).
+# Foreign keys whose column leads a unique constraint or another index lose their own index (docs/decisions.md,
+# "No separate index on a foreign key"): dropped CONCURRENTLY on PostgreSQL, without remaking the table on SQLite
+# (lib.migrations).
 
 import django.db.models.deletion
 from django.db import migrations, models
