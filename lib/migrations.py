@@ -42,14 +42,7 @@ class AlterFieldIndex(AlterField):
     On PostgreSQL it does so CONCURRENTLY (in a migration with `atomic = False`); on SQLite with one statement, where
     Django's `AlterField` copies the whole table into a new one."""
 
-    def database_forwards(self, app_label, schema_editor, from_state, to_state):
-        self._switch(
-            schema_editor,
-            from_state.apps.get_model(app_label, self.model_name),
-            to_state.apps.get_model(app_label, self.model_name),
-        )
-
-    def database_backwards(self, app_label, schema_editor, from_state, to_state):
+    def database_forwards(self, app_label, schema_editor, from_state, to_state):  # AlterField's backwards calls it too
         self._switch(
             schema_editor,
             from_state.apps.get_model(app_label, self.model_name),
