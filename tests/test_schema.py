@@ -1,7 +1,11 @@
 """Rules of the schema that no single app's tests see."""
 
+import pytest
 from django.apps import apps
-from django.db import models
+from django.db import connection, models
+from django.db.migrations.loader import MigrationLoader
+
+from lib.migrations import AlterFieldIndex
 
 
 def _leading_field(index: models.UniqueConstraint | models.Index) -> str | None:
@@ -30,3 +34,34 @@ def test_no_foreign_key_has_an_index_that_another_index_already_starts_with():
             if isinstance(field, models.ForeignKey) and field.db_index and field.name in leading:
                 redundant.append(f"{model._meta.label}.{field.name}")
     assert redundant == [], f"set db_index=False on {redundant}"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_alter_field_index_builds_and_drops_a_keys_own_index():
+    """lib.migrations.AlterFieldIndex, as collections/0007 uses it on a link's collection: backwards it builds the
+    key's own index again, forwards it drops it (CONCURRENTLY on PostgreSQL, outside a transaction), and the unique
+    constraints stay."""
+    loader = MigrationLoader(connection)
+    before = loader.project_state(("collections", "0006_collection_link_count"), at_end=True)
+    after = loader.project_state(("collections", "0007_no_redundant_foreign_key_indexes"), at_end=True)
+    operation = AlterFieldIndex(
+        model_name="link", name="collection", field=after.models["collections", "link"].fields["collection"]
+    )
+
+    def indexes() -> dict[str, list[str]]:
+        with connection.cursor() as cursor:
+            found = connection.introspection.get_constraints(cursor, "collections_link")
+        return {
+            name: info["columns"]
+            for name, info in found.items()
+            if (info["index"] or info["unique"]) and not info["primary_key"]
+        }
+
+    migrated = indexes()
+    assert ["collection_id"] not in migrated.values() and ["collection_id", "index"] in migrated.values()
+    with connection.schema_editor(atomic=False) as editor:
+        operation.database_backwards("collections", editor, after, before)
+    assert list(indexes().values()).count(["collection_id"]) == 1
+    with connection.schema_editor(atomic=False) as editor:
+        operation.database_forwards("collections", editor, before, after)
+    assert indexes() == migrated
