@@ -43,16 +43,11 @@ class AlterFieldIndex(AlterField):
     Django's `AlterField` copies the whole table into a new one."""
 
     def database_forwards(self, app_label, schema_editor, from_state, to_state):  # AlterField's backwards calls it too
-        self._switch(
-            schema_editor,
-            from_state.apps.get_model(app_label, self.model_name),
-            to_state.apps.get_model(app_label, self.model_name),
-        )
-
-    def _switch(self, schema_editor, before, after):
+        before = from_state.apps.get_model(app_label, self.model_name)
+        after = to_state.apps.get_model(app_label, self.model_name)
         old, new = before._meta.get_field(self.name), after._meta.get_field(self.name)
-        if old.db_parameters(schema_editor.connection) != new.db_parameters(schema_editor.connection) or (
-            old.db_index == new.db_index
+        if old.db_index == new.db_index or old.db_parameters(schema_editor.connection) != new.db_parameters(
+            schema_editor.connection
         ):
             raise ValueError(f"AlterFieldIndex changes db_index alone; {self.model_name}.{self.name} changes more")
         options = {"concurrently": True} if schema_editor.connection.vendor == "postgresql" else {}
