@@ -11,7 +11,8 @@ keep-alive connections: create a version in a collection (metadata only; 1 and 8
 (1 and 8 clients), get a version by alias, list collections, walk 2,000 versions of one collection. Each round
 runs every operation against both servers back to back (their order alternating), so ratios are taken per
 round: Registry ÷ MLflow, above 1 means Registry is faster. With --postgres, a third server (Registry on a new
-PostgreSQL database) runs beside. Prints one JSON document, with the Python speed reference (bench/machine.py)
+PostgreSQL database) runs beside; postgres://postgres@%2Fvar%2Frun%2Fpostgresql/ reaches a local server through
+its socket, as docs/deploy.md advises. Prints one JSON document, with the Python speed reference (bench/machine.py)
 and the load average: this machine is shared, so compare ratios, not absolute figures, across runs.
 Not part of `make test`.
 """
@@ -393,7 +394,11 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=200)
     parser.add_argument("--walk", type=int, default=2000)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="Registry's gunicorn workers")
-    parser.add_argument("--postgres", help="a PostgreSQL server URL ending in '/': Registry also runs there, beside")
+    parser.add_argument(
+        "--postgres",
+        help="a PostgreSQL server URL ending in '/' (TCP, or a local server's socket: "
+        "postgres://postgres@%%2Fvar%%2Frun%%2Fpostgresql/): Registry also runs there, beside",
+    )
     parser.add_argument("--venv", default="/tmp/registry-peer-mlflow")
     parser.add_argument("--mlflow-version", default="3.17.2")
     args = parser.parse_args()

@@ -2,7 +2,9 @@
 connection used a moment ago, and a connection the server dropped is still replaced after that moment."""
 
 import datetime
+import os
 
+import dj_database_url
 import psycopg
 import pytest
 from django.contrib.auth import get_user_model
@@ -112,3 +114,24 @@ def test_a_connection_that_had_an_error_is_checked_whatever_its_age(health_check
     # Django itself checks a connection that saw an error when the request ends; it works, so it is kept.
     pid = backend_pid()
     assert health_checks == [pid]
+
+
+SOCKET_DIR = "/var/run/postgresql"
+
+
+@pytest.mark.django_db
+@pytest.mark.skipif(not os.path.exists(f"{SOCKET_DIR}/.s.PGSQL.5432"), reason="no local PostgreSQL socket")
+def test_a_database_url_naming_the_unix_socket_connects_through_it():
+    """docs/deploy.md's one-host form, `postgres://user@%2Fvar%2Frun%2Fpostgresql/name`: settings read it as
+    they read any URL, and the backend connects through the socket, not TCP."""
+    parsed = dj_database_url.parse(f"postgres://{connection.settings_dict['USER']}@%2Fvar%2Frun%2Fpostgresql/x")
+    assert (parsed["HOST"], parsed["PORT"], parsed["NAME"]) == (SOCKET_DIR, "", "x")
+    settings = {**connection.settings_dict, "HOST": parsed["HOST"], "PORT": parsed["PORT"]}
+    other = base.DatabaseWrapper(settings, alias="socket")
+    try:
+        with other.cursor() as cursor:
+            cursor.execute("SELECT inet_client_addr(), current_database()")  # no client address over a socket
+            assert cursor.fetchone() == (None, connection.settings_dict["NAME"])
+        assert other.connection.info.host == SOCKET_DIR
+    finally:
+        other.close()
