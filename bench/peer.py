@@ -11,8 +11,9 @@ keep-alive connections: create a version in a collection (metadata only; 1 and 8
 (1 and 8 clients), get a version by alias, list collections, walk 2,000 versions of one collection. Each round
 runs every operation against both servers back to back (their order alternating), so ratios are taken per
 round: Registry ÷ MLflow, above 1 means Registry is faster. With --postgres, a third server (Registry on a new
-PostgreSQL database) runs beside; postgres://postgres@%2Fvar%2Frun%2Fpostgresql/ reaches a local server through
-its socket, as docs/deploy.md advises. Prints one JSON document, with the Python speed reference (bench/machine.py)
+PostgreSQL database) runs beside, and one more for each further --postgres (postgres://postgres@%2Fvar%2Frun%2Fpostgresql/
+reaches a local server through its socket, as docs/deploy.md advises); each also gets its time over Registry's on
+SQLite, per round. Prints one JSON document, with the Python speed reference (bench/machine.py)
 and the load average: this machine is shared, so compare ratios, not absolute figures, across runs.
 Not part of `make test`.
 """
@@ -396,8 +397,11 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="Registry's gunicorn workers")
     parser.add_argument(
         "--postgres",
+        action="append",
+        default=[],
         help="a PostgreSQL server URL ending in '/' (TCP, or a local server's socket: "
-        "postgres://postgres@%%2Fvar%%2Frun%%2Fpostgresql/): Registry also runs there, beside",
+        "postgres://postgres@%%2Fvar%%2Frun%%2Fpostgresql/): Registry also runs there, beside; give it again to "
+        "run one Registry per URL in the same rounds (e.g. TCP against the socket)",
     )
     parser.add_argument("--venv", default="/tmp/registry-peer-mlflow")
     parser.add_argument("--mlflow-version", default="3.17.2")
@@ -406,19 +410,18 @@ def main() -> None:
     data = Path(tempfile.mkdtemp(prefix="registry-peer-"))
     venv = mlflow_venv(Path(args.venv), args.mlflow_version)
     servers: dict[str, Server] = {}
-    database = None
+    databases: dict[str, tuple[str, str]] = {}  # server name: (server URL, database)
     try:
         (data / "mlflow").mkdir()
         (data / "registry").mkdir()
         servers["mlflow"] = start_mlflow(venv, data / "mlflow")
         servers["registry"] = start_registry(data / "registry", f"sqlite:///{data}/registry/db.sqlite3", args.workers)
-        if args.postgres:
-            database = f"registry_peer_{uuid.uuid4().hex[:8]}"
-            subprocess.run(["psql", args.postgres + "postgres", "-qc", f"CREATE DATABASE {database}"], check=True)
-            (data / "registry-pg").mkdir()
-            servers["registry_postgresql"] = start_registry(
-                data / "registry-pg", args.postgres + database, args.workers
-            )
+        for k, url in enumerate(args.postgres):
+            name = "registry_postgresql" + (f"_{k + 1}" if k else "")
+            databases[name] = (url, f"registry_peer_{uuid.uuid4().hex[:8]}")
+            subprocess.run(["psql", url + "postgres", "-qc", f"CREATE DATABASE {databases[name][1]}"], check=True)
+            (data / name).mkdir()
+            servers[name] = start_registry(data / name, url + databases[name][1], args.workers)
         time.sleep(2)
         idle_mb = {name: tree_rss_mb(server.process.pid) for name, server in servers.items()}
         idle_pss_mb = {name: tree_pss_mb(server.process.pid) for name, server in servers.items()}
@@ -428,30 +431,31 @@ def main() -> None:
         operations = workload.operations()
         figures: dict[str, dict[str, list[float]]] = {op: {name: [] for name in servers} for op in operations}
         ratios: dict[str, list[float]] = {op: [] for op in operations}
-        pg_ratios: dict[str, list[float]] = {op: [] for op in operations}
+        pg_ratios = {name: {op: [] for op in operations} for name in databases}
+        pg_over_sqlite = {name: {op: [] for op in operations} for name in databases}
         for round_ in range(args.rounds):
             for op, (kind, measure) in operations.items():
                 order = list(servers) if round_ % 2 == 0 else list(reversed(servers))
                 for name in order:
                     figures[op][name].append(measure(servers[name]))
                 ratios[op].append(ratio(kind, figures[op]["registry"][-1], figures[op]["mlflow"][-1]))
-                if "registry_postgresql" in servers:
-                    pg_ratios[op].append(ratio(kind, figures[op]["registry_postgresql"][-1], figures[op]["mlflow"][-1]))
+                for name in databases:
+                    pg_ratios[name][op].append(ratio(kind, figures[op][name][-1], figures[op]["mlflow"][-1]))
+                    # Registry's own time on PostgreSQL over its time on SQLite (issue 13: below 1.5).
+                    pg_over_sqlite[name][op].append(ratio(kind, figures[op]["registry"][-1], figures[op][name][-1]))
         after_mb = {name: tree_rss_mb(server.process.pid) for name, server in servers.items()}
     finally:
         for server in servers.values():
             server.stop()
-        if database:
-            subprocess.run(
-                ["psql", args.postgres + "postgres", "-qc", f"DROP DATABASE IF EXISTS {database}"], check=False
-            )
+        for url, database in databases.values():
+            subprocess.run(["psql", url + "postgres", "-qc", f"DROP DATABASE IF EXISTS {database}"], check=False)
 
     result = {
         **machine.reference(),
         "load_average_1_5_15": [round(x, 2) for x in os.getloadavg()],
         "mlflow": f"mlflow=={args.mlflow_version}, `mlflow server --workers 1`, SQLite",
         "registry": f"gunicorn with registry_site/gunicorn_conf.py (gthread), {args.workers} worker(s), SQLite"
-        + (", and the same on PostgreSQL" if database else ""),
+        + (", and the same on PostgreSQL" if databases else ""),
         "rounds": args.rounds,
         "calls_per_measure": args.calls,
         "collections": COLLECTIONS,
@@ -463,8 +467,14 @@ def main() -> None:
         "idle_memory_pss_mb": idle_pss_mb,  # proportional: shared pages counted once
         "memory_after_mb": after_mb,
     }
-    if database:
-        result["ratio_registry_postgresql_over_mlflow_sqlite_per_round"] = pg_ratios
+    for name, (url, _) in databases.items():
+        suffix = name.removeprefix("registry_postgresql")
+        result[f"postgresql{suffix}_server"] = url.split("@")[-1]
+        result[f"ratio_registry_postgresql{suffix}_over_mlflow_sqlite_per_round"] = pg_ratios[name]
+        result[f"time_registry_postgresql{suffix}_over_registry_sqlite_per_round"] = pg_over_sqlite[name]
+        result[f"time_registry_postgresql{suffix}_over_registry_sqlite_median"] = {
+            op: statistics.median(values) for op, values in pg_over_sqlite[name].items()
+        }
     print(json.dumps(result, indent=2))
 
 
