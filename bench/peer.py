@@ -385,7 +385,8 @@ class Workload:
 
 
 def ratio(kind: str, registry: float, mlflow: float) -> float:
-    """Registry ÷ MLflow as speed: above 1, Registry is faster."""
+    """The first server's speed over the second's (Registry ÷ MLflow; SQLite ÷ PostgreSQL for PostgreSQL's time over
+    SQLite's): above 1, the first is faster."""
     return round(registry / mlflow if kind == "rate" else mlflow / registry, 2)
 
 
